@@ -1,0 +1,71 @@
+"""Command lines from typed dataclasses: each field is a documented `--dashed-flag`; errors are one clear line."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import types
+import typing
+from typing import Any, Callable, Literal, get_args, get_origin, get_type_hints
+
+from .errors import UserError
+
+
+def _unwrap_optional(tp: Any) -> Any:
+    if get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in get_args(tp) if a is not type(None)]
+        return args[0] if len(args) == 1 else str
+    return tp
+
+
+def _comma_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def parser_for(cls: type, description: str) -> argparse.ArgumentParser:
+    """One flag per dataclass field; `metadata={"help": ...}` documents it, defaults are shown."""
+    parser = argparse.ArgumentParser(description=description,
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    hints = get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        flag = "--" + field.name.replace("_", "-")
+        tp = _unwrap_optional(hints[field.name])
+        kwargs: dict[str, Any] = {"help": field.metadata.get("help", ""), "dest": field.name}
+        default = field.default if field.default is not dataclasses.MISSING else None
+        if tp is bool:
+            parser.add_argument(flag, action="store_true", **kwargs)
+            continue
+        if get_origin(tp) is Literal:
+            kwargs["choices"] = list(get_args(tp))
+            kwargs["type"] = str
+        elif get_origin(tp) is list:
+            kwargs["type"] = _comma_list
+            kwargs["metavar"] = "A,B,..."
+        else:
+            kwargs["type"] = tp
+        parser.add_argument(flag, default=default, **kwargs)
+    return parser
+
+
+def parse(cls: type, argv: list[str] | None, description: str):
+    """Parse and build the dataclass; its `__post_init__` turns bad values into a usage error."""
+    parser = parser_for(cls, description)
+    namespace = parser.parse_args(argv)
+    try:
+        return cls(**vars(namespace))
+    except UserError as exc:
+        parser.error(str(exc))
+
+
+def run(main: Callable[[list[str] | None], Any], argv: list[str] | None = None) -> int:
+    """Run an entry point; a UserError prints `error: ...` (no traceback) and exits with status 2."""
+    try:
+        main(argv)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0

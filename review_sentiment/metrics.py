@@ -1,0 +1,43 @@
+"""Classification metrics with scikit-learn (evaluate.load would fetch metric code from the Hub at run time)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support
+
+
+def expected_calibration_error(labels: np.ndarray, probs: np.ndarray, bins: int = 15) -> float:
+    """Mean |accuracy - confidence| over equal-width confidence bins, weighted by bin size (Guo et al. 2017)."""
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            ece += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
+    return float(ece)
+
+
+def classification_metrics(labels, probs, label_names: list[str]) -> dict:
+    """Everything the card reports, from true label ids and predicted class probabilities."""
+    labels = np.asarray(labels, dtype=int)
+    probs = np.asarray(probs, dtype=np.float64)
+    probs = probs / probs.sum(axis=1, keepdims=True)  # float32 softmax rows sum to 1 only within ~1e-7
+    preds = probs.argmax(axis=1)
+    ids = list(range(len(label_names)))
+    precision, recall, f1, support = precision_recall_fscore_support(labels, preds, labels=ids, zero_division=0)
+    return {
+        "num_samples": int(len(labels)),
+        "accuracy": float(accuracy_score(labels, preds)),
+        "precision_macro": float(precision.mean()),
+        "recall_macro": float(recall.mean()),
+        "f1_macro": float(f1.mean()),
+        "loss": float(log_loss(labels, np.clip(probs, 1e-12, 1.0), labels=ids)),
+        "ece": expected_calibration_error(labels, probs),
+        "per_class": {name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
+                             "support": int(support[i])} for i, name in enumerate(label_names)},
+        "confusion_matrix": confusion_matrix(labels, preds, labels=ids).tolist(),
+        "label_names": list(label_names),
+    }

@@ -1,0 +1,73 @@
+"""The one inference path, shared by the Space, evaluation, training's test scoring and batch prediction."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .modeling import inference_settings, load_model
+from .text import encode
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class Predictor:
+    """Class probabilities for raw review texts, preprocessed exactly as the model was trained.
+
+    Truncation strategy, window and temperature come from the model's config.json (written by train.py);
+    models trained elsewhere get head truncation at their own window.
+    """
+
+    def __init__(self, model, tokenizer, *, batch_size: int = 32, source: str = "", **overrides):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.batch_size = batch_size
+        self.source = source
+        self.settings = {**inference_settings(model), **{k: v for k, v in overrides.items() if v is not None}}
+        self.device = next(model.parameters()).device
+
+    @classmethod
+    def load(cls, spec: str, *, device: torch.device | str | None = None, **kwargs) -> "Predictor":
+        """From a Hub id or local directory: a full model, or a LoRA adapter (merged at load)."""
+        model, tokenizer, model_dir = load_model(spec, device=device or default_device())
+        return cls(model, tokenizer, source=str(model_dir), **kwargs)
+
+    @property
+    def labels(self) -> list[str]:
+        config = self.model.config
+        return [config.id2label[i] for i in range(config.num_labels)]
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        return encode(self.tokenizer, texts, max_length=self.settings["max_length"],
+                      truncation=self.settings["truncation"])
+
+    @torch.inference_mode()
+    def logits(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Raw logits, one row per text, in input order."""
+        ids = self.encode(list(texts))
+        # Sorting by length keeps padding inside a batch small; results go back to input order.
+        order = np.argsort([len(x) for x in ids], kind="stable")
+        out = np.zeros((len(ids), self.model.config.num_labels), dtype=np.float32)
+        starts = range(0, len(ids), self.batch_size)
+        for start in tqdm(starts, desc="predicting", disable=not progress, unit="batch"):
+            rows = order[start:start + self.batch_size]
+            batch = self.tokenizer.pad({"input_ids": [ids[i] for i in rows]}, return_tensors="pt")
+            batch = {k: v.to(self.device) for k, v in batch.items()}
+            out[rows] = self.model(**batch).logits.float().cpu().numpy()
+        return out
+
+    def predict_proba(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Calibrated probabilities: softmax(logits / temperature)."""
+        logits = self.logits(texts, progress=progress) / self.settings["temperature"]
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def predict(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """{label: probability} per text, every class included."""
+        return [dict(zip(self.labels, map(float, row))) for row in self.predict_proba(texts)]
