@@ -135,7 +135,8 @@ def train(cfg: TrainConfig) -> dict:
         save_steps=cfg.eval_steps if ratio else int(cfg.eval_steps),
         logging_steps=cfg.eval_steps / 5 if ratio else max(1, int(cfg.eval_steps) // 5),
         load_best_model_at_end=True, metric_for_best_model="accuracy", greater_is_better=True,
-        save_total_limit=2, train_sampling_strategy="group_by_length", report_to="none", **precision)
+        save_total_limit=2, train_sampling_strategy="group_by_length", report_to="none",
+        dataloader_pin_memory=torch.cuda.is_available(), **precision)
     trainer = Trainer(model=model, args=args, train_dataset=train_set, eval_dataset=val_set,
                       processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
                       compute_metrics=eval_metrics)
