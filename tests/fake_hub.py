@@ -88,8 +88,7 @@ class FakeHub:
 
             # -- plumbing ----------------------------------------------------------------------------------
             def body(self) -> bytes:
-                length = int(self.headers.get("Content-Length") or 0)
-                return self.rfile.read(length) if length else b""
+                return self._body
 
             def send(self, status: int, payload=None, headers: dict | None = None, raw: bytes | None = None,
                      head: bool = False):
@@ -125,6 +124,9 @@ class FakeHub:
             def route(self, method: str):
                 path = unquote(urlparse(self.path).path)
                 hub.requests.append((method, path))
+                # Read every body, used or not: an unread body would corrupt the next request on this connection.
+                length = int(self.headers.get("Content-Length") or 0)
+                self._body = self.rfile.read(length) if length else b""
                 try:
                     self.dispatch(method, path)
                 except Exception as exc:  # noqa: BLE001 - a test server answers 500 rather than hanging up
