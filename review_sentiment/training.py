@@ -35,6 +35,10 @@ CHECKPOINTS = "checkpoints"
 RUN_MARKER = "training_config.json"
 
 
+def distributed_on_cpu() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
+
+
 def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
@@ -136,7 +140,9 @@ def train(cfg: TrainConfig) -> dict:
         logging_steps=cfg.eval_steps / 5 if ratio else max(1, int(cfg.eval_steps) // 5),
         load_best_model_at_end=True, metric_for_best_model="accuracy", greater_is_better=True,
         save_total_limit=2, train_sampling_strategy="group_by_length", report_to="none",
-        dataloader_pin_memory=torch.cuda.is_available(), **precision)
+        dataloader_pin_memory=torch.cuda.is_available(), **precision,
+        # Accelerate runs several CPU processes (torchrun, gloo) only when told this is a CPU run.
+        **({"use_cpu": True, "ddp_backend": "gloo"} if distributed_on_cpu() else {}))
     trainer = Trainer(model=model, args=args, train_dataset=train_set, eval_dataset=val_set,
                       processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
                       compute_metrics=eval_metrics)
@@ -144,11 +150,13 @@ def train(cfg: TrainConfig) -> dict:
     resume = True if cfg.resume_from_checkpoint == "last" else cfg.resume_from_checkpoint
     result = trainer.train(resume_from_checkpoint=resume)
     train_seconds = time.perf_counter() - started
+    # Every rank takes part (evaluation gathers across processes), and before saving: --merge-lora folds the
+    # adapter into the weights in place.
+    best_val = trainer.evaluate()
     if not trainer.is_world_process_zero():
         return {}
 
     settings = {"max_length": cfg.max_length, "truncation": cfg.truncation, "temperature": 1.0}
-    best_val = trainer.evaluate()  # before saving: --merge-lora folds the adapter into the weights in place
     save_model(trainer.model, tokenizer, out, settings=settings, merge_lora=cfg.merge_lora)
     test_metrics = score_test(out, splits.test, splits.label_names)
 

@@ -201,3 +201,30 @@ def test_bad_flag_values_are_usage_errors():
     assert result.returncode == 2 and "LoRA" in result.stderr and "Traceback" not in result.stderr
     result = run_train("--push-to-hub")
     assert result.returncode == 2 and "--hub-model-id" in result.stderr
+
+
+def test_torchrun_two_cpu_processes_train_one_model(tmp_path, bert_base, binary_data):
+    """The distributed path (gloo on CPU): same script, no code change, one set of outputs."""
+    out = tmp_path / "ddp"
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         str(ROOT / "train.py"), "--model", str(bert_base), "--dataset", str(binary_data), "--output-dir", str(out),
+         "--epochs", "2", "--learning-rate", "1e-3", *QUICK],
+        capture_output=True, text=True, env=subprocess_env(HF_HUB_OFFLINE="1"), timeout=240, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    recorded = json.loads((out / "training_config.json").read_text())
+    assert recorded["world_size"] == 2
+    steps = json.loads((out / "metrics.json").read_text())["train"]["steps"]
+    assert steps == 28, "216 reviews / (2 processes x 8) x 2 epochs: each process saw half of every epoch"
+    assert (out / "model.safetensors").is_file() and (out / "README.md").is_file()
+
+
+def test_resume_from_last_checkpoint_continues_the_run(tmp_path, bert_base, binary_data):
+    out = tmp_path / "resume"
+    common = ["--model", str(bert_base), "--dataset", str(binary_data), "--output-dir", str(out),
+              "--learning-rate", "1e-3", "--keep-checkpoints", *QUICK]
+    main([*common, "--epochs", "1"])
+    first = json.loads((out / "metrics.json").read_text())["train"]["steps"]
+    assert list((out / "checkpoints").glob("checkpoint-*"))
+    main([*common, "--epochs", "2", "--resume-from-checkpoint", "last"])
+    assert json.loads((out / "metrics.json").read_text())["train"]["steps"] == 2 * first
