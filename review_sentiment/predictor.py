@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .data import DEFAULT_LABEL_NAMES
 from .modeling import inference_settings, load_model
 from .text import encode
 
@@ -39,8 +41,12 @@ class Predictor:
 
     @property
     def labels(self) -> list[str]:
+        """Real class names; models published with generic LABEL_0.. names get the sentiment defaults."""
         config = self.model.config
-        return [config.id2label[i] for i in range(config.num_labels)]
+        names = [str(config.id2label[i]) for i in range(config.num_labels)]
+        if all(re.fullmatch(r"LABEL_\d+", n) for n in names) and config.num_labels in DEFAULT_LABEL_NAMES:
+            return list(DEFAULT_LABEL_NAMES[config.num_labels])
+        return names
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         return encode(self.tokenizer, texts, max_length=self.settings["max_length"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from typing import Literal, Sequence
 
 Truncation = Literal["head", "head+tail"]
@@ -15,6 +17,16 @@ HEAD_SHARE = 128 / 510
 # clipped to their two ends first. A WordPiece/BPE token covers far fewer than 100 characters, so this never
 # changes which tokens survive.
 CHARS_PER_TOKEN_BOUND = 100
+
+
+TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>")
+SPACES = re.compile(r"\s+")
+
+
+def clean_text(text: str) -> str:
+    """Markup out, entities decoded, whitespace collapsed. IMDb reviews carry `<br />` tags (58% of them), which
+    would otherwise spend ~4 tokens each of the window on nothing."""
+    return SPACES.sub(" ", html.unescape(TAG.sub(" ", text))).strip()
 
 
 def head_tail_sizes(budget: int) -> tuple[int, int]:
@@ -35,7 +47,7 @@ def encode(tokenizer, texts: Sequence[str], *, max_length: int, truncation: Trun
     """
     if truncation not in TRUNCATIONS:
         raise ValueError(f"truncation must be one of {TRUNCATIONS}, got {truncation!r}")
-    texts = [clip_chars(t, max_length) for t in texts]
+    texts = [clean_text(clip_chars(t, max_length)) for t in texts]
     if truncation == "head":
         return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
     prefix, suffix = special_tokens(tokenizer)

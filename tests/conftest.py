@@ -47,3 +47,76 @@ def subprocess_env(**extra) -> dict:
                 "TOKENIZERS_PARALLELISM": "false"})
     env.update(extra)
     return env
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory, distilbert_base, binary_data) -> Path:
+    """A tiny DistilBERT really fine-tuned by train.py on the synthetic reviews (100% test accuracy)."""
+    from review_sentiment.training import main
+
+    out = tmp_path_factory.mktemp("trained") / "model"
+    main(["--model", str(distilbert_base), "--dataset", str(binary_data), "--output-dir", str(out), "--epochs", "6",
+          "--learning-rate", "1e-3", "--max-length", "64", "--batch-size", "8", "--eval-steps", "0.25"])
+    return out
+
+
+@pytest.fixture(scope="session")
+def star_baseline(tmp_path_factory) -> Path:
+    """A tiny classifier with the nlptown baseline's labels, '1 star' .. '5 stars'."""
+    return tiny.make_classifier(tmp_path_factory.mktemp("stars"), tiny.STARS, kind="bert")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveApp:
+    """`python app.py` in a subprocess on a free loopback port, as a Space would start it."""
+
+    def __init__(self, model, baseline, extra_env=None):
+        import subprocess
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = subprocess_env(MODEL_ID=str(model), BASELINE_ID=str(baseline), GRADIO_SERVER_NAME="127.0.0.1",
+                             GRADIO_SERVER_PORT=str(self.port), HF_HUB_OFFLINE="1", **(extra_env or {}))
+        self.log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"app-{self.port}.log", "w+")
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT,
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait(self, timeout=120):
+        import time
+
+        import httpx
+
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                self.log.seek(0)
+                raise RuntimeError(f"app exited: {self.log.read()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError("app did not start")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except Exception:  # noqa: BLE001
+            self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def live_app(trained_model, star_baseline):
+    app = LiveApp(trained_model, star_baseline).wait()
+    yield app
+    app.stop()

@@ -1,0 +1,20 @@
+"""The Hugging Face Space: the fine-tuned model next to the nlptown 1-5 star baseline.
+
+    MODEL_ID=outputs/model BASELINE_ID=/path/to/nlptown python app.py    # then open http://localhost:7860
+
+MODEL_ID / BASELINE_ID (or --model / --baseline) take a Hub id or a local directory; GRADIO_SERVER_NAME and
+GRADIO_SERVER_PORT choose where to listen (0.0.0.0:7860, as Spaces expect).
+"""
+
+import argparse
+
+from review_sentiment.server import serve
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="fine-tuned model: Hub id or local directory (default: $MODEL_ID, else "
+                                        "outputs/model if trained, else the public IMDb DistilBERT)")
+    parser.add_argument("--baseline", help="baseline: Hub id or local directory (default: $BASELINE_ID, else "
+                                           "nlptown/bert-base-multilingual-uncased-sentiment)")
+    args = parser.parse_args()
+    serve(args.model, args.baseline)

@@ -1,0 +1,37 @@
+"""What counts as a review the models can read, checked once for the page, the batch tab and the REST route."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .errors import UserError
+from .text import TAG
+
+# IMDb's longest review is ~14k characters; this leaves room while keeping one request's work bounded.
+MAX_REVIEW_CHARS = 20_000
+
+
+def check_review(text) -> tuple[str, list[str]]:
+    """(text, notes) for a usable review, else UserError with a message for the person who typed it.
+
+    Notes are warnings worth showing next to the prediction (markup ignored, no words to read).
+    """
+    if text is None or (isinstance(text, str) and not text.strip()):
+        raise UserError("Please type or paste a review first.")
+    if isinstance(text, bytes):
+        raise UserError("The review must be text, not bytes.")
+    if not isinstance(text, str):
+        raise UserError(f"The review must be text, not {type(text).__name__}.")
+    if len(text) > MAX_REVIEW_CHARS:
+        raise UserError(f"The review is {len(text):,} characters long; the limit is {MAX_REVIEW_CHARS:,} "
+                        "(about eight pages). Paste a shorter excerpt.")
+    control = sum(1 for c in text if unicodedata.category(c) in ("Cc", "Cs", "Co") and c not in "\n\r\t")
+    if "\x00" in text or control > max(3, len(text) // 100):
+        raise UserError("This looks like binary data, not a review. Paste plain text.")
+    notes = []
+    if TAG.search(text):
+        notes.append("HTML tags were ignored.")
+    if not re.search(r"\w", TAG.sub(" ", text)):
+        notes.append("The review has no words (only emoji or symbols), so the models are guessing.")
+    return text, notes

@@ -1,0 +1,217 @@
+"""The Space's logic without the UI: both models loaded once, single and batch comparison, the About facts.
+
+A model that fails to load does not stop the app: its slot keeps the reason, the page shows it, the other
+model keeps working.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .data import REPO_ID
+from .errors import UserError
+from .predictor import Predictor
+from .reviews import check_review
+from .stars import label_polarity, star_summary, star_values
+
+log = logging.getLogger(__name__)
+
+# The defaults, in one place. MODEL_ID: the locally trained model if there is one, else a public fine-tuned
+# IMDb DistilBERT; BASELINE_ID: nlptown's 1-5 star multilingual BERT.
+LOCAL_MODEL_DIR = "outputs/model"
+PUBLIC_MODEL_ID = "lvwerra/distilbert-imdb"
+BASELINE_ID = "nlptown/bert-base-multilingual-uncased-sentiment"
+MAX_BATCH_ROWS = 1_000
+MAX_UPLOAD_MB = 5
+
+
+def default_model_id() -> str:
+    return os.environ.get("MODEL_ID") or (LOCAL_MODEL_DIR if Path(LOCAL_MODEL_DIR, "config.json").exists()
+                                          or Path(LOCAL_MODEL_DIR, "adapter_config.json").exists()
+                                          else PUBLIC_MODEL_ID)
+
+
+def default_baseline_id() -> str:
+    return os.environ.get("BASELINE_ID") or BASELINE_ID
+
+
+@dataclass
+class Slot:
+    """One model of the comparison: loaded, or the reason it is not."""
+
+    role: str
+    env_var: str
+    spec: str
+    predictor: Predictor | None = None
+    error: str | None = None
+
+    @classmethod
+    def load(cls, role: str, env_var: str, spec: str) -> "Slot":
+        try:
+            return cls(role, env_var, spec, predictor=Predictor.load(spec))
+        except UserError as exc:
+            error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a broken model must not take the app down
+            log.exception("loading %s failed", spec)
+            error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        log.warning("%s unavailable: %s", role, error)
+        return cls(role, env_var, spec, error=error)
+
+    @property
+    def stars(self) -> list[int] | None:
+        return star_values(self.predictor.labels) if self.predictor else None
+
+    @property
+    def hub_url(self) -> str | None:
+        return f"https://huggingface.co/{self.spec}" if REPO_ID.match(self.spec) and not Path(self.spec).exists() \
+            else None
+
+    @property
+    def notice(self) -> str:
+        return (f"**{self.role} unavailable.** {self.error}  \nTo use a local copy, point `{self.env_var}` at a "
+                f"directory holding the model (e.g. `{self.env_var}=/path/to/model python app.py`).")
+
+
+class Service:
+    def __init__(self, model_spec: str | None = None, baseline_spec: str | None = None):
+        self.model = Slot.load("Fine-tuned model", "MODEL_ID", model_spec or default_model_id())
+        self.baseline = Slot.load("Baseline", "BASELINE_ID", baseline_spec or default_baseline_id())
+
+    @property
+    def notices(self) -> list[str]:
+        return [slot.notice for slot in (self.model, self.baseline) if slot.error]
+
+    # -- one review ---------------------------------------------------------------------------------------
+    def score(self, slot: Slot, texts: list[str]) -> np.ndarray:
+        if slot.predictor is None:
+            raise UserError(f"{slot.role} is unavailable: {slot.error}")
+        return slot.predictor.predict_proba(texts)
+
+    def predict(self, texts: list[str]) -> list[dict]:
+        """The fine-tuned model alone: {label, score, probabilities} per text (API /predict and REST)."""
+        texts = [check_review(t)[0] for t in texts]
+        probs = self.score(self.model, texts)
+        labels = self.model.predictor.labels
+        return [{"label": labels[int(row.argmax())], "score": float(row.max()),
+                 "probabilities": dict(zip(labels, map(float, row)))} for row in probs]
+
+    def describe(self, slot: Slot, probs: np.ndarray, seconds: float) -> dict:
+        labels = slot.predictor.labels
+        top = int(probs.argmax())
+        out = {"probabilities": dict(zip(labels, map(float, probs))), "label": labels[top],
+               "confidence": float(probs[top]), "latency_ms": round(seconds * 1000, 1),
+               "verdict": label_polarity(labels[top])}
+        if star_values(labels):
+            summary = star_summary(labels, probs)
+            out |= {"verdict": summary["verdict"], "confidence": summary["confidence"],
+                    "expected_stars": summary["expected_stars"], "p_positive": summary["p_positive"]}
+        return out
+
+    def compare(self, text: str) -> dict:
+        """Both models on one review: probabilities, verdicts, latencies, and whether they agree."""
+        text, notes = check_review(text)
+        result = {"notes": notes}
+        for key, slot in (("finetuned", self.model), ("baseline", self.baseline)):
+            if slot.predictor is None:
+                result[key] = {"error": slot.error}
+                continue
+            started = time.perf_counter()
+            probs = slot.predictor.predict_proba([text])[0]
+            result[key] = self.describe(slot, probs, time.perf_counter() - started)
+        if "verdict" in result["finetuned"] and "verdict" in result["baseline"]:
+            result["agree"] = result["finetuned"]["verdict"] == result["baseline"]["verdict"]
+        return result
+
+    # -- many reviews ---------------------------------------------------------------------------------------
+    def batch(self, path: str, column: str | None) -> tuple[pd.DataFrame, str]:
+        """Both models over an uploaded CSV/TXT; returns the table and the path of a CSV to download."""
+        texts = read_reviews_file(path, column)
+        table = pd.DataFrame({"review": texts})
+        errors = []
+        for text in texts:
+            try:
+                check_review(text)
+                errors.append("")
+            except UserError as exc:
+                errors.append(str(exc))
+        ok = [i for i, e in enumerate(errors) if not e]
+        valid = [texts[i] for i in ok]
+        for prefix, slot in (("finetuned", self.model), ("baseline", self.baseline)):
+            if slot.predictor is None or not valid:
+                continue
+            probs = slot.predictor.predict_proba(valid)
+            described = [self.describe(slot, row, 0.0) for row in probs]
+            table.loc[ok, f"{prefix}_label"] = [d["label"] for d in described]
+            table.loc[ok, f"{prefix}_verdict"] = [d["verdict"] for d in described]
+            table.loc[ok, f"{prefix}_confidence"] = [round(d["confidence"], 4) for d in described]
+            for j, label in enumerate(slot.predictor.labels):
+                table.loc[ok, f"{prefix}_p_{label}"] = probs[:, j].round(4)
+        if "finetuned_verdict" in table and "baseline_verdict" in table:
+            table.loc[ok, "agree"] = table.loc[ok, "finetuned_verdict"] == table.loc[ok, "baseline_verdict"]
+        table["error"] = errors
+        out = Path(tempfile.mkdtemp(prefix="review-sentiment-")) / "predictions.csv"
+        table.to_csv(out, index=False)
+        return table, str(out)
+
+    # -- About -------------------------------------------------------------------------------------------------
+    def model_facts(self, slot: Slot) -> dict:
+        """Test metrics and plots shipped with the model (train.py writes them), where present."""
+        if slot.predictor is None:
+            return {}
+        folder = Path(slot.predictor.source)
+        facts: dict = {"plots": [str(p) for p in (folder / "confusion_matrix.png", folder / "training_curves.png")
+                                 if p.exists()]}
+        if (folder / "metrics.json").exists():
+            facts["metrics"] = json.loads((folder / "metrics.json").read_text()).get("test")
+        return facts
+
+
+def read_reviews_file(path: str, column: str | None) -> list[str]:
+    """Texts from a CSV (the chosen column) or TXT (one review per line), within the stated limits."""
+    file = Path(path)
+    size_mb = file.stat().st_size / 1e6
+    if size_mb > MAX_UPLOAD_MB:
+        raise UserError(f"The file is {size_mb:.1f} MB; the limit is {MAX_UPLOAD_MB} MB.")
+    raw = file.read_bytes()
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError("The file is not UTF-8 text. Save it as UTF-8 (CSV UTF-8 in Excel) and upload again.")
+    if "\x00" in content:
+        raise UserError("The file looks binary, not text. Upload a .csv or .txt file.")
+    if file.suffix.lower() == ".txt":
+        texts = [line for line in content.splitlines() if line.strip()]
+    elif file.suffix.lower() == ".csv":
+        import io
+
+        try:
+            frame = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise UserError(f"The CSV could not be read: {str(exc).splitlines()[0]}")
+        if column not in frame.columns:
+            raise UserError(f"The CSV has no column {column!r}; its columns are {list(frame.columns)}.")
+        texts = frame[column].tolist()
+    else:
+        raise UserError("Upload a .csv file (choose the text column) or a .txt file (one review per line).")
+    if not texts:
+        raise UserError("The file holds no reviews.")
+    if len(texts) > MAX_BATCH_ROWS:
+        raise UserError(f"The file has {len(texts):,} reviews; the limit is {MAX_BATCH_ROWS:,} per upload.")
+    return texts
+
+
+def csv_columns(path: str) -> list[str]:
+    """Header of an uploaded CSV, for the column picker ([] when it cannot be read)."""
+    try:
+        return list(pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns)
+    except Exception:  # noqa: BLE001 - the batch run itself reports what is wrong with the file
+        return []

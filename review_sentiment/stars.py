@@ -1,0 +1,49 @@
+"""Star-rating models (the nlptown baseline: "1 star" .. "5 stars") mapped onto positive/negative verdicts.
+
+The documented mapping: 1-2 stars negative, 3 neutral, 4-5 positive. For binary scoring, P(positive) is
+P(4) + P(5) re-normalised without the 3-star mass.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+STAR_LABEL = re.compile(r"^\s*(\d+)\s*stars?\s*$", re.IGNORECASE)
+
+
+def star_values(labels: list[str]) -> list[int] | None:
+    """[1, 2, 3, 4, 5] for a star-rating model's labels; None for any other model."""
+    matches = [STAR_LABEL.match(str(label)) for label in labels]
+    return [int(m.group(1)) for m in matches] if all(matches) else None
+
+
+def star_polarity(stars: int, top: int = 5) -> str:
+    middle = (top + 1) / 2
+    return "neutral" if stars == middle else "positive" if stars > middle else "negative"
+
+
+def label_polarity(label: str) -> str:
+    """negative / neutral / positive for any sentiment label name ("very negative", "POSITIVE", "4 stars")."""
+    stars = star_values([label])
+    if stars:
+        return star_polarity(stars[0])
+    lowered = label.lower()
+    for word in ("negative", "neutral", "positive"):
+        if word in lowered:
+            return word
+    return lowered
+
+
+def star_summary(labels: list[str], probs: np.ndarray) -> dict:
+    """Expected stars, the verdict with its probability mass, and binary P(positive) without the neutral mass."""
+    stars = np.array(star_values(labels), dtype=float)
+    probs = np.asarray(probs, dtype=float)
+    top = int(stars.max())
+    groups = {p: float(probs[[star_polarity(int(s), top) == p for s in stars]].sum())
+              for p in ("negative", "neutral", "positive")}
+    verdict = max(groups, key=groups.get)
+    polar = groups["negative"] + groups["positive"]
+    return {"expected_stars": float((stars * probs).sum()), "verdict": verdict, "confidence": groups[verdict],
+            "groups": groups, "p_positive": groups["positive"] / polar if polar > 0 else 0.5}

@@ -1,0 +1,222 @@
+"""The Space: the functions behind the page, gradio_client against the launched app, the REST route, bad input,
+and a concurrent load check. Everything real: tiny trained model, real Gradio server, real HTTP."""
+
+import json
+import threading
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from gradio_client import Client
+
+from conftest import LiveApp
+from review_sentiment.errors import UserError
+from review_sentiment.predictor import Predictor
+from review_sentiment.service import MAX_BATCH_ROWS, Service, read_reviews_file
+from review_sentiment.stars import star_summary
+from review_sentiment.ui import agreement_line, examples
+
+POSITIVE = "the acting was superb and the story wonderful , i loved it"
+NEGATIVE = "awful boring plot and the worst acting , a waste"
+
+
+@pytest.fixture(scope="module")
+def service(trained_model, star_baseline):
+    return Service(str(trained_model), str(star_baseline))
+
+
+def test_compare_gives_both_models_verdicts_latency_and_agreement(service):
+    result = service.compare(POSITIVE)
+    ft, bl = result["finetuned"], result["baseline"]
+    assert ft["label"] == "positive" and ft["confidence"] > 0.5
+    assert set(ft["probabilities"]) == {"negative", "positive"}
+    assert sum(ft["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+    assert set(bl["probabilities"]) == {"1 star", "2 stars", "3 stars", "4 stars", "5 stars"}
+    assert 1.0 <= bl["expected_stars"] <= 5.0 and bl["verdict"] in {"negative", "neutral", "positive"}
+    assert ft["latency_ms"] > 0 and bl["latency_ms"] > 0
+    assert result["agree"] == (bl["verdict"] == "positive")
+    line = agreement_line(result)
+    assert ("Both models say positive" in line) == result["agree"]
+    assert service.compare(NEGATIVE)["finetuned"]["label"] == "negative"
+
+
+def test_star_mapping_matches_the_documented_rule():
+    labels = ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"]
+    s = star_summary(labels, np.array([0.05, 0.05, 0.5, 0.2, 0.2]))
+    assert s["verdict"] == "neutral" and s["confidence"] == pytest.approx(0.5)
+    assert s["expected_stars"] == pytest.approx(0.05 + 0.1 + 1.5 + 0.8 + 1.0)
+    assert s["p_positive"] == pytest.approx(0.4 / 0.5)
+    s = star_summary(labels, np.array([0.3, 0.3, 0.1, 0.2, 0.1]))
+    assert s["verdict"] == "negative" and s["confidence"] == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "type or paste a review"), ("   \n\t ", "type or paste a review"),
+    ("great " * 200_000, "characters long; the limit is 20,000"),
+    ("\x00\x01\x02binary\x00" * 50, "binary data"), (None, "type or paste a review"),
+])
+def test_bad_reviews_get_a_clear_message(service, text, message):
+    with pytest.raises(UserError, match=message):
+        service.compare(text)
+
+
+def test_emoji_and_html_reviews_are_scored_with_a_note(service):
+    emoji = service.compare("😍🔥👍")
+    assert "no words" in emoji["notes"][0] and "label" in emoji["finetuned"]
+    html = service.compare("<p>great <b>wonderful</b> film</p><br />")
+    assert html["notes"] == ["HTML tags were ignored."]
+    plain = service.compare("great wonderful film")
+    assert html["finetuned"]["probabilities"] == pytest.approx(plain["finetuned"]["probabilities"], abs=1e-6)
+
+
+def test_at_least_ten_curated_examples_including_one_over_512_tokens(trained_model):
+    items = examples()
+    assert len(items) >= 10 and all(e["text"].strip() and e["title"] for e in items)
+    from transformers import AutoTokenizer
+    tokenizer = AutoTokenizer.from_pretrained(trained_model)
+    assert max(len(tokenizer(e["text"])["input_ids"]) for e in items) > 512
+    assert any("French" in e["title"] or "German" in e["title"] for e in items)
+
+
+def test_batch_csv_and_txt(service, tmp_path):
+    csv = tmp_path / "reviews.csv"
+    pd.DataFrame({"id": [1, 2, 3], "review": [POSITIVE, NEGATIVE, "  "]}).to_csv(csv, index=False)
+    table, path = service.batch(str(csv), "review")
+    assert table["finetuned_label"].tolist()[:2] == ["positive", "negative"]
+    assert "type or paste" in table["error"].iloc[2] and table["error"].iloc[0] == ""
+    downloaded = pd.read_csv(path)
+    assert list(downloaded["review"])[:2] == [POSITIVE, NEGATIVE]
+    assert {"finetuned_p_positive", "baseline_p_5 stars", "baseline_verdict", "agree"} <= set(downloaded.columns)
+    txt = tmp_path / "reviews.txt"
+    txt.write_text(f"{POSITIVE}\n\n{NEGATIVE}\n")
+    table, _ = service.batch(str(txt), None)
+    assert table["finetuned_label"].tolist() == ["positive", "negative"]
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing-column", "no column 'text'; its columns are ['review']"),
+    ("latin-1", "not UTF-8"),
+    ("too-many-rows", f"the limit is {MAX_BATCH_ROWS:,}"),
+    ("too-big", "the limit is 5 MB"),
+    ("binary", "not UTF-8"),
+    ("wrong-type", "Upload a .csv file"),
+])
+def test_bad_batch_files_get_a_clear_message(service, tmp_path, case, message):
+    path = tmp_path / "upload.csv"
+    if case == "missing-column":
+        pd.DataFrame({"review": ["a"]}).to_csv(path, index=False)
+    elif case == "latin-1":
+        path.write_bytes("text\nun film très réussi\n".encode("latin-1"))
+    elif case == "too-many-rows":
+        pd.DataFrame({"text": ["good film"] * 10_000}).to_csv(path, index=False)
+    elif case == "too-big":
+        path.write_text("text\n" + ("x" * 1000 + "\n") * 6000)
+    elif case == "binary":
+        path.write_bytes(bytes(range(256)) * 10)
+    elif case == "wrong-type":
+        path = tmp_path / "upload.xlsx"
+        path.write_text("text\nx\n")
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        read_reviews_file(str(path), "text")
+
+
+def test_missing_baseline_leaves_the_fine_tuned_model_working(trained_model, tmp_path):
+    service = Service(str(trained_model), str(tmp_path / "no-such-baseline"))
+    assert service.baseline.predictor is None and len(service.notices) == 1
+    assert "BASELINE_ID" in service.notices[0] and "no-such-baseline" in service.notices[0]
+    result = service.compare(POSITIVE)
+    assert result["finetuned"]["label"] == "positive" and "error" in result["baseline"] and "agree" not in result
+    offline_hub = Service("someone/not-downloadable", str(trained_model))
+    assert offline_hub.model.predictor is None and "MODEL_ID" in offline_hub.notices[0]
+    assert offline_hub.compare(POSITIVE)["baseline"]["label"] == "positive"
+
+
+# -- against the launched app -------------------------------------------------------------------------------
+
+def test_gradio_client_named_endpoints(live_app):
+    client = Client(live_app.url, verbose=False)
+    predicted = client.predict(POSITIVE, api_name="/predict")
+    assert predicted["label"] == "positive" and set(predicted["probabilities"]) == {"negative", "positive"}
+    compared = client.predict(NEGATIVE, api_name="/compare")
+    assert compared["finetuned"]["label"] == "negative" and "expected_stars" in compared["baseline"]
+    with pytest.raises(Exception, match="type or paste"):
+        client.predict("   ", api_name="/predict")
+
+
+def test_rest_route_healthz_and_openapi(live_app):
+    with httpx.Client(base_url=live_app.url, timeout=30) as http:
+        response = http.post("/api/v1/predict", json={"texts": [POSITIVE, NEGATIVE]})
+        assert response.status_code == 200
+        body = response.json()
+        assert [p["label"] for p in body["predictions"]] == ["positive", "negative"]
+        assert body["predictions"][0]["probabilities"]["positive"] == pytest.approx(body["predictions"][0]["score"])
+        health = http.get("/healthz").json()
+        assert health["status"] == "ok" and health["models"]["baseline"]["loaded"]
+        spec = http.get("/api/v1/openapi.json").json()
+        assert "/api/v1/predict" in spec["paths"]
+        assert http.get("/api/v1/docs").status_code == 200
+
+
+@pytest.mark.parametrize("payload, status, needle", [
+    ({"texts": ["   "]}, 422, "type or paste"),
+    ({"texts": ["great " * 200_000]}, 422, "limit is 20,000"),
+    ({"texts": ["ok\x00\x01\x02\x03\x04bin"]}, 422, "binary"),
+    ({"texts": []}, 422, ""),
+    ({"texts": "not a list"}, 422, ""),
+    ({"review": "wrong field"}, 422, ""),
+    ({"texts": ["x"] * 65}, 422, ""),
+])
+def test_rest_bad_input_is_a_4xx_json_error_and_the_server_keeps_serving(live_app, payload, status, needle):
+    with httpx.Client(base_url=live_app.url, timeout=30) as http:
+        response = http.post("/api/v1/predict", json=payload)
+        assert response.status_code == status
+        assert needle in json.dumps(response.json())
+        assert "Traceback" not in response.text
+        garbage = http.post("/api/v1/predict", content=b"\xff\xfe not json", headers={"content-type": "application/json"})
+        assert 400 <= garbage.status_code < 500
+        assert http.post("/api/v1/predict", json={"texts": [POSITIVE]}).status_code == 200
+
+
+def test_concurrent_clients_get_correct_answers(live_app, trained_model):
+    """8 clients x 25 requests, half through gradio_client and half through REST: no errors, right answers."""
+    reference = Predictor.load(str(trained_model))
+    texts = [f"{POSITIVE} {i}" if i % 2 else f"{NEGATIVE} {i}" for i in range(25)]
+    expected = reference.predict_proba(texts)
+    failures, done = [], []
+
+    def worker(k: int):
+        try:
+            if k % 2:
+                client = Client(live_app.url, verbose=False)
+                for text, probs in zip(texts, expected):
+                    got = client.predict(text, api_name="/predict")["probabilities"]
+                    assert got["positive"] == pytest.approx(probs[1], abs=1e-4)
+            else:
+                with httpx.Client(base_url=live_app.url, timeout=60) as http:
+                    for text, probs in zip(texts, expected):
+                        got = http.post("/api/v1/predict", json={"texts": [text]}).json()
+                        assert got["predictions"][0]["probabilities"]["positive"] == pytest.approx(probs[1], abs=1e-4)
+            done.append(k)
+        except Exception as exc:  # noqa: BLE001 - collected and reported below
+            failures.append(f"client {k}: {exc!r}")
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not failures, failures
+    assert sorted(done) == list(range(8))
+
+
+def test_app_starts_and_says_what_failed_when_the_baseline_is_missing(trained_model, tmp_path):
+    app = LiveApp(trained_model, tmp_path / "absent").wait()
+    try:
+        health = httpx.get(f"{app.url}/healthz").json()
+        assert health["models"]["finetuned"]["loaded"] and not health["models"]["baseline"]["loaded"]
+        assert "absent" in health["models"]["baseline"]["error"]
+        got = httpx.post(f"{app.url}/api/v1/predict", json={"texts": [POSITIVE]}).json()
+        assert got["predictions"][0]["label"] == "positive"
+    finally:
+        app.stop()
