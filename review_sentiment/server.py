@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from . import __version__
 from .errors import UserError
 from .service import Service
-from .ui import CSS, THEME, build_ui
+from .ui import CSS, HEAD, THEME, build_ui
 
 MAX_TEXTS_PER_REQUEST = 64
 
@@ -57,7 +57,8 @@ def create_app(service: Service) -> FastAPI:
         return {"status": "ok", "models": {k: {"id": s.spec, "loaded": s.predictor is not None, "error": s.error}
                                            for k, s in slots.items()}}
 
-    return gr.mount_gradio_app(app, build_ui(service), path="/", theme=THEME, css=CSS, footer_links=["api"])
+    return gr.mount_gradio_app(app, build_ui(service), path="/", theme=THEME, css=CSS, head=HEAD,
+                                footer_links=["api"])
 
 
 def serve(model: str | None = None, baseline: str | None = None) -> None:

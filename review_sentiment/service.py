@@ -153,8 +153,10 @@ class Service:
             table.loc[ok, f"{prefix}_label"] = [d["label"] for d in described]
             table.loc[ok, f"{prefix}_verdict"] = [d["verdict"] for d in described]
             table.loc[ok, f"{prefix}_confidence"] = [round(d["confidence"], 4) for d in described]
+            if "expected_stars" in described[0]:
+                table.loc[ok, f"{prefix}_expected_stars"] = [round(d["expected_stars"], 2) for d in described]
             for j, label in enumerate(slot.predictor.labels):
-                table.loc[ok, f"{prefix}_p_{label}"] = probs[:, j].round(4)
+                table.loc[ok, f"{prefix}_p_{label}"] = probs[:, j].astype(float).round(4)
         if "finetuned_verdict" in table and "baseline_verdict" in table:
             table.loc[ok, "agree"] = table.loc[ok, "finetuned_verdict"] == table.loc[ok, "baseline_verdict"]
         table["error"] = errors

@@ -15,6 +15,18 @@ log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 THEME = gr.themes.Soft(primary_hue="indigo")
 CSS = "#agreement {font-size: 1.1em} .notice {border-left: 4px solid #d97706; padding-left: 0.8em}"
+# Reviews need a multi-line box, where Gradio's Enter inserts a newline. People expect Enter to submit (as in
+# chat boxes): Enter analyses, Shift+Enter starts a new line.
+HEAD = """<script>
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.target.closest && e.target.closest("#review")) {
+    e.preventDefault(); e.stopPropagation(); document.querySelector("#analyze").click();
+  }
+}, true);
+</script>"""
+BATCH_COLUMNS = ["review", "finetuned_label", "finetuned_confidence", "baseline_label", "baseline_expected_stars",
+                 "baseline_verdict", "agree", "error"]
+STAR_RANGES = {"negative": "1-2", "neutral": "3", "positive": "4-5"}
 
 
 def examples() -> list[dict]:
@@ -30,8 +42,8 @@ def model_line(slot: Slot, result: dict) -> str:
         return f"⚠️ {slot.role} unavailable: {result['error']}"
     line = f"**{result['label']}** ({pct(result['confidence'])}) · {result['latency_ms']:.0f} ms"
     if "expected_stars" in result:
-        line = (f"**{result['verdict']}** ({pct(result['confidence'])} on 1-2 / 3 / 4-5 stars) · expected "
-                f"**{result['expected_stars']:.1f} ★** · {result['latency_ms']:.0f} ms")
+        line = (f"**{result['verdict']}** ({pct(result['confidence'])} on {STAR_RANGES[result['verdict']]} ★) · "
+                f"expected **{result['expected_stars']:.1f} ★** · {result['latency_ms']:.0f} ms")
     return line
 
 
@@ -72,6 +84,7 @@ def build_ui(service: Service) -> gr.Blocks:
             log.exception("batch failed")
             return "⚠️ Something went wrong while reading this file.", None, None
         bad = int((table["error"] != "").sum())
+        table = table[[c for c in BATCH_COLUMNS if c in table.columns]]  # the CSV download has every column
         status = f"✅ {len(table) - bad} reviews scored" + (f"; {bad} skipped (see the error column)" if bad else "")
         return status, table, path
 
@@ -86,7 +99,8 @@ def build_ui(service: Service) -> gr.Blocks:
         for notice in service.notices:
             gr.Markdown(notice, elem_classes="notice")
         with gr.Tab("Analyze"):
-            review = gr.Textbox(label="Review", lines=5, max_lines=20, elem_id="review",
+            review = gr.Textbox(label="Review", info="Enter to analyze · Shift+Enter for a new line", lines=5,
+                                max_lines=20, elem_id="review",
                                 placeholder="The acting was superb, but the plot dragged in the middle...")
             button = gr.Button("Analyze", variant="primary", elem_id="analyze")
             notes = gr.Markdown(elem_id="notes")
