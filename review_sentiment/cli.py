@@ -12,6 +12,11 @@ from typing import Any, Callable, Literal, get_args, get_origin, get_type_hints
 from .errors import UserError
 
 
+def option(help: str, default: Any = None, **kwargs: Any) -> Any:
+    """A dataclass field that is also a documented command-line flag."""
+    return dataclasses.field(default=default, metadata={"help": help}, **kwargs)
+
+
 def _unwrap_optional(tp: Any) -> Any:
     if get_origin(tp) in (typing.Union, types.UnionType):
         args = [a for a in get_args(tp) if a is not type(None)]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Literal, Optional
 
+from .cli import option
 from .errors import UserError
 from .text import TRUNCATIONS
 
@@ -13,68 +14,64 @@ DEFAULT_BASE_MODELS = {"full": "distilbert-base-uncased", "lora": "bert-base-unc
 DEFAULT_LEARNING_RATES = {"full": 2e-5, "lora": 2e-4}
 
 
-def _help(text: str, default=None, **kw):
-    return field(default=default, metadata={"help": text}, **kw)
-
-
 @dataclass
 class TrainConfig:
     # What to train
-    method: Literal["full", "lora"] = _help("full: fine-tune every weight; lora: train LoRA adapters + the head.",
+    method: Literal["full", "lora"] = option("full: fine-tune every weight; lora: train LoRA adapters + the head.",
                                             "full")
-    model: Optional[str] = _help("Base model: Hub id or local directory "
+    model: Optional[str] = option("Base model: Hub id or local directory "
                                  f"(default {DEFAULT_BASE_MODELS['full']} for full, {DEFAULT_BASE_MODELS['lora']} "
                                  "for lora).")
     # Data
-    dataset: str = _help("Hub dataset id, or a local directory holding train.* and test.* (parquet, csv, jsonl), "
+    dataset: str = option("Hub dataset id, or a local directory holding train.* and test.* (parquet, csv, jsonl), "
                          "or a single file (test split carved from it).", "stanfordnlp/imdb")
-    dataset_name: Optional[str] = _help("Dataset name written in the model card (default: --dataset; set the Hub "
+    dataset_name: Optional[str] = option("Dataset name written in the model card (default: --dataset; set the Hub "
                                         "id here when --dataset is a local copy).")
-    text_column: str = _help("Column holding the review text.", "text")
-    label_column: str = _help("Column holding the label (integers 0..K-1 or strings).", "label")
-    label_names: Optional[list] = _help("Class names for integer labels, in id order (default: negative,positive "
+    text_column: str = option("Column holding the review text.", "text")
+    label_column: str = option("Column holding the label (integers 0..K-1 or strings).", "label")
+    label_names: Optional[list] = option("Class names for integer labels, in id order (default: negative,positive "
                                         "for 2 classes; the SST-5 names for 5).")
-    val_size: float = _help("Share of train held out for model selection when the dataset has no validation "
+    val_size: float = option("Share of train held out for model selection when the dataset has no validation "
                             "split (stratified).", 0.1)
-    test_size: float = _help("Share held out as test when the dataset has no test split (stratified).", 0.2)
-    max_train_samples: Optional[int] = _help("Use a stratified subset of this many training reviews (quick runs).")
-    max_eval_samples: Optional[int] = _help("Use stratified subsets of this many validation and test reviews.")
+    test_size: float = option("Share held out as test when the dataset has no test split (stratified).", 0.2)
+    max_train_samples: Optional[int] = option("Use a stratified subset of this many training reviews (quick runs).")
+    max_eval_samples: Optional[int] = option("Use stratified subsets of this many validation and test reviews.")
     # Tokenization
-    max_length: int = _help("Tokens per review, special tokens included.", 512)
-    truncation: Literal["head", "head+tail"] = _help(
+    max_length: int = option("Tokens per review, special tokens included.", 512)
+    truncation: Literal["head", "head+tail"] = option(
         "Which tokens of a long review to keep: head, or head+tail (first 25%% + last 75%% of the window; "
         "Sun et al. 2019's best for IMDb).", "head+tail")
     # Optimisation
-    epochs: float = _help("Training epochs.", 2.0)
-    batch_size: int = _help("Reviews per device per step.", 16)
-    gradient_accumulation_steps: int = _help("Steps to accumulate before an optimiser update.", 1)
-    learning_rate: Optional[float] = _help("Peak learning rate (default 2e-5 full, 2e-4 lora).")
-    weight_decay: float = _help("AdamW weight decay.", 0.01)
-    warmup_ratio: float = _help("Share of steps with linear warm-up.", 0.1)
-    eval_steps: float = _help("Evaluate on validation (and checkpoint) every N steps; below 1, a share of all steps.",
+    epochs: float = option("Training epochs.", 2.0)
+    batch_size: int = option("Reviews per device per step.", 16)
+    gradient_accumulation_steps: int = option("Steps to accumulate before an optimiser update.", 1)
+    learning_rate: Optional[float] = option("Peak learning rate (default 2e-5 full, 2e-4 lora).")
+    weight_decay: float = option("AdamW weight decay.", 0.01)
+    warmup_ratio: float = option("Share of steps with linear warm-up.", 0.1)
+    eval_steps: float = option("Evaluate on validation (and checkpoint) every N steps; below 1, a share of all steps.",
                               0.1)
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = _help(
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = option(
         "auto: bf16 on GPUs that support it, fp16 on other GPUs, fp32 on CPU.", "auto")
-    seed: int = _help("Random seed for splits, subsets, head initialisation and data order.", 42)
+    seed: int = option("Random seed for splits, subsets, head initialisation and data order.", 42)
     # LoRA
-    lora_r: int = _help("LoRA rank.", 8)
-    lora_alpha: int = _help("LoRA scaling alpha.", 16)
-    lora_dropout: float = _help("Dropout on the LoRA path.", 0.1)
-    lora_target_modules: Optional[list] = _help("Modules that get adapters (default: peft's choice for the "
+    lora_r: int = option("LoRA rank.", 8)
+    lora_alpha: int = option("LoRA scaling alpha.", 16)
+    lora_dropout: float = option("Dropout on the LoRA path.", 0.1)
+    lora_target_modules: Optional[list] = option("Modules that get adapters (default: peft's choice for the "
                                                 "architecture, e.g. query,value for BERT).")
-    merge_lora: bool = _help("Save merged full weights instead of the adapter (loads without peft).", False)
+    merge_lora: bool = option("Save merged full weights instead of the adapter (loads without peft).", False)
     # Output
-    output_dir: str = _help("Where the model, metrics, plots and card go.", "outputs/model")
-    overwrite_output_dir: bool = _help("Replace an earlier run in --output-dir.", False)
-    resume_from_checkpoint: Optional[str] = _help("Continue an interrupted run: a checkpoint directory, or 'last' "
+    output_dir: str = option("Where the model, metrics, plots and card go.", "outputs/model")
+    overwrite_output_dir: bool = option("Replace an earlier run in --output-dir.", False)
+    resume_from_checkpoint: Optional[str] = option("Continue an interrupted run: a checkpoint directory, or 'last' "
                                                   "for the newest one in --output-dir.")
-    keep_checkpoints: bool = _help("Keep the intermediate checkpoints after training (default: delete them).",
+    keep_checkpoints: bool = option("Keep the intermediate checkpoints after training (default: delete them).",
                                    False)
-    license: str = _help("License declared in the model card.", "apache-2.0")
+    license: str = option("License declared in the model card.", "apache-2.0")
     # Hub
-    push_to_hub: bool = _help("Upload model, tokenizer, card and plots to the Hub in one commit.", False)
-    hub_model_id: Optional[str] = _help("Target repo, 'user/name' (required with --push-to-hub).")
-    private: bool = _help("Create the Hub repo as private.", False)
+    push_to_hub: bool = option("Upload model, tokenizer, card and plots to the Hub in one commit.", False)
+    hub_model_id: Optional[str] = option("Target repo, 'user/name' (required with --push-to-hub).")
+    private: bool = option("Create the Hub repo as private.", False)
 
     def __post_init__(self):
         self.model = self.model or DEFAULT_BASE_MODELS[self.method]

@@ -121,3 +121,32 @@ def test_hub_dataset_and_model_ids_resolve_through_the_same_loader(hub, tmp_path
     result = run(["-c", code, f"{USER}/reviews"], subprocess_env(**hub.env(), HF_HOME=str(tmp_path / "h")))
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "216 24 60 ['negative', 'positive']"
+
+
+def test_publish_space_uploads_exactly_the_app_files_and_sets_variables(hub, tmp_path):
+    env = subprocess_env(**hub.env(), HF_HOME=str(tmp_path / "h"))
+    result = run(["-m", "review_sentiment.space", "--space-id", f"{USER}/demo", "--model-id", f"{USER}/my-model"], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Space ready: {hub.url}/spaces/{USER}/demo" in result.stdout
+    space = hub.repo(f"{USER}/demo", "space")
+    assert space.sdk == "gradio" and len(space.commits) == 1
+    from review_sentiment.space import app_files
+    expected = {str(p) for p in app_files()}
+    assert set(space.files) == expected
+    assert {"app.py", "requirements.txt", "README.md", "assets/examples.json",
+            "review_sentiment/service.py"} <= expected
+    assert not any(p.startswith(("tests/", "outputs/", "runs/")) or "__pycache__" in p for p in space.files)
+    assert space.variables["MODEL_ID"]["value"] == f"{USER}/my-model"
+    assert space.variables["BASELINE_ID"]["value"] == "nlptown/bert-base-multilingual-uncased-sentiment"
+    from huggingface_hub import SpaceCard
+    card = SpaceCard(space.files["README.md"].decode())
+    assert card.data.sdk == "gradio" and card.data.app_file == "app.py"
+    assert card.data.models == [f"{USER}/my-model", "nlptown/bert-base-multilingual-uncased-sentiment"]
+    assert card.data.preload_from_hub == card.data.models
+
+
+def test_publish_space_without_token_fails_first(hub, tmp_path):
+    env = subprocess_env(**hub.env(token=None), HF_HOME=str(tmp_path / "h"))
+    result = run(["-m", "review_sentiment.space", "--space-id", f"{USER}/demo"], env)
+    assert result.returncode == 2 and "no Hugging Face token" in result.stderr and "Traceback" not in result.stderr
+    assert not hub.repos

@@ -1,0 +1,79 @@
+"""Publish the demo as a Hugging Face Space: the app's files only, its models set as Space variables.
+
+    python -m review_sentiment.space --space-id you/review-sentiment --model-id you/imdb-distilbert
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from .cli import option, parse, run
+from .errors import UserError
+from .hub import check_write_access, explain_hub_error, upload_folder
+from .service import BASELINE_ID, PUBLIC_MODEL_ID
+
+ROOT = Path(__file__).resolve().parent.parent
+# What a Space needs to run app.py; never tests, training outputs or caches.
+APP_FILES = ["app.py", "requirements.txt", "README.md", "assets/*", "review_sentiment/*.py"]
+
+
+@dataclass
+class SpaceConfig:
+    space_id: str = option("The Space to create or update, 'user/name'.")
+    model_id: Optional[str] = option(f"Fine-tuned model the Space serves, a Hub id (default {PUBLIC_MODEL_ID}).")
+    baseline_id: str = option("Baseline model the Space compares against.", BASELINE_ID)
+    private: bool = option("Create the Space as private.", False)
+
+    def __post_init__(self):
+        if not self.space_id or self.space_id.count("/") != 1:
+            raise UserError("--space-id must look like user/name")
+        self.model_id = self.model_id or PUBLIC_MODEL_ID
+
+
+def app_files(root: Path = ROOT) -> list[Path]:
+    files = {p for pattern in APP_FILES for p in root.glob(pattern) if p.is_file()}
+    return sorted(p.relative_to(root) for p in files)
+
+
+def stage(cfg: SpaceConfig, folder: Path) -> list[str]:
+    """Copy the app's files into `folder`, with the README front matter naming the models actually served."""
+    from huggingface_hub import SpaceCard
+
+    for rel in app_files():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, folder / rel)
+    card = SpaceCard.load(folder / "README.md")
+    card.data.models = [cfg.model_id, cfg.baseline_id]
+    card.data.preload_from_hub = [cfg.model_id, cfg.baseline_id]
+    card.save(folder / "README.md")
+    return [str(p) for p in app_files()]
+
+
+def publish(cfg: SpaceConfig) -> str:
+    from huggingface_hub import HfApi
+
+    check_write_access(cfg.space_id, repo_type="space")
+    with tempfile.TemporaryDirectory() as tmp:
+        stage(cfg, Path(tmp))
+        url = upload_folder(Path(tmp), cfg.space_id, repo_type="space", private=cfg.private,
+                            message=f"Deploy review-sentiment demo serving {cfg.model_id}")
+    api = HfApi()
+    try:
+        api.add_space_variable(cfg.space_id, "MODEL_ID", cfg.model_id, description="Fine-tuned model served")
+        api.add_space_variable(cfg.space_id, "BASELINE_ID", cfg.baseline_id, description="Baseline model")
+    except Exception as exc:  # noqa: BLE001
+        raise UserError(f"The files are up, but setting the Space variables failed: {explain_hub_error(exc)}.")
+    print(f"Space ready: {url}")
+    return url
+
+
+def main(argv: list[str] | None = None) -> None:
+    publish(parse(SpaceConfig, argv, "Create or update the Hugging Face Space that serves the demo."))
+
+
+if __name__ == "__main__":
+    raise SystemExit(run(main))
