@@ -39,7 +39,9 @@ def parser_for(cls: type, description: str) -> argparse.ArgumentParser:
         kwargs: dict[str, Any] = {"help": field.metadata.get("help", ""), "dest": field.name}
         default = field.default if field.default is not dataclasses.MISSING else None
         if tp is bool:
-            parser.add_argument(flag, action="store_true", **kwargs)
+            # Flags that default to on get a --no-... form; the others are plain switches.
+            action = argparse.BooleanOptionalAction if default else "store_true"
+            parser.add_argument(flag, action=action, default=bool(default), **kwargs)
             continue
         if get_origin(tp) is Literal:
             kwargs["choices"] = list(get_args(tp))

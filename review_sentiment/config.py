@@ -7,6 +7,7 @@ from typing import Literal, Optional
 
 from .cli import option
 from .errors import UserError
+from .service import BASELINE_ID
 from .text import TRUNCATIONS
 
 DEFAULT_BASE_MODELS = {"full": "distilbert-base-uncased", "lora": "bert-base-uncased"}
@@ -60,6 +61,12 @@ class TrainConfig:
     lora_target_modules: Optional[list] = option("Modules that get adapters (default: peft's choice for the "
                                                 "architecture, e.g. query,value for BERT).")
     merge_lora: bool = option("Save merged full weights instead of the adapter (loads without peft).", False)
+    # Evaluation
+    compare_baseline: bool = option("Also score the baseline on the same test reviews and put both in the card.",
+                                    False)
+    baseline_model: str = option("The baseline for --compare-baseline: Hub id or local directory.", BASELINE_ID)
+    calibrate: bool = option("Fit a softmax temperature on the validation split and store it in config.json "
+                             "(--no-calibrate to skip).", True)
     # Output
     output_dir: str = option("Where the model, metrics, plots and card go.", "outputs/model")
     overwrite_output_dir: bool = option("Replace an earlier run in --output-dir.", False)

@@ -89,6 +89,14 @@ def save_model(model, tokenizer, out_dir: Path, *, settings: dict, merge_lora: b
     tokenizer.save_pretrained(out_dir)
 
 
+def set_temperature(model_dir: Path, temperature: float) -> None:
+    """Record the calibrated softmax temperature in config.json, where every loader finds it."""
+    path = Path(model_dir) / "config.json"
+    config = json.loads(path.read_text())
+    config.setdefault(SETTINGS_KEY, {})["temperature"] = float(temperature)
+    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
 def load_model(spec: str, *, device: torch.device | str = "cpu"):
     """(model, tokenizer, directory) ready for inference from a full model or a LoRA adapter (merged for speed)."""
     model_dir = resolve_model_dir(spec)

@@ -51,3 +51,31 @@ def plot_training_curves(log_history: list[dict], path: Path) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def plot_reliability(labels, probs, path: Path, bins: int = 15, title: str = "Reliability") -> Path:
+    """Accuracy against confidence per bin; a calibrated model follows the diagonal."""
+    labels, probs = np.asarray(labels), np.asarray(probs)
+    confidence, correct = probs.max(axis=1), probs.argmax(axis=1) == labels
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    centers, accuracy, counts = [], [], []
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            centers.append(confidence[mask].mean())
+            accuracy.append(correct[mask].mean())
+            counts.append(int(mask.sum()))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(5, 6), height_ratios=[3, 1], sharex=True)
+    top.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
+    top.plot(centers, accuracy, "o-", label="model")
+    top.set(ylabel="accuracy", title=title, xlim=(0, 1), ylim=(0, 1.02))
+    top.legend(loc="upper left")
+    bottom.bar(centers, counts, width=1 / bins * 0.9)
+    bottom.set(xlabel="confidence", ylabel="reviews")
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .calibration import softmax
 from .data import DEFAULT_LABEL_NAMES
 from .modeling import inference_settings, load_model
 from .text import encode
@@ -69,10 +70,7 @@ class Predictor:
 
     def predict_proba(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Calibrated probabilities: softmax(logits / temperature)."""
-        logits = self.logits(texts, progress=progress) / self.settings["temperature"]
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return softmax(self.logits(texts, progress=progress), self.settings["temperature"])
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """{label: probability} per text, every class included."""

@@ -22,11 +22,13 @@ from . import __version__
 from .card import render_card
 from .cli import parse, run
 from .config import TrainConfig
-from .data import load_splits
+from .calibration import fit_temperature, softmax
+from .data import Splits, load_splits
+from .evaluate import comparison_table, dataset_probabilities, score
 from .errors import UserError
 from .hub import check_write_access, upload_folder
 from .metrics import classification_metrics
-from .modeling import build_model, save_model
+from .modeling import build_model, save_model, set_temperature
 from .plots import plot_confusion_matrix, plot_training_curves
 from .predictor import Predictor
 from .text import encode
@@ -102,15 +104,33 @@ def eval_metrics(eval_pred) -> dict:
     return {"accuracy": m["accuracy"], "f1_macro": m["f1_macro"]}
 
 
-def score_test(out: Path, test: pd.DataFrame, label_names: list[str]) -> dict:
-    """Score the saved model, loaded back from disk as any user would, on the test split; keep every prediction."""
+def score_test(out: Path, splits: Splits, calibrate: bool) -> dict:
+    """Score the saved model, loaded back from disk as any user would, on the test split; keep every prediction.
+
+    With `calibrate`, first fit the softmax temperature on the validation split and store it in config.json, so
+    every Predictor that loads the model applies it.
+    """
     predictor = Predictor.load(str(out))
-    probs = predictor.predict_proba(test["text"].tolist(), progress=True)
-    predictions = pd.DataFrame({"label": test["label"], "prediction": probs.argmax(axis=1)})
-    for i, name in enumerate(label_names):
+    calibration = None
+    if calibrate:
+        val_logits = predictor.logits(splits.validation["text"].tolist(), progress=True)
+        temperature = fit_temperature(val_logits, splits.validation["label"].to_numpy())
+        set_temperature(out, temperature)
+        predictor.settings["temperature"] = temperature
+    labels, names = splits.test["label"].to_numpy(), splits.label_names
+    logits = predictor.logits(splits.test["text"].tolist(), progress=True)
+    metrics = score(predictor, splits.test["text"].tolist(), labels, names, logits=logits)["metrics"]
+    if calibrate:
+        before = classification_metrics(labels, softmax(logits), names)
+        metrics["calibration"] = {"temperature": predictor.settings["temperature"], "ece_before": before["ece"],
+                                  "ece_after": metrics["ece"], "nll_before": before["loss"],
+                                  "nll_after": metrics["loss"]}
+    probs = softmax(logits, predictor.settings["temperature"])
+    predictions = pd.DataFrame({"label": labels, "prediction": probs.argmax(axis=1)})
+    for i, name in enumerate(names):
         predictions[f"p_{name}"] = probs[:, i]
     predictions.to_csv(out / "predictions.csv", index_label="row")
-    return classification_metrics(test["label"].to_numpy(), probs, label_names)
+    return metrics
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -123,6 +143,11 @@ def train(cfg: TrainConfig) -> dict:
                          label_names=cfg.label_names, val_size=cfg.val_size, test_size=cfg.test_size,
                          max_train_samples=cfg.max_train_samples, max_eval_samples=cfg.max_eval_samples,
                          seed=cfg.seed)
+    # Loaded before training, so a wrong baseline id fails in seconds, not after hours.
+    baseline = Predictor.load(cfg.baseline_model) if cfg.compare_baseline else None
+    if baseline is not None:
+        dataset_probabilities(baseline, np.full((1, len(baseline.labels)), 1 / len(baseline.labels)),
+                              splits.label_names)  # raises now if its classes cannot be matched to the data
     set_seed(cfg.seed)
     model, tokenizer = build_model(cfg.model, splits.label_names, lora=cfg.lora)
     train_set = tokenize_split(splits.train, tokenizer, cfg)
@@ -158,7 +183,11 @@ def train(cfg: TrainConfig) -> dict:
 
     settings = {"max_length": cfg.max_length, "truncation": cfg.truncation, "temperature": 1.0}
     save_model(trainer.model, tokenizer, out, settings=settings, merge_lora=cfg.merge_lora)
-    test_metrics = score_test(out, splits.test, splits.label_names)
+    test_metrics = score_test(out, splits, cfg.calibrate)
+    baseline_metrics = None
+    if baseline is not None:
+        baseline_metrics = score(baseline, splits.test["text"].tolist(), splits.test["label"].to_numpy(),
+                                 splits.label_names, progress=True)["metrics"]
 
     world_size = trainer.args.world_size
     sizes = {"train": len(splits.train), "validation": len(splits.validation), "test": len(splits.test),
@@ -169,7 +198,7 @@ def train(cfg: TrainConfig) -> dict:
     (out / RUN_MARKER).write_text(json.dumps(
         {"arguments": cfg.to_dict(), "label_names": splits.label_names, "sizes": sizes, "world_size": world_size,
          "hardware": hardware_name(world_size), "versions": versions}, indent=2))
-    metrics = {"test": test_metrics,
+    metrics = {"test": test_metrics, **({"baseline": baseline_metrics} if baseline_metrics else {}),
                "validation": {k.removeprefix("eval_"): v for k, v in best_val.items()},
                "train": {"runtime_s": round(train_seconds, 1), "steps": result.global_step,
                          "loss": result.training_loss}}
@@ -179,7 +208,10 @@ def train(cfg: TrainConfig) -> dict:
     card = render_card(cfg=cfg, metrics=test_metrics, label_names=splits.label_names, sizes=sizes,
                        val_origin=val_origin, train_time=f"{train_seconds / 60:.1f} min",
                        hardware=hardware_name(world_size), versions=versions,
-                       is_adapter=cfg.lora is not None and not cfg.merge_lora)
+                       is_adapter=cfg.lora is not None and not cfg.merge_lora,
+                       baseline=comparison_table({f"baseline `{cfg.baseline_model}`": baseline_metrics,
+                                                  "fine-tuned (this model)": test_metrics})
+                       if baseline_metrics else None)
     card.save(out / "README.md")
     if not cfg.keep_checkpoints:
         shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)

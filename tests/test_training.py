@@ -54,7 +54,12 @@ def test_full_run_writes_every_artifact_and_learns(full_run):
     assert metrics["test"]["num_samples"] == 60
     config = json.loads((full_run / "config.json").read_text())
     assert config["id2label"] == {"0": "negative", "1": "positive"}
-    assert config["review_sentiment"] == {"max_length": 64, "truncation": "head+tail", "temperature": 1.0}
+    settings = config["review_sentiment"]
+    assert settings["max_length"] == 64 and settings["truncation"] == "head+tail"
+    calibration = metrics["test"]["calibration"]
+    assert settings["temperature"] > 0 and settings["temperature"] == pytest.approx(calibration["temperature"])
+    assert 0 <= calibration["ece_after"] <= 1 and 0 <= calibration["ece_before"] <= 1
+    assert {b["bucket"] for b in metrics["test"]["by_length"]} == {"≤128", "129-256", "257-512", ">512"}
     recorded = json.loads((full_run / "training_config.json").read_text())
     assert recorded["arguments"]["learning_rate"] == 1e-3 and recorded["arguments"]["method"] == "full"
     assert recorded["versions"]["transformers"] and recorded["sizes"]["test"] == 60

@@ -1,0 +1,157 @@
+"""Score any model on any labelled dataset: metrics, calibration (ECE), error analysis, plots, a Markdown report.
+
+    python -m review_sentiment.evaluate --model outputs/model --dataset ../shared/data/imdb --split test \\
+        --max-samples 2000 --out reports/model
+
+Star-rating models (the nlptown baseline) are scored on positive/negative data through the documented mapping:
+1-2 stars negative, 4-5 positive, 3 stars (neutral) counted as wrong in the verdict accuracy; and, for every
+other metric, P(positive) = P(4) + P(5) re-normalised without the 3-star mass.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from .calibration import softmax
+from .cli import option, parse, run
+from .data import clean_columns, encode_labels, label_names_for, read_split, resolve_dataset, stratified_subset
+from .errors import UserError
+from .metrics import classification_metrics
+from .plots import plot_confusion_matrix, plot_reliability
+from .predictor import Predictor
+from .stars import label_polarity, star_summary, star_values
+from .text import clean_text
+
+LENGTH_BUCKETS = [("≤128", 0, 128), ("129-256", 129, 256), ("257-512", 257, 512), (">512", 513, 10**9)]
+
+
+def dataset_probabilities(predictor: Predictor, probs: np.ndarray, label_names: list[str]) -> tuple[np.ndarray, dict]:
+    """The model's probabilities over the dataset's classes, plus extra facts for star models."""
+    model_labels = predictor.labels
+    if model_labels == label_names:
+        return probs, {}
+    polarities = [label_polarity(n) for n in label_names]
+    if star_values(model_labels) and polarities == ["negative", "positive"]:
+        summaries = [star_summary(model_labels, row) for row in probs]
+        verdicts = [s["verdict"] for s in summaries]
+        p_positive = np.array([s["p_positive"] for s in summaries])
+        return np.stack([1 - p_positive, p_positive], axis=1), {
+            "mapping": "stars: 1-2 negative, 3 neutral, 4-5 positive",
+            "verdicts": verdicts, "neutral_rate": float(np.mean([v == "neutral" for v in verdicts]))}
+    by_polarity = {label_polarity(n): i for i, n in enumerate(model_labels)}
+    if len(set(polarities)) == len(polarities) and all(p in by_polarity for p in polarities):
+        return probs[:, [by_polarity[p] for p in polarities]], {"mapping": "by polarity of the label names"}
+    raise UserError(f"The model's classes {model_labels} cannot be matched to the dataset's {label_names}.")
+
+
+def score(predictor: Predictor, texts: list[str], labels: np.ndarray, label_names: list[str], *,
+          progress: bool = False, logits: np.ndarray | None = None) -> dict:
+    """Every number of the report for one model on one labelled set of texts (pass `logits` if already run)."""
+    logits = predictor.logits(texts, progress=progress) if logits is None else logits
+    raw = softmax(logits, predictor.settings["temperature"])
+    probs, extra = dataset_probabilities(predictor, raw, label_names)
+    metrics = classification_metrics(labels, probs, label_names)
+    if "verdicts" in extra:
+        verdicts = extra.pop("verdicts")
+        metrics["verdict_accuracy"] = float(np.mean([v == label_polarity(label_names[y])
+                                                     for v, y in zip(verdicts, labels)]))
+        metrics["neutral_rate"] = extra.pop("neutral_rate")
+    metrics["mapping"] = extra.get("mapping", "direct")
+    preds = probs.argmax(axis=1)
+    confidence = probs.max(axis=1)
+    lengths = np.array([len(x) for x in predictor.tokenizer([clean_text(t) for t in texts], verbose=False)["input_ids"]])
+    metrics["by_length"] = [{"bucket": name, "reviews": int(mask.sum()),
+                             "accuracy": float((preds[mask] == labels[mask]).mean()) if mask.any() else None}
+                            for name, lo, hi in LENGTH_BUCKETS for mask in [(lengths >= lo) & (lengths <= hi)]]
+    wrong = np.flatnonzero(preds != labels)
+    worst = wrong[np.argsort(-confidence[wrong])][:10]
+    metrics["confident_mistakes"] = [{"excerpt": clean_text(texts[i])[:240], "label": label_names[labels[i]],
+                                      "predicted": label_names[preds[i]], "probability": float(confidence[i])}
+                                     for i in worst]
+    return {"metrics": metrics, "probs": probs}
+
+
+def comparison_table(rows: dict[str, dict]) -> str:
+    """Markdown: one row per model (name -> metrics) on the same test reviews."""
+    lines = ["| model | accuracy | macro F1 | ECE | note |", "| --- | ---: | ---: | ---: | --- |"]
+    for name, m in rows.items():
+        note = ""
+        if "verdict_accuracy" in m:
+            note = (f"P(positive) = P(4-5★) re-normalised without 3★; verdict accuracy with 3★ counted wrong: "
+                    f"{m['verdict_accuracy']:.4f} ({m['neutral_rate']:.1%} neutral)")
+        lines.append(f"| {name} | {m['accuracy']:.4f} | {m['f1_macro']:.4f} | {m['ece']:.4f} | {note} |")
+    return "\n".join(lines)
+
+
+def markdown_report(name: str, m: dict) -> str:
+    per_class = "\n".join(f"| {c} | {v['precision']:.4f} | {v['recall']:.4f} | {v['f1']:.4f} | {v['support']} |"
+                          for c, v in m["per_class"].items())
+    buckets = "\n".join(f"| {b['bucket']} | {b['reviews']} | "
+                        f"{'-' if b['accuracy'] is None else format(b['accuracy'], '.4f')} |" for b in m["by_length"])
+    mistakes = "\n".join(f"| {x['probability']:.3f} | {x['label']} | {x['predicted']} | "
+                         f"{x['excerpt'][:160].replace('|', '/')}… |" for x in m["confident_mistakes"])
+    return (f"# Evaluation of `{name}`\n\n{comparison_table({name: m})}\n\n"
+            f"| class | precision | recall | F1 | support |\n| --- | ---: | ---: | ---: | ---: |\n{per_class}\n\n"
+            f"## Accuracy by review length (tokens)\n\n| length | reviews | accuracy |\n| --- | ---: | ---: |\n"
+            f"{buckets}\n\n## Most confident mistakes\n\n| probability | label | predicted | review |\n"
+            f"| ---: | --- | --- | --- |\n{mistakes}\n\n![Reliability](reliability_diagram.png)\n"
+            f"![Confusion matrix](confusion_matrix.png)\n")
+
+
+@dataclass
+class EvalConfig:
+    model: str = option("Model to score: Hub id or local directory (full model or LoRA adapter).")
+    dataset: str = option("Hub dataset id or local directory/file with the labelled reviews.", "stanfordnlp/imdb")
+    split: str = option("Split to score.", "test")
+    text_column: str = option("Column holding the text.", "text")
+    label_column: str = option("Column holding the label.", "label")
+    label_names: Optional[list] = option("Class names for integer labels, in id order.")
+    max_samples: Optional[int] = option("Score a stratified subset of this many reviews.")
+    batch_size: int = option("Reviews per forward pass.", 32)
+    seed: int = option("Seed for the subset.", 42)
+    out: Optional[str] = option("Directory for metrics.json, report.md and plots (default: print only).")
+
+    def __post_init__(self):
+        if not self.model:
+            raise UserError("--model is required")
+
+
+def evaluate(cfg: EvalConfig) -> dict:
+    root = resolve_dataset(cfg.dataset)
+    frame = read_split(root, cfg.split)
+    if frame is None:
+        raise UserError(f"{root} has no {cfg.split!r} split.")
+    frame = clean_columns(frame, cfg.text_column, cfg.label_column, f"{root} {cfg.split}")
+    names = label_names_for(frame["label"], cfg.label_names)
+    frame["label"] = encode_labels(frame["label"], names, f"{root} {cfg.split}")
+    frame = stratified_subset(frame, cfg.max_samples, cfg.seed)
+    predictor = Predictor.load(cfg.model, batch_size=cfg.batch_size)
+    result = score(predictor, frame["text"].tolist(), frame["label"].to_numpy(), names, progress=True)
+    metrics = result["metrics"]
+    print(markdown_report(cfg.model, metrics).split("\n## Most")[0])
+    if cfg.out:
+        out = Path(cfg.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
+        (out / "report.md").write_text(markdown_report(cfg.model, metrics))
+        plot_reliability(frame["label"].to_numpy(), result["probs"], out / "reliability_diagram.png")
+        plot_confusion_matrix(metrics["confusion_matrix"], names, out / "confusion_matrix.png",
+                              title=cfg.split)
+        pd.DataFrame(result["probs"], columns=[f"p_{n}" for n in names]).assign(label=frame["label"]).to_csv(
+            out / "predictions.csv", index=False)
+        print(f"wrote {out}/metrics.json, report.md and plots")
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> None:
+    evaluate(parse(EvalConfig, argv, "Score a model on a labelled review dataset."))
+
+
+if __name__ == "__main__":
+    raise SystemExit(run(main))
