@@ -19,6 +19,11 @@ def hub_id_or_none(spec: str) -> str | None:
     return spec if REPO_ID.match(spec) and not Path(spec).exists() else None
 
 
+def short_name(spec: str) -> str:
+    """A Hub id as is; a local path by its last two parts (never a machine's absolute path in a public card)."""
+    return hub_id_or_none(spec) or "/".join(Path(spec).expanduser().resolve().parts[-2:])
+
+
 def usage_snippet(repo: str, is_adapter: bool) -> str:
     if is_adapter:
         return (f'from peft import AutoPeftModelForSequenceClassification\nfrom transformers import AutoTokenizer\n\n'
@@ -62,10 +67,10 @@ def render_card(*, cfg, metrics: dict, label_names: list[str], sizes: dict, val_
     return ModelCard.from_template(
         data, template_path=str(TEMPLATE), model_name=data.model_name,
         summary=(f"A {len(label_names)}-class sentiment classifier ({', '.join(label_names)}) fine-tuned from "
-                 f"`{cfg.model}` on `{dataset_label}`: **{metrics['accuracy']:.2%} test accuracy**."),
+                 f"`{short_name(cfg.model)}` on `{dataset_label}`: **{metrics['accuracy']:.2%} test accuracy**."),
         method_description=method, metrics=metrics, baseline=baseline, usage=usage_snippet(repo, is_adapter),
         max_length=cfg.max_length, truncation=cfg.truncation, head_tokens=head, tail_tokens=tail,
-        base_model=f"`{cfg.model}`", dataset=f"`{dataset_label}`", labels=label_names, hyperparameters=hyper,
+        base_model=f"`{short_name(cfg.model)}`", dataset=f"`{dataset_label}`", labels=label_names, hyperparameters=hyper,
         train_size=sizes["train"], val_size=sizes["validation"], test_size=sizes["test"], val_origin=val_origin,
         train_time=train_time, hardware=hardware,
         versions=", ".join(f"{k} {v}" for k, v in versions.items()))

@@ -15,6 +15,15 @@ from .modeling import inference_settings, load_model
 from .text import encode
 
 
+def quantize_int8(model):
+    """Linear weights to int8, activations quantised on the fly (torch's dynamic quantisation, CPU kernels)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch points eager-mode users at torchao; this API still works
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -35,9 +44,17 @@ class Predictor:
         self.device = next(model.parameters()).device
 
     @classmethod
-    def load(cls, spec: str, *, device: torch.device | str | None = None, **kwargs) -> "Predictor":
-        """From a Hub id or local directory: a full model, or a LoRA adapter (merged at load)."""
+    def load(cls, spec: str, *, device: torch.device | str | None = None, quantize: str = "none",
+             **kwargs) -> "Predictor":
+        """From a Hub id or local directory: a full model, or a LoRA adapter (merged at load).
+
+        quantize="int8": dynamic int8 quantisation of the Linear layers, CPU only (~2x faster; see benchmarks/).
+        """
         model, tokenizer, model_dir = load_model(spec, device=device or default_device())
+        if quantize == "int8" and model.device.type == "cpu":
+            model = quantize_int8(model)
+        elif quantize not in ("none", "int8"):
+            raise ValueError(f"quantize must be 'none' or 'int8', not {quantize!r}")
         return cls(model, tokenizer, source=str(model_dir), **kwargs)
 
     @property

@@ -177,6 +177,7 @@ def train(cfg: TrainConfig) -> dict:
     train_seconds = time.perf_counter() - started
     # Every rank takes part (evaluation gathers across processes), and before saving: --merge-lora folds the
     # adapter into the weights in place.
+    history = list(trainer.state.log_history)  # before the re-evaluation below adds a duplicate last point
     best_val = trainer.evaluate()
     if not trainer.is_world_process_zero():
         return {}
@@ -204,7 +205,7 @@ def train(cfg: TrainConfig) -> dict:
                          "loss": result.training_loss}}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     plot_confusion_matrix(test_metrics["confusion_matrix"], splits.label_names, out / "confusion_matrix.png")
-    plot_training_curves(trainer.state.log_history, out / "training_curves.png")
+    plot_training_curves(history, out / "training_curves.png")
     card = render_card(cfg=cfg, metrics=test_metrics, label_names=splits.label_names, sizes=sizes,
                        val_origin=val_origin, train_time=f"{train_seconds / 60:.1f} min",
                        hardware=hardware_name(world_size), versions=versions,
