@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import numpy as np
 import pandas as pd
@@ -113,6 +113,12 @@ class EvalConfig:
     label_column: str = option("Column holding the label.", "label")
     label_names: Optional[list] = option("Class names for integer labels, in id order.")
     max_samples: Optional[int] = option("Score a stratified subset of this many reviews.")
+    long_text: Optional[Literal["head", "head+tail", "chunks"]] = option(
+        "How to read reviews longer than the window (default: as the model was trained).")
+    chunk_stride: Optional[int] = option("Tokens shared by consecutive windows with --long-text chunks "
+                                         "(default: a quarter of the window).")
+    chunk_aggregation: Literal["mean", "weighted"] = option("Average window logits plainly, or weighted by "
+                                                            "window length.", "mean")
     batch_size: int = option("Reviews per forward pass.", 32)
     seed: int = option("Seed for the subset.", 42)
     out: Optional[str] = option("Directory for metrics.json, report.md and plots (default: print only).")
@@ -131,7 +137,8 @@ def evaluate(cfg: EvalConfig) -> dict:
     names = label_names_for(frame["label"], cfg.label_names)
     frame["label"] = encode_labels(frame["label"], names, f"{root} {cfg.split}")
     frame = stratified_subset(frame, cfg.max_samples, cfg.seed)
-    predictor = Predictor.load(cfg.model, batch_size=cfg.batch_size)
+    predictor = Predictor.load(cfg.model, batch_size=cfg.batch_size, long_text=cfg.long_text,
+                               chunk_stride=cfg.chunk_stride, chunk_aggregation=cfg.chunk_aggregation)
     result = score(predictor, frame["text"].tolist(), frame["label"].to_numpy(), names, progress=True)
     metrics = result["metrics"]
     print(markdown_report(cfg.model, metrics).split("\n## Most")[0])

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from .calibration import softmax
 from .data import DEFAULT_LABEL_NAMES
 from .modeling import inference_settings, load_model
-from .text import encode
+from .text import LONG_TEXT, clean_text, encode, encode_windows
 
 
 def quantize_int8(model):
@@ -40,7 +40,13 @@ class Predictor:
         self.tokenizer = tokenizer
         self.batch_size = batch_size
         self.source = source
-        self.settings = {**inference_settings(model), **{k: v for k, v in overrides.items() if v is not None}}
+        settings = {**inference_settings(model), "chunk_stride": None, "chunk_aggregation": "mean"}
+        settings["long_text"] = settings["truncation"]
+        self.settings = {**settings, **{k: v for k, v in overrides.items() if v is not None}}
+        if self.settings["long_text"] not in LONG_TEXT:
+            raise ValueError(f"long_text must be one of {LONG_TEXT}, not {self.settings['long_text']!r}")
+        if self.settings["long_text"] != "chunks":
+            self.settings["truncation"] = self.settings["long_text"]
         self.device = next(model.parameters()).device
 
     @classmethod
@@ -70,11 +76,34 @@ class Predictor:
         return encode(self.tokenizer, texts, max_length=self.settings["max_length"],
                       truncation=self.settings["truncation"])
 
-    @torch.inference_mode()
     def logits(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        """Raw logits, one row per text, in input order."""
-        ids = self.encode(list(texts))
-        # Sorting by length keeps padding inside a batch small; results go back to input order.
+        """Raw logits, one row per text, in input order.
+
+        long_text="chunks" reads every token: each window is scored and the window logits are averaged, plainly
+        (chunk_aggregation="mean") or weighted by each window's length ("weighted").
+        """
+        if self.settings["long_text"] != "chunks":
+            return self.forward(self.encode(list(texts)), progress=progress)
+        windows = encode_windows(self.tokenizer, list(texts), max_length=self.settings["max_length"],
+                                 stride=self.settings["chunk_stride"])
+        flat = [w for ws in windows for w in ws]
+        scores = self.forward(flat, progress=progress)
+        out, start = np.zeros((len(windows), scores.shape[1]), dtype=np.float32), 0
+        for i, ws in enumerate(windows):
+            weights = np.array([len(w) for w in ws], dtype=np.float32)
+            if self.settings["chunk_aggregation"] == "mean":
+                weights[:] = 1.0
+            out[i] = weights @ scores[start:start + len(ws)] / weights.sum()
+            start += len(ws)
+        return out
+
+    def token_count(self, text: str) -> int:
+        """Content tokens of a review before any truncation (what the app compares with the window)."""
+        return len(self.tokenizer(clean_text(text), add_special_tokens=False, verbose=False)["input_ids"])
+
+    @torch.inference_mode()
+    def forward(self, ids: list[list[int]], *, progress: bool = False) -> np.ndarray:
+        """Logits for already-encoded inputs, in batches sorted by length (small padding), in input order."""
         order = np.argsort([len(x) for x in ids], kind="stable")
         out = np.zeros((len(ids), self.model.config.num_labels), dtype=np.float32)
         starts = range(0, len(ids), self.batch_size)

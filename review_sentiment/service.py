@@ -22,6 +22,7 @@ from .errors import UserError
 from .predictor import Predictor
 from .reviews import check_review
 from .stars import label_polarity, star_summary, star_values
+from .text import special_tokens
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 LOCAL_MODEL_DIR = "outputs/model"
 PUBLIC_MODEL_ID = "lvwerra/distilbert-imdb"
 BASELINE_ID = "nlptown/bert-base-multilingual-uncased-sentiment"
+# How the fine-tuned model reads reviews longer than its window; the winner of the long-review measurement.
+DEFAULT_LONG_TEXT = "head+tail"
 MAX_BATCH_ROWS = 1_000
 MAX_UPLOAD_MB = 5
 
@@ -55,9 +58,9 @@ class Slot:
     error: str | None = None
 
     @classmethod
-    def load(cls, role: str, env_var: str, spec: str) -> "Slot":
+    def load(cls, role: str, env_var: str, spec: str, **options) -> "Slot":
         try:
-            return cls(role, env_var, spec, predictor=Predictor.load(spec))
+            return cls(role, env_var, spec, predictor=Predictor.load(spec, **options))
         except UserError as exc:
             error = str(exc)
         except Exception as exc:  # noqa: BLE001 - a broken model must not take the app down
@@ -82,8 +85,10 @@ class Slot:
 
 
 class Service:
-    def __init__(self, model_spec: str | None = None, baseline_spec: str | None = None):
-        self.model = Slot.load("Fine-tuned model", "MODEL_ID", model_spec or default_model_id())
+    def __init__(self, model_spec: str | None = None, baseline_spec: str | None = None, *,
+                 long_text: str | None = None):
+        long_text = long_text or os.environ.get("LONG_TEXT") or DEFAULT_LONG_TEXT
+        self.model = Slot.load("Fine-tuned model", "MODEL_ID", model_spec or default_model_id(), long_text=long_text)
         self.baseline = Slot.load("Baseline", "BASELINE_ID", baseline_spec or default_baseline_id())
 
     @property
@@ -116,6 +121,15 @@ class Service:
                     "expected_stars": summary["expected_stars"], "p_positive": summary["p_positive"]}
         return out
 
+    def explain(self, text: str) -> dict:
+        """Word attributions of the fine-tuned model for one review (integrated gradients; on demand)."""
+        from .explain import explain
+
+        text, _ = check_review(text)
+        if self.model.predictor is None:
+            raise UserError(f"{self.model.role} is unavailable: {self.model.error}")
+        return explain(self.model.predictor, text)
+
     def compare(self, text: str) -> dict:
         """Both models on one review: probabilities, verdicts, latencies, and whether they agree."""
         text, notes = check_review(text)
@@ -127,6 +141,14 @@ class Service:
             started = time.perf_counter()
             probs = slot.predictor.predict_proba([text])[0]
             result[key] = self.describe(slot, probs, time.perf_counter() - started)
+            if key == "finetuned":
+                tokens, settings = slot.predictor.token_count(text), slot.predictor.settings
+                window = settings["max_length"] - sum(map(len, special_tokens(slot.predictor.tokenizer)))
+                if tokens > window:
+                    how = {"chunks": "in overlapping windows, averaged", "head": "the beginning only",
+                           "head+tail": "its first quarter and last three quarters"}[settings["long_text"]]
+                    notes.append(f"This review is {tokens:,} tokens long, more than the fine-tuned model's "
+                                 f"{window}-token window; it read {how}.")
         if "verdict" in result["finetuned"] and "verdict" in result["baseline"]:
             result["agree"] = result["finetuned"]["verdict"] == result["baseline"]["verdict"]
         return result

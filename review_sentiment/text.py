@@ -8,6 +8,8 @@ from typing import Literal, Sequence
 
 Truncation = Literal["head", "head+tail"]
 TRUNCATIONS: tuple[str, ...] = ("head", "head+tail")
+# At inference a long review may also be read whole, in overlapping windows whose predictions are averaged.
+LONG_TEXT = ("head", "head+tail", "chunks")
 
 # Sun et al. 2019 ("How to Fine-Tune BERT for Text Classification?") found that keeping the first 128 and the last
 # 382 tokens of a 512 window beats every other truncation on IMDb: reviews state their verdict at the end.
@@ -69,3 +71,25 @@ def special_tokens(tokenizer) -> tuple[list[int], list[int]]:
         if full[i:i + len(bare)] == bare:
             return full[:i], full[i + len(bare):]
     raise ValueError("cannot locate the text between the tokenizer's special tokens")
+
+
+def encode_windows(tokenizer, texts: Sequence[str], *, max_length: int,
+                   stride: int | None = None) -> list[list[list[int]]]:
+    """Every text as overlapping windows of at most `max_length` tokens (special tokens included).
+
+    Consecutive windows share `stride` content tokens (default a quarter of the window), so no sentence is seen
+    only cut in half. A text that fits is a single window, identical to `encode`'s.
+    """
+    prefix, suffix = special_tokens(tokenizer)
+    budget = max_length - len(prefix) - len(suffix)
+    stride = budget // 4 if stride is None else stride
+    if not 0 <= stride < budget:
+        raise ValueError(f"stride must be in [0, {budget}), got {stride}")
+    step = budget - stride
+    ids = tokenizer([clean_text(t) for t in texts], add_special_tokens=False, truncation=False,
+                    verbose=False)["input_ids"]
+    windows = []
+    for x in ids:
+        starts = range(0, max(len(x) - stride, 1), step)
+        windows.append([prefix + x[s:s + budget] + suffix for s in starts])
+    return windows

@@ -73,6 +73,16 @@ def build_ui(service: Service) -> gr.Blocks:
         return (notes, ft.get("probabilities"), model_line(service.model, ft), bl.get("probabilities"),
                 model_line(service.baseline, bl), agreement_line(result))
 
+    def explain(text: str):
+        try:
+            return gr.HighlightedText(value=service.explain(text)["segments"], visible=True)
+        except UserError as exc:
+            gr.Warning(str(exc))
+        except Exception:  # noqa: BLE001
+            log.exception("explain failed")
+            gr.Warning("Something went wrong while explaining this review.")
+        return gr.HighlightedText(visible=False)
+
     def run_batch(file, column):
         if file is None:
             return "⚠️ Upload a .csv or .txt file first.", None, None
@@ -109,6 +119,10 @@ def build_ui(service: Service) -> gr.Blocks:
                     gr.Markdown(f"### Fine-tuned\n`{service.model.spec}`")
                     ft_label = gr.Label(label="Class probabilities", elem_id="finetuned")
                     ft_line = gr.Markdown(elem_id="finetuned-line")
+                    explain_button = gr.Button("Explain: which words decided?", size="sm", elem_id="explain")
+                    explanation = gr.HighlightedText(label="Words pushing towards positive (green) or negative (red)",
+                                                     show_legend=False, combine_adjacent=False, visible=False,
+                                                     elem_id="explanation")
                 with gr.Column():
                     gr.Markdown(f"### Baseline\n`{service.baseline.spec}`")
                     bl_label = gr.Label(label="Star distribution", num_top_classes=5, elem_id="baseline")
@@ -117,6 +131,8 @@ def build_ui(service: Service) -> gr.Blocks:
             outputs = [notes, ft_label, ft_line, bl_label, bl_line, agreement]
             for event in (button.click, review.submit):
                 event(analyze, review, outputs, api_visibility="private")
+            explain_button.click(explain, review, explanation, api_visibility="private")
+            review.change(lambda: gr.HighlightedText(visible=False), None, explanation, api_visibility="private")
             gr.Examples([[e["text"]] for e in examples()], inputs=review, outputs=outputs, fn=analyze,
                         run_on_click=True, cache_examples=False, example_labels=[e["title"] for e in examples()],
                         examples_per_page=12)

@@ -114,3 +114,14 @@ def test_missing_baseline_shows_its_notice(page, trained_model, tmp_path):
         page.screenshot(path=str(ARTIFACTS / "missing-baseline.png"), full_page=True)
     finally:
         app.stop()
+
+
+def test_explanation_highlights_words_for_an_example(page, live_app):
+    page.goto(live_app.url)
+    page.get_by_text("Clear positive", exact=True).click()
+    page.locator("#agreement").get_by_text("fine-tuned").wait_for()
+    page.locator("#explain").click()
+    explanation = page.locator("#explanation")
+    explanation.get_by_text("superb").wait_for()
+    assert "triumph" in explanation.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "explanation.png"), full_page=True)
