@@ -33,6 +33,18 @@ def examples() -> list[dict]:
     return json.loads((ASSETS / "examples.json").read_text())
 
 
+SHADES = {"strongly positive": "#15803d", "positive": "#86efac", "negative": "#fca5a5",
+          "strongly negative": "#b91c1c"}
+
+
+def shade(score: float | None) -> str | None:
+    """Attribution in [-1, 1] (share of the largest) -> a colour class; small ones stay plain text."""
+    if score is None or abs(score) < 0.15:
+        return None
+    side = "positive" if score > 0 else "negative"
+    return f"strongly {side}" if abs(score) >= 0.5 else side
+
+
 def pct(p: float) -> str:
     return f"{p:.0%}"
 
@@ -75,7 +87,8 @@ def build_ui(service: Service) -> gr.Blocks:
 
     def explain(text: str):
         try:
-            return gr.HighlightedText(value=service.explain(text)["segments"], visible=True)
+            segments = [(word, shade(score)) for word, score in service.explain(text)["segments"]]
+            return gr.HighlightedText(value=segments, visible=True)
         except UserError as exc:
             gr.Warning(str(exc))
         except Exception:  # noqa: BLE001
@@ -120,8 +133,8 @@ def build_ui(service: Service) -> gr.Blocks:
                     ft_label = gr.Label(label="Class probabilities", elem_id="finetuned")
                     ft_line = gr.Markdown(elem_id="finetuned-line")
                     explain_button = gr.Button("Explain: which words decided?", size="sm", elem_id="explain")
-                    explanation = gr.HighlightedText(label="Words pushing towards positive (green) or negative (red)",
-                                                     show_legend=False, combine_adjacent=False, visible=False,
+                    explanation = gr.HighlightedText(label="Which words pushed the fine-tuned model", show_legend=True,
+                                                     color_map=SHADES, combine_adjacent=False, visible=False,
                                                      elem_id="explanation")
                 with gr.Column():
                     gr.Markdown(f"### Baseline\n`{service.baseline.spec}`")
