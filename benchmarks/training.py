@@ -24,8 +24,14 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 def run(recipe: str, model_dir: str, texts: list[str], labels: list[int], batch_size: int, steps: int | None) -> dict:
     import torch
-    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
-                              TrainingArguments, set_seed)
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
 
     from review_sentiment.text import encode
     from review_sentiment.training import precision_flags
@@ -72,9 +78,9 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
+    from serving import make_random_model
 
     from review_sentiment.data import read_split, stratified_subset
-    from serving import make_random_model
 
     train = stratified_subset(read_split(Path(args.dataset), "train"), args.reviews, seed=0)
     model_dir = make_random_model(args.size, args.tokenizer, Path(tempfile.mkdtemp()))

@@ -70,7 +70,8 @@ def render_card(*, cfg, metrics: dict, label_names: list[str], sizes: dict, val_
                  f"`{short_name(cfg.model)}` on `{dataset_label}`: **{metrics['accuracy']:.2%} test accuracy**."),
         method_description=method, metrics=metrics, baseline=baseline, usage=usage_snippet(repo, is_adapter),
         max_length=cfg.max_length, truncation=cfg.truncation, head_tokens=head, tail_tokens=tail,
-        base_model=f"`{short_name(cfg.model)}`", dataset=f"`{dataset_label}`", labels=label_names, hyperparameters=hyper,
+        base_model=f"`{short_name(cfg.model)}`", dataset=f"`{dataset_label}`", labels=label_names,
+        hyperparameters=hyper,
         train_size=sizes["train"], val_size=sizes["validation"], test_size=sizes["test"], val_origin=val_origin,
         train_time=train_time, hardware=hardware,
         versions=", ".join(f"{k} {v}" for k, v in versions.items()))

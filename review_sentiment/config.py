@@ -19,21 +19,21 @@ DEFAULT_LEARNING_RATES = {"full": 2e-5, "lora": 2e-4}
 class TrainConfig:
     # What to train
     method: Literal["full", "lora"] = option("full: fine-tune every weight; lora: train LoRA adapters + the head.",
-                                            "full")
+                                             "full")
     model: Optional[str] = option("Base model: Hub id or local directory "
-                                 f"(default {DEFAULT_BASE_MODELS['full']} for full, {DEFAULT_BASE_MODELS['lora']} "
-                                 "for lora).")
+                                  f"(default {DEFAULT_BASE_MODELS['full']} for full, {DEFAULT_BASE_MODELS['lora']} "
+                                  "for lora).")
     # Data
     dataset: str = option("Hub dataset id, or a local directory holding train.* and test.* (parquet, csv, jsonl), "
-                         "or a single file (test split carved from it).", "stanfordnlp/imdb")
+                          "or a single file (test split carved from it).", "stanfordnlp/imdb")
     dataset_name: Optional[str] = option("Dataset name written in the model card (default: --dataset; set the Hub "
-                                        "id here when --dataset is a local copy).")
+                                         "id here when --dataset is a local copy).")
     text_column: str = option("Column holding the review text.", "text")
     label_column: str = option("Column holding the label (integers 0..K-1 or strings).", "label")
     label_names: Optional[list] = option("Class names for integer labels, in id order (default: negative,positive "
-                                        "for 2 classes; the SST-5 names for 5).")
+                                         "for 2 classes; the SST-5 names for 5).")
     val_size: float = option("Share of train held out for model selection when the dataset has no validation "
-                            "split (stratified).", 0.1)
+                             "split (stratified).", 0.1)
     test_size: float = option("Share held out as test when the dataset has no test split (stratified).", 0.2)
     max_train_samples: Optional[int] = option("Use a stratified subset of this many training reviews (quick runs).")
     max_eval_samples: Optional[int] = option("Use stratified subsets of this many validation and test reviews.")
@@ -50,7 +50,7 @@ class TrainConfig:
     weight_decay: float = option("AdamW weight decay.", 0.01)
     warmup_ratio: float = option("Share of steps with linear warm-up.", 0.1)
     eval_steps: float = option("Evaluate on validation (and checkpoint) every N steps; below 1, a share of all steps.",
-                              0.1)
+                               0.1)
     precision: Literal["auto", "fp32", "bf16", "fp16"] = option(
         "auto: bf16 on GPUs that support it, fp16 on other GPUs, fp32 on CPU.", "auto")
     seed: int = option("Random seed for splits, subsets, head initialisation and data order.", 42)
@@ -59,11 +59,11 @@ class TrainConfig:
     lora_alpha: int = option("LoRA scaling alpha.", 16)
     lora_dropout: float = option("Dropout on the LoRA path.", 0.1)
     lora_target_modules: Optional[list] = option("Modules that get adapters (default: peft's choice for the "
-                                                "architecture, e.g. query,value for BERT).")
+                                                 "architecture, e.g. query,value for BERT).")
     merge_lora: bool = option("Save merged full weights instead of the adapter (loads without peft).", False)
     # Evaluation
     compare_baseline: bool = option("Also score the baseline on the same test reviews and put both in the card.",
-                                    False)
+                                     False)
     baseline_model: str = option("The baseline for --compare-baseline: Hub id or local directory.", BASELINE_ID)
     calibrate: bool = option("Fit a softmax temperature on the validation split and store it in config.json "
                              "(--no-calibrate to skip).", True)
@@ -71,9 +71,9 @@ class TrainConfig:
     output_dir: str = option("Where the model, metrics, plots and card go.", "outputs/model")
     overwrite_output_dir: bool = option("Replace an earlier run in --output-dir.", False)
     resume_from_checkpoint: Optional[str] = option("Continue an interrupted run: a checkpoint directory, or 'last' "
-                                                  "for the newest one in --output-dir.")
+                                                   "for the newest one in --output-dir.")
     keep_checkpoints: bool = option("Keep the intermediate checkpoints after training (default: delete them).",
-                                   False)
+                                    False)
     license: str = option("License declared in the model card.", "apache-2.0")
     # Hub
     push_to_hub: bool = option("Upload model, tokenizer, card and plots to the Hub in one commit.", False)

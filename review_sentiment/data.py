@@ -42,7 +42,8 @@ def resolve_dataset(spec: str) -> Path:
     if path.exists():
         return path.resolve()
     if not REPO_ID.match(spec):
-        raise UserError(f"Dataset {spec!r} not found: it is neither an existing path nor a Hub id like 'stanfordnlp/imdb'.")
+        raise UserError(f"Dataset {spec!r} not found: it is neither an existing path nor a Hub id like "
+                        "'stanfordnlp/imdb'.")
     from huggingface_hub import snapshot_download
 
     from .hub import explain_hub_error

@@ -65,7 +65,8 @@ def score(predictor: Predictor, texts: list[str], labels: np.ndarray, label_name
     metrics["mapping"] = extra.get("mapping", "direct")
     preds = probs.argmax(axis=1)
     confidence = probs.max(axis=1)
-    lengths = np.array([len(x) for x in predictor.tokenizer([clean_text(t) for t in texts], verbose=False)["input_ids"]])
+    encoded = predictor.tokenizer([clean_text(t) for t in texts], verbose=False)["input_ids"]
+    lengths = np.array([len(x) for x in encoded])
     metrics["by_length"] = [{"bucket": name, "reviews": int(mask.sum()),
                              "accuracy": float((preds[mask] == labels[mask]).mean()) if mask.any() else None}
                             for name, lo, hi in LENGTH_BUCKETS for mask in [(lengths >= lo) & (lengths <= hi)]]

@@ -10,8 +10,14 @@ from .errors import UserError
 def explain_hub_error(exc: BaseException) -> str:
     """One line a person can act on, for any failure of a Hub call (never the token itself)."""
     from huggingface_hub import constants
-    from huggingface_hub.errors import (GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError,
-                                        LocalTokenNotFoundError, OfflineModeIsEnabled, RepositoryNotFoundError)
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        LocalTokenNotFoundError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+    )
 
     if isinstance(exc, LocalTokenNotFoundError):
         return "no Hugging Face token: set HF_TOKEN or run `hf auth login`"

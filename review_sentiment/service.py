@@ -209,7 +209,7 @@ def read_reviews_file(path: str, column: str | None) -> list[str]:
     try:
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UserError("The file is not UTF-8 text. Save it as UTF-8 (CSV UTF-8 in Excel) and upload again.")
+        raise UserError("The file is not UTF-8 text. Save it as UTF-8 (CSV UTF-8 in Excel) and upload again.") from None
     if "\x00" in content:
         raise UserError("The file looks binary, not text. Upload a .csv or .txt file.")
     if file.suffix.lower() == ".txt":
@@ -220,7 +220,7 @@ def read_reviews_file(path: str, column: str | None) -> list[str]:
         try:
             frame = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise UserError(f"The CSV could not be read: {str(exc).splitlines()[0]}")
+            raise UserError(f"The CSV could not be read: {str(exc).splitlines()[0]}") from None
         if column not in frame.columns:
             raise UserError(f"The CSV has no column {column!r}; its columns are {list(frame.columns)}.")
         texts = frame[column].tolist()

@@ -66,7 +66,8 @@ def publish(cfg: SpaceConfig) -> str:
         api.add_space_variable(cfg.space_id, "MODEL_ID", cfg.model_id, description="Fine-tuned model served")
         api.add_space_variable(cfg.space_id, "BASELINE_ID", cfg.baseline_id, description="Baseline model")
     except Exception as exc:  # noqa: BLE001
-        raise UserError(f"The files are up, but setting the Space variables failed: {explain_hub_error(exc)}.")
+        raise UserError(f"The files are up, but setting the Space variables failed: {explain_hub_error(exc)}.") \
+            from exc
     print(f"Space ready: {url}")
     return url
 

@@ -19,13 +19,13 @@ import torch
 from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
 
 from . import __version__
+from .calibration import fit_temperature, softmax
 from .card import render_card
 from .cli import parse, run
 from .config import TrainConfig
-from .calibration import fit_temperature, softmax
 from .data import Splits, load_splits
-from .evaluate import comparison_table, dataset_probabilities, score
 from .errors import UserError
+from .evaluate import comparison_table, dataset_probabilities, score
 from .hub import check_write_access, upload_folder
 from .metrics import classification_metrics
 from .modeling import build_model, save_model, set_temperature
@@ -111,7 +111,6 @@ def score_test(out: Path, splits: Splits, calibrate: bool) -> dict:
     every Predictor that loads the model applies it.
     """
     predictor = Predictor.load(str(out))
-    calibration = None
     if calibrate:
         val_logits = predictor.logits(splits.validation["text"].tolist(), progress=True)
         temperature = fit_temperature(val_logits, splits.validation["label"].to_numpy())

@@ -8,9 +8,9 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import LiveApp
 from gradio_client import Client
 
-from conftest import LiveApp
 from review_sentiment.errors import UserError
 from review_sentiment.predictor import Predictor
 from review_sentiment.service import MAX_BATCH_ROWS, Service, read_reviews_file
@@ -173,7 +173,8 @@ def test_rest_bad_input_is_a_4xx_json_error_and_the_server_keeps_serving(live_ap
         assert response.status_code == status
         assert needle in json.dumps(response.json())
         assert "Traceback" not in response.text
-        garbage = http.post("/api/v1/predict", content=b"\xff\xfe not json", headers={"content-type": "application/json"})
+        garbage = http.post("/api/v1/predict", content=b"\xff\xfe not json",
+                            headers={"content-type": "application/json"})
         assert 400 <= garbage.status_code < 500
         assert http.post("/api/v1/predict", json={"texts": [POSITIVE]}).status_code == 200
 

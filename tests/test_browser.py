@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT, LiveApp
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ROOT, subprocess_env
 from huggingface_hub import ModelCard
 
-from conftest import ROOT, subprocess_env
 from review_sentiment.calibration import fit_temperature, nll, softmax
 from review_sentiment.evaluate import score
 from review_sentiment.metrics import expected_calibration_error

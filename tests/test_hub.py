@@ -10,7 +10,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import ROOT, subprocess_env
 from fake_hub import USER, FakeHub, Repo
 

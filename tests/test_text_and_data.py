@@ -2,9 +2,9 @@
 
 import pandas as pd
 import pytest
+import tiny
 from transformers import AutoTokenizer
 
-import tiny
 from review_sentiment.data import load_splits, stratified_subset
 from review_sentiment.errors import UserError
 from review_sentiment.text import clip_chars, encode, head_tail_sizes

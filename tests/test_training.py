@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import ROOT, subprocess_env
 from huggingface_hub import ModelCard
 from safetensors import safe_open
 from transformers import AutoModelForSequenceClassification
 
-from conftest import ROOT, subprocess_env
 from review_sentiment.metrics import classification_metrics
 from review_sentiment.predictor import Predictor
 from review_sentiment.training import main

@@ -64,8 +64,14 @@ def write_dataset(directory: Path, classes: list[str], n_train: int = 240, n_tes
 
 def make_base_model(directory: Path, kind: str = "bert", max_positions: int = 128) -> Path:
     """A randomly initialised tiny encoder + fast tokenizer saved like a Hub base model (safetensors)."""
-    from transformers import (BertConfig, BertModel, BertTokenizerFast, DistilBertConfig, DistilBertModel,
-                              DistilBertTokenizerFast)
+    from transformers import (
+        BertConfig,
+        BertModel,
+        BertTokenizerFast,
+        DistilBertConfig,
+        DistilBertModel,
+        DistilBertTokenizerFast,
+    )
 
     directory.mkdir(parents=True, exist_ok=True)
     vocab = write_vocab(directory)
