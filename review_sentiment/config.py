@@ -63,7 +63,7 @@ class TrainConfig:
     merge_lora: bool = option("Save merged full weights instead of the adapter (loads without peft).", False)
     # Evaluation
     compare_baseline: bool = option("Also score the baseline on the same test reviews and put both in the card.",
-                                     False)
+                                    False)
     baseline_model: str = option("The baseline for --compare-baseline: Hub id or local directory.", BASELINE_ID)
     calibrate: bool = option("Fit a softmax temperature on the validation split and store it in config.json "
                              "(--no-calibrate to skip).", True)
