@@ -6,18 +6,21 @@ import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support
 
 
-def expected_calibration_error(labels: np.ndarray, probs: np.ndarray, bins: int = 15) -> float:
-    """Mean |accuracy - confidence| over equal-width confidence bins, weighted by bin size (Guo et al. 2017)."""
+def calibration_bins(labels, probs, bins: int = 15) -> list[tuple[float, float, int]]:
+    """(mean confidence, accuracy, count) of each non-empty equal-width confidence bin."""
+    probs = np.asarray(probs)
     confidence = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == labels
+    correct = probs.argmax(axis=1) == np.asarray(labels)
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            ece += mask.mean() * abs(correct[mask].mean() - confidence[mask].mean())
-    return float(ece)
+    return [(float(confidence[m].mean()), float(correct[m].mean()), int(m.sum()))
+            for m in (which == b for b in range(bins)) if m.any()]
+
+
+def expected_calibration_error(labels, probs, bins: int = 15) -> float:
+    """Mean |accuracy - confidence| over equal-width confidence bins, weighted by bin size (Guo et al. 2017)."""
+    total = len(labels)
+    return float(sum(n / total * abs(acc - conf) for conf, acc, n in calibration_bins(labels, probs, bins)))
 
 
 def classification_metrics(labels, probs, label_names: list[str]) -> dict:

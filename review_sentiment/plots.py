@@ -10,6 +10,17 @@ matplotlib.use("Agg")  # no display on servers and Spaces
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .metrics import calibration_bins  # noqa: E402
+
+
+def save(fig, path: Path, grid=()) -> Path:
+    for ax in grid:
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
 
 def plot_confusion_matrix(matrix, label_names: list[str], path: Path, title: str = "Test set") -> Path:
     matrix = np.asarray(matrix)
@@ -26,10 +37,7 @@ def plot_confusion_matrix(matrix, label_names: list[str], path: Path, title: str
     ax.set_ylabel("true")
     ax.set_title(f"Confusion matrix ({title}, n={int(matrix.sum())})")
     fig.colorbar(image, ax=ax, fraction=0.046, label="share of true class")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, path)
 
 
 def plot_training_curves(log_history: list[dict], path: Path) -> Path:
@@ -45,27 +53,12 @@ def plot_training_curves(log_history: list[dict], path: Path) -> Path:
     left.set(title="Loss", xlabel="step", ylabel="cross-entropy")
     left.legend()
     right.set(title="Validation accuracy", xlabel="step", ylabel="accuracy")
-    for ax in (left, right):
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, path, grid=(left, right))
 
 
 def plot_reliability(labels, probs, path: Path, bins: int = 15, title: str = "Reliability") -> Path:
     """Accuracy against confidence per bin; a calibrated model follows the diagonal."""
-    labels, probs = np.asarray(labels), np.asarray(probs)
-    confidence, correct = probs.max(axis=1), probs.argmax(axis=1) == labels
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
-    centers, accuracy, counts = [], [], []
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            centers.append(confidence[mask].mean())
-            accuracy.append(correct[mask].mean())
-            counts.append(int(mask.sum()))
+    centers, accuracy, counts = zip(*calibration_bins(labels, probs, bins))
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(5, 6), height_ratios=[3, 1], sharex=True)
     top.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
     top.plot(centers, accuracy, "o-", label="model")
@@ -73,9 +66,4 @@ def plot_reliability(labels, probs, path: Path, bins: int = 15, title: str = "Re
     top.legend(loc="upper left")
     bottom.bar(centers, counts, width=1 / bins * 0.9)
     bottom.set(xlabel="confidence", ylabel="reviews")
-    for ax in (top, bottom):
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save(fig, path, grid=(top, bottom))
