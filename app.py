@@ -16,5 +16,11 @@ if __name__ == "__main__":
                                         "outputs/model if trained, else the public IMDb DistilBERT)")
     parser.add_argument("--baseline", help="baseline: Hub id or local directory (default: $BASELINE_ID, else "
                                            "nlptown/bert-base-multilingual-uncased-sentiment)")
+    parser.add_argument("--long-text", choices=["head", "head+tail", "chunks"],
+                        help="how the fine-tuned model reads reviews longer than its window (default: $LONG_TEXT, "
+                             "else the measured best)")
+    parser.add_argument("--quantize", choices=["none", "int8"],
+                        help="int8 dynamic quantisation of the fine-tuned model on CPU (default: $QUANTIZE, else "
+                             "the measured best)")
     args = parser.parse_args()
-    serve(args.model, args.baseline)
+    serve(args.model, args.baseline, long_text=args.long_text, quantize=args.quantize)

@@ -56,12 +56,20 @@ class Predictor:
 
         quantize="int8": dynamic int8 quantisation of the Linear layers, CPU only (~2x faster; see benchmarks/).
         """
-        model, tokenizer, model_dir = load_model(spec, device=device or default_device())
-        if quantize == "int8" and model.device.type == "cpu":
-            model = quantize_int8(model)
-        elif quantize not in ("none", "int8"):
+        if quantize not in ("none", "int8"):
             raise ValueError(f"quantize must be 'none' or 'int8', not {quantize!r}")
-        return cls(model, tokenizer, source=str(model_dir), **kwargs)
+        model, tokenizer, model_dir = load_model(spec, device=device or default_device())
+        predictor = cls(model, tokenizer, source=str(model_dir), **kwargs)
+        return predictor.quantized() if quantize == "int8" else predictor
+
+    def quantized(self) -> "Predictor":
+        """An int8 copy with the same settings (CPU only; on a GPU, self). Gradients do not flow through it, so
+        explanations keep using the fp32 original."""
+        if self.device.type != "cpu":
+            return self
+        copy = Predictor(quantize_int8(self.model), self.tokenizer, batch_size=self.batch_size, source=self.source)
+        copy.settings = dict(self.settings)
+        return copy
 
     @property
     def labels(self) -> list[str]:

@@ -61,11 +61,11 @@ def create_app(service: Service) -> FastAPI:
                                 footer_links=["api"])
 
 
-def serve(model: str | None = None, baseline: str | None = None) -> None:
+def serve(model: str | None = None, baseline: str | None = None, **options) -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    app = create_app(Service(model, baseline))
+    app = create_app(Service(model, baseline, **options))
     host = os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0")
     port = int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -33,6 +33,8 @@ PUBLIC_MODEL_ID = "lvwerra/distilbert-imdb"
 BASELINE_ID = "nlptown/bert-base-multilingual-uncased-sentiment"
 # How the fine-tuned model reads reviews longer than its window; the winner of the long-review measurement.
 DEFAULT_LONG_TEXT = "head+tail"
+# int8 dynamic quantisation of the fine-tuned model on CPU (QUANTIZE=none|int8); see benchmarks/serving.py.
+DEFAULT_QUANTIZE = "none"
 MAX_BATCH_ROWS = 1_000
 MAX_UPLOAD_MB = 5
 
@@ -86,10 +88,14 @@ class Slot:
 
 class Service:
     def __init__(self, model_spec: str | None = None, baseline_spec: str | None = None, *,
-                 long_text: str | None = None):
+                 long_text: str | None = None, quantize: str | None = None):
         long_text = long_text or os.environ.get("LONG_TEXT") or DEFAULT_LONG_TEXT
+        quantize = quantize or os.environ.get("QUANTIZE") or DEFAULT_QUANTIZE
         self.model = Slot.load("Fine-tuned model", "MODEL_ID", model_spec or default_model_id(), long_text=long_text)
         self.baseline = Slot.load("Baseline", "BASELINE_ID", baseline_spec or default_baseline_id())
+        self.explainer = self.model.predictor  # fp32: integrated gradients need gradients
+        if self.model.predictor is not None and quantize == "int8":
+            self.model.predictor = self.model.predictor.quantized()
 
     @property
     def notices(self) -> list[str]:
@@ -128,7 +134,7 @@ class Service:
         text, _ = check_review(text)
         if self.model.predictor is None:
             raise UserError(f"{self.model.role} is unavailable: {self.model.error}")
-        return explain(self.model.predictor, text)
+        return explain(self.explainer, text)
 
     def compare(self, text: str) -> dict:
         """Both models on one review: probabilities, verdicts, latencies, and whether they agree."""

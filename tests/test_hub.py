@@ -108,7 +108,7 @@ def test_unreachable_hub_fails_before_training(tmp_path, distilbert_base, binary
     assert "cannot be reached" in result.stderr and not (tmp_path / "out").exists()
 
 
-def test_hub_dataset_and_model_ids_resolve_through_the_same_loader(hub, tmp_path, binary_data):
+def test_hub_dataset_id_resolves_through_the_same_loader_as_a_local_directory(hub, tmp_path, binary_data):
     """A Hub dataset id is downloaded, then read by the same code as a local directory."""
     dataset = hub.repos[("dataset", f"{USER}/reviews")] = Repo("dataset", f"{USER}/reviews")
     for split in ("train", "test"):

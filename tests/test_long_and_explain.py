@@ -97,3 +97,13 @@ def test_explanations_are_faithful(predictor, binary_data):
             kept = " ".join(w for i, w in enumerate(words) if i not in drop)
             bucket.append(base[cls] - predictor.predict_proba([kept])[0][cls])
     assert np.mean(top_moves) > np.mean(random_moves) + 0.05, (np.mean(top_moves), np.mean(random_moves))
+
+
+def test_int8_service_serves_quantized_and_still_explains(trained_model, star_baseline):
+    service = Service(str(trained_model), str(star_baseline), quantize="int8")
+    assert "quantized" in type(service.model.predictor.model.pre_classifier).__module__
+    assert service.explainer is not service.model.predictor
+    fp32 = Predictor.load(str(trained_model))
+    probs = service.model.predictor.predict_proba(["great wonderful film", "awful boring plot"])
+    assert (probs.argmax(1) == fp32.predict_proba(["great wonderful film", "awful boring plot"]).argmax(1)).all()
+    assert service.explain("great wonderful film")["label"] == "positive"
