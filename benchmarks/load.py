@@ -107,8 +107,12 @@ def main() -> None:
     from review_sentiment.predictor import Predictor
 
     texts = stratified_subset(read_split(Path(args.dataset), "test"), 200, seed=1)["text"].tolist()
-    reference = Predictor.load(args.model, device="cpu")
-    expected = reference.predict_proba(texts)[:, reference.labels.index("positive")]
+    from review_sentiment.service import DEFAULT_QUANTIZE
+
+    # Built as the app builds it, one review at a time as the app serves them.
+    reference = Predictor.load(args.model, device="cpu", quantize=os.environ.get("QUANTIZE") or DEFAULT_QUANTIZE)
+    positive = reference.labels.index("positive")
+    expected = np.array([reference.predict_proba([t])[0, positive] for t in texts])
     process, url = start_app(args.model, args.baseline)
     try:
         report = {"clients": args.clients, "requests_per_client": args.requests, "rss_before_mb": rss_mb(process.pid)}
