@@ -107,10 +107,11 @@ def main() -> None:
     from review_sentiment.predictor import Predictor
 
     texts = stratified_subset(read_split(Path(args.dataset), "test"), 200, seed=1)["text"].tolist()
-    from review_sentiment.service import DEFAULT_QUANTIZE
+    from review_sentiment.service import DEFAULT_LONG_TEXT, DEFAULT_QUANTIZE
 
     # Built as the app builds it, one review at a time as the app serves them.
-    reference = Predictor.load(args.model, device="cpu", quantize=os.environ.get("QUANTIZE") or DEFAULT_QUANTIZE)
+    reference = Predictor.load(args.model, device="cpu", quantize=os.environ.get("QUANTIZE") or DEFAULT_QUANTIZE,
+                               long_text=os.environ.get("LONG_TEXT") or DEFAULT_LONG_TEXT)
     positive = reference.labels.index("positive")
     expected = np.array([reference.predict_proba([t])[0, positive] for t in texts])
     process, url = start_app(args.model, args.baseline)

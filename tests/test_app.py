@@ -13,7 +13,7 @@ from gradio_client import Client
 
 from review_sentiment.errors import UserError
 from review_sentiment.predictor import Predictor
-from review_sentiment.service import DEFAULT_QUANTIZE, MAX_BATCH_ROWS, Service, read_reviews_file
+from review_sentiment.service import DEFAULT_LONG_TEXT, DEFAULT_QUANTIZE, MAX_BATCH_ROWS, Service, read_reviews_file
 from review_sentiment.stars import star_summary
 from review_sentiment.ui import agreement_line, examples
 
@@ -183,7 +183,7 @@ def test_concurrent_clients_get_correct_answers(live_app, trained_model):
     """8 clients x 25 requests, half through gradio_client and half through REST: no errors, right answers."""
     # The reference is built as the app builds its model, and fed one review at a time as the app is (dynamic
     # int8 quantisation, when it is the default, depends on what else is in the batch).
-    reference = Predictor.load(str(trained_model), quantize=DEFAULT_QUANTIZE)
+    reference = Predictor.load(str(trained_model), quantize=DEFAULT_QUANTIZE, long_text=DEFAULT_LONG_TEXT)
     texts = [f"{POSITIVE} {i}" if i % 2 else f"{NEGATIVE} {i}" for i in range(25)]
     expected = np.concatenate([reference.predict_proba([t]) for t in texts])
     failures, done = [], []
