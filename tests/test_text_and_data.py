@@ -1,5 +1,7 @@
 """Head+tail truncation and dataset loading: the preprocessing every other part relies on."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 import tiny
@@ -87,3 +89,18 @@ def test_test_labels_outside_train_classes_are_refused(tmp_path):
     test.to_csv(data / "test.csv", index=False)
     with pytest.raises(UserError, match="'neutral' is not one of"):
         load_splits(str(data))
+
+
+IMDB = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "imdb"
+
+
+@pytest.mark.skipif(not (IMDB / "train.parquet").exists(), reason="../shared/data/imdb is not here (a user's clone)")
+def test_real_imdb_split_loads_balanced_with_real_names():
+    """The official split as the README describes it: 25k/25k, sorted by label, so subsets must be stratified."""
+    splits = load_splits(str(IMDB), max_train_samples=2000, max_eval_samples=2000)
+    assert splits.label_names == ["negative", "positive"]
+    assert (len(splits.train), len(splits.validation), len(splits.test)) == (1800, 200, 2000)
+    for frame in (splits.train, splits.validation, splits.test):
+        assert frame["label"].value_counts().min() / len(frame) == pytest.approx(0.5, abs=0.01)
+    assert not set(splits.validation["text"]) & set(splits.train["text"])
+    assert splits.test["text"].str.contains("<br />").mean() > 0.3, "raw IMDb text, markup included"
