@@ -50,6 +50,11 @@ def dataset_probabilities(predictor: Predictor, probs: np.ndarray, label_names: 
     raise UserError(f"The model's classes {model_labels} cannot be matched to the dataset's {label_names}.")
 
 
+def check_compatible(predictor: Predictor, label_names: list[str]) -> None:
+    """Raise UserError now, before any work, if the model's classes cannot be matched to the dataset's."""
+    dataset_probabilities(predictor, np.full((1, len(predictor.labels)), 1 / len(predictor.labels)), label_names)
+
+
 def score(predictor: Predictor, texts: list[str], labels: np.ndarray, label_names: list[str], *,
           progress: bool = False, logits: np.ndarray | None = None) -> dict:
     """Every number of the report for one model on one labelled set of texts (pass `logits` if already run)."""

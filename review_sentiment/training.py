@@ -13,7 +13,6 @@ import shutil
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
@@ -25,7 +24,7 @@ from .cli import parse, run
 from .config import TrainConfig
 from .data import Splits, load_splits
 from .errors import UserError
-from .evaluate import comparison_table, dataset_probabilities, score
+from .evaluate import check_compatible, comparison_table, score
 from .hub import check_write_access, upload_folder
 from .metrics import classification_metrics
 from .modeling import build_model, save_model, set_temperature
@@ -145,13 +144,47 @@ def train(cfg: TrainConfig) -> dict:
     # Loaded before training, so a wrong baseline id fails in seconds, not after hours.
     baseline = Predictor.load(cfg.baseline_model) if cfg.compare_baseline else None
     if baseline is not None:
-        dataset_probabilities(baseline, np.full((1, len(baseline.labels)), 1 / len(baseline.labels)),
-                              splits.label_names)  # raises now if its classes cannot be matched to the data
+        check_compatible(baseline, splits.label_names)
     set_seed(cfg.seed)
     model, tokenizer = build_model(cfg.model, splits.label_names, lora=cfg.lora)
-    train_set = tokenize_split(splits.train, tokenizer, cfg)
-    val_set = tokenize_split(splits.validation, tokenizer, cfg)
+    trainer = build_trainer(cfg, model, tokenizer, splits, out, precision)
+    started = time.perf_counter()
+    resume = True if cfg.resume_from_checkpoint == "last" else cfg.resume_from_checkpoint
+    result = trainer.train(resume_from_checkpoint=resume)
+    train_seconds = time.perf_counter() - started
+    history = list(trainer.state.log_history)  # before the re-evaluation below adds a duplicate last point
+    # Every rank takes part (evaluation gathers across processes), and before saving: --merge-lora folds the
+    # adapter into the weights in place.
+    best_val = trainer.evaluate()
+    if not trainer.is_world_process_zero():
+        return {}
 
+    settings = {"max_length": cfg.max_length, "truncation": cfg.truncation, "temperature": 1.0}
+    save_model(trainer.model, tokenizer, out, settings=settings, merge_lora=cfg.merge_lora)
+    test_metrics = score_test(out, splits, cfg.calibrate)
+    baseline_metrics = None
+    if baseline is not None:
+        baseline_metrics = score(baseline, splits.test["text"].tolist(), splits.test["label"].to_numpy(),
+                                 splits.label_names, progress=True)["metrics"]
+    metrics = {"test": test_metrics, **({"baseline": baseline_metrics} if baseline_metrics else {}),
+               "validation": {k.removeprefix("eval_"): v for k, v in best_val.items()},
+               "train": {"runtime_s": round(train_seconds, 1), "steps": result.global_step,
+                         "loss": result.training_loss}}
+    write_artifacts(cfg, out, splits, metrics, history, trainer.args.world_size, precision_name)
+    if not cfg.keep_checkpoints:
+        shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
+    print(f"test accuracy {test_metrics['accuracy']:.4f}, macro F1 {test_metrics['f1_macro']:.4f} "
+          f"on {len(splits.test)} reviews; {train_seconds:.0f} s of training; saved to {out}")
+    if cfg.push_to_hub:
+        url = upload_folder(out, cfg.hub_model_id, private=cfg.private, ignore=[f"{CHECKPOINTS}/*"],
+                            message=f"Upload {cfg.method} fine-tuned model: test accuracy "
+                                    f"{test_metrics['accuracy']:.4f}")
+        print(f"pushed to {url}")
+    return test_metrics
+
+
+def build_trainer(cfg: TrainConfig, model, tokenizer, splits: Splits, out: Path, precision: dict) -> Trainer:
+    """Dynamic padding, length-grouped batches, mixed precision, and model selection on validation accuracy."""
     ratio = cfg.eval_steps < 1
     args = TrainingArguments(
         output_dir=str(out / CHECKPOINTS), num_train_epochs=cfg.epochs, learning_rate=cfg.learning_rate,
@@ -167,62 +200,33 @@ def train(cfg: TrainConfig) -> dict:
         dataloader_pin_memory=torch.cuda.is_available(), **precision,
         # Accelerate runs several CPU processes (torchrun, gloo) only when told this is a CPU run.
         **({"use_cpu": True, "ddp_backend": "gloo"} if distributed_on_cpu() else {}))
-    trainer = Trainer(model=model, args=args, train_dataset=train_set, eval_dataset=val_set,
-                      processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
-                      compute_metrics=eval_metrics)
-    started = time.perf_counter()
-    resume = True if cfg.resume_from_checkpoint == "last" else cfg.resume_from_checkpoint
-    result = trainer.train(resume_from_checkpoint=resume)
-    train_seconds = time.perf_counter() - started
-    # Every rank takes part (evaluation gathers across processes), and before saving: --merge-lora folds the
-    # adapter into the weights in place.
-    history = list(trainer.state.log_history)  # before the re-evaluation below adds a duplicate last point
-    best_val = trainer.evaluate()
-    if not trainer.is_world_process_zero():
-        return {}
+    return Trainer(model=model, args=args, train_dataset=tokenize_split(splits.train, tokenizer, cfg),
+                   eval_dataset=tokenize_split(splits.validation, tokenizer, cfg), processing_class=tokenizer,
+                   data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=eval_metrics)
 
-    settings = {"max_length": cfg.max_length, "truncation": cfg.truncation, "temperature": 1.0}
-    save_model(trainer.model, tokenizer, out, settings=settings, merge_lora=cfg.merge_lora)
-    test_metrics = score_test(out, splits, cfg.calibrate)
-    baseline_metrics = None
-    if baseline is not None:
-        baseline_metrics = score(baseline, splits.test["text"].tolist(), splits.test["label"].to_numpy(),
-                                 splits.label_names, progress=True)["metrics"]
 
-    world_size = trainer.args.world_size
+def write_artifacts(cfg: TrainConfig, out: Path, splits: Splits, metrics: dict, history: list[dict],
+                    world_size: int, precision_name: str) -> None:
+    """training_config.json, metrics.json, the plots and the model card."""
     sizes = {"train": len(splits.train), "validation": len(splits.validation), "test": len(splits.test),
              "precision": precision_name}
-    val_origin = (f"{cfg.val_size:.0%} of train, stratified" if splits.validation_carved
-                  else "the dataset's own validation split")
     versions = library_versions()
     (out / RUN_MARKER).write_text(json.dumps(
         {"arguments": cfg.to_dict(), "label_names": splits.label_names, "sizes": sizes, "world_size": world_size,
          "hardware": hardware_name(world_size), "versions": versions}, indent=2))
-    metrics = {"test": test_metrics, **({"baseline": baseline_metrics} if baseline_metrics else {}),
-               "validation": {k.removeprefix("eval_"): v for k, v in best_val.items()},
-               "train": {"runtime_s": round(train_seconds, 1), "steps": result.global_step,
-                         "loss": result.training_loss}}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    plot_confusion_matrix(test_metrics["confusion_matrix"], splits.label_names, out / "confusion_matrix.png")
+    test, baseline = metrics["test"], metrics.get("baseline")
+    plot_confusion_matrix(test["confusion_matrix"], splits.label_names, out / "confusion_matrix.png")
     plot_training_curves(history, out / "training_curves.png")
-    card = render_card(cfg=cfg, metrics=test_metrics, label_names=splits.label_names, sizes=sizes,
-                       val_origin=val_origin, train_time=f"{train_seconds / 60:.1f} min",
+    comparison = comparison_table({f"baseline `{cfg.baseline_model}`": baseline,
+                                   "fine-tuned (this model)": test}) if baseline else None
+    card = render_card(cfg=cfg, metrics=test, label_names=splits.label_names, sizes=sizes,
+                       val_origin=(f"{cfg.val_size:.0%} of train, stratified" if splits.validation_carved
+                                   else "the dataset's own validation split"),
+                       train_time=f"{metrics['train']['runtime_s'] / 60:.1f} min",
                        hardware=hardware_name(world_size), versions=versions,
-                       is_adapter=cfg.lora is not None and not cfg.merge_lora,
-                       baseline=comparison_table({f"baseline `{cfg.baseline_model}`": baseline_metrics,
-                                                  "fine-tuned (this model)": test_metrics})
-                       if baseline_metrics else None)
+                       is_adapter=cfg.lora is not None and not cfg.merge_lora, baseline=comparison)
     card.save(out / "README.md")
-    if not cfg.keep_checkpoints:
-        shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
-    print(f"test accuracy {test_metrics['accuracy']:.4f}, macro F1 {test_metrics['f1_macro']:.4f} "
-          f"on {len(splits.test)} reviews; {train_seconds:.0f} s of training; saved to {out}")
-    if cfg.push_to_hub:
-        url = upload_folder(out, cfg.hub_model_id, private=cfg.private, ignore=[f"{CHECKPOINTS}/*"],
-                            message=f"Upload {cfg.method} fine-tuned model: test accuracy "
-                                    f"{test_metrics['accuracy']:.4f}")
-        print(f"pushed to {url}")
-    return test_metrics
 
 
 def main(argv: list[str] | None = None) -> None:

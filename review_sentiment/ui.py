@@ -177,11 +177,18 @@ def build_ui(service: Service) -> gr.Blocks:
     return demo
 
 
+LONG_TEXT_WORDS = {"chunks": "are read whole, in overlapping windows whose predictions are averaged",
+                   "head+tail": "keep their first quarter and last three quarters", "head": "keep their beginning"}
+
+
 def about_tab(service: Service) -> None:
+    settings = service.model.predictor.settings if service.model.predictor else {}
+    reading = (f"; reviews longer than its {settings['max_length']}-token window "
+               f"{LONG_TEXT_WORDS[settings['long_text']]}, and its probabilities are temperature-calibrated "
+               f"(T = {settings['temperature']:.2f})" if settings else "")
     gr.Markdown(
-        "**Fine-tuned model**: a transformer fine-tuned on the 25,000 IMDb training reviews (positive/negative) with "
-        "this project's `train.py`; long reviews keep their first quarter and last three quarters "
-        "(head+tail truncation).  \n**Baseline**: `nlptown/bert-base-multilingual-uncased-sentiment`, trained on "
+        "**Fine-tuned model**: a transformer fine-tuned on IMDb reviews (positive/negative) with this project's "
+        f"`train.py`{reading}.  \n**Baseline**: `nlptown/bert-base-multilingual-uncased-sentiment`, trained on "
         "product reviews in six languages to predict 1-5 stars. Its verdict maps 1-2 stars to negative, 3 to "
         "neutral, 4-5 to positive.")
     for slot in (service.model, service.baseline):
