@@ -26,7 +26,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-VARIANTS = ["seed-pipeline", "predictor-fp32", "predictor-fp32-1thread", "predictor-int8"]
+VARIANTS = ["seed-pipeline", "predictor-fp32", "predictor-fp32-1thread", "predictor-int8", "predictor-onnxruntime"]
 SIZES = {"distilbert": dict(model_type="distilbert", dim=768, n_layers=6, n_heads=12, hidden_dim=3072),
          "bert-base": dict(model_type="bert", hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                            intermediate_size=3072)}
@@ -51,6 +51,33 @@ def make_random_model(kind: str, tokenizer_dir: str, folder: Path) -> str:
     return str(folder / kind)
 
 
+def onnx_runner(predictor):
+    """The Predictor's batch step on ONNX Runtime: the model exported with torch.export (dynamic batch and length;
+    checked to match PyTorch on padded batches)."""
+    import onnxruntime as ort
+    import torch
+
+    class Logits(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    example = predictor.tokenizer.pad({"input_ids": predictor.encode(["a fine film", "a dull one"])},
+                                      return_tensors="pt")
+    batch, length = torch.export.Dim("batch"), torch.export.Dim("length", max=512)
+    path = Path(tempfile.mkdtemp()) / "model.onnx"
+    torch.onnx.export(Logits(predictor.model), (example["input_ids"], example["attention_mask"]), dynamo=True,
+                      input_names=["input_ids", "attention_mask"], output_names=["logits"],
+                      dynamic_shapes={"input_ids": {0: batch, 1: length},
+                                      "attention_mask": {0: batch, 1: length}}).save(str(path))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return lambda batch: session.run(None, {"input_ids": batch["input_ids"].numpy(),
+                                            "attention_mask": batch["attention_mask"].numpy()})[0]
+
+
 def build(variant: str, model_dir: str):
     """A callable texts -> P(positive) for one variant."""
     import torch
@@ -70,6 +97,8 @@ def build(variant: str, model_dir: str):
 
     # The model's own settings: 512 head+tail for the timed random models, what it was trained with otherwise.
     predictor = Predictor.load(model_dir, device="cpu", quantize="int8" if variant.endswith("int8") else "none")
+    if variant.endswith("onnxruntime"):
+        predictor.run_batch = onnx_runner(predictor)
     positive = predictor.labels.index("positive")
     return lambda texts: predictor.predict_proba(list(texts))[:, positive]
 
@@ -123,6 +152,7 @@ def main() -> None:
     parser.add_argument("--accuracy-model", help="a fine-tuned model for agreement/accuracy (skipped if absent)")
     parser.add_argument("--tokenizer", help="tokenizer for the random-weight models (default: --accuracy-model's)")
     parser.add_argument("--sizes", default="distilbert,bert-base", help="random-weight model sizes to time")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="which variants to run")
     parser.add_argument("--samples", type=int, default=1000, help="test reviews for agreement and accuracy")
     parser.add_argument("--repeats", type=int, default=30, help="single-review timings per variant")
     parser.add_argument("--batches", type=int, default=3, help="timed batches of 32 per variant")
@@ -146,21 +176,22 @@ def main() -> None:
     report = {"device": f"CPU ({os.cpu_count()} cores, torch {torch.__version__})", "speed": {}, "accuracy": {}}
 
     tokenizer = args.tokenizer or args.accuracy_model
+    variants = args.variants.split(",")
     for size in [s for s in args.sizes.split(",") if s]:
         model_dir = make_random_model(size, tokenizer, work)
-        report["speed"][size] = {v: spawn("speed", v, model_dir, texts_file, args) for v in VARIANTS}
+        report["speed"][size] = {v: spawn("speed", v, model_dir, texts_file, args) for v in variants}
     if args.accuracy_model:
         labels = test["label"].to_numpy()
         probs = {v: np.array(spawn("predict", v, args.accuracy_model, texts_file, args)["p_positive"])
-                 for v in VARIANTS if v != "predictor-fp32-1thread"}
-        reference = probs["predictor-fp32"] > 0.5
+                 for v in variants if v != "predictor-fp32-1thread"}
+        reference = probs[next(v for v in probs if v.startswith("predictor-fp32"))] > 0.5
         report["accuracy"] = {v: {"accuracy": float(((p > 0.5) == labels).mean()),
                                   "agreement_with_fp32": float(((p > 0.5) == reference).mean()),
                                   "reviews": int(len(labels))} for v, p in probs.items()}
 
     print(f"\nServing benchmark on {report['device']}")
     for size, rows in report["speed"].items():
-        seed = rows["seed-pipeline"]
+        seed = rows.get("seed-pipeline") or next(iter(rows.values()))
         print(f"\n{size} (random weights): one ~{seed['review_words']}-word review, batch of 32 IMDb reviews")
         print(f"{'variant':<24}{'p50 ms':>9}{'p95 ms':>9}{'batch32 rev/s':>15}{'RSS MB':>9}{'p50 speed-up':>14}")
         for name, r in rows.items():

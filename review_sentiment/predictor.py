@@ -117,10 +117,12 @@ class Predictor:
         starts = range(0, len(ids), self.batch_size)
         for start in tqdm(starts, desc="predicting", disable=not progress, unit="batch"):
             rows = order[start:start + self.batch_size]
-            batch = self.tokenizer.pad({"input_ids": [ids[i] for i in rows]}, return_tensors="pt")
-            batch = {k: v.to(self.device) for k, v in batch.items()}
-            out[rows] = self.model(**batch).logits.float().cpu().numpy()
+            out[rows] = self.run_batch(self.tokenizer.pad({"input_ids": [ids[i] for i in rows]}, return_tensors="pt"))
         return out
+
+    def run_batch(self, batch: dict) -> np.ndarray:
+        """One padded batch through the model (the one step another runtime would replace)."""
+        return self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits.float().cpu().numpy()
 
     def predict_proba(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Calibrated probabilities: softmax(logits / temperature)."""
