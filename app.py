@@ -22,5 +22,8 @@ if __name__ == "__main__":
     parser.add_argument("--quantize", choices=["none", "int8"],
                         help="int8 dynamic quantisation of the fine-tuned model on CPU (default: $QUANTIZE, else "
                              "the measured best)")
+    parser.add_argument("--runtime", choices=["torch", "onnx"],
+                        help="run the models on torch or ONNX Runtime (default: $RUNTIME, else onnx on CPU when "
+                             "onnxruntime is installed)")
     args = parser.parse_args()
-    serve(args.model, args.baseline, long_text=args.long_text, quantize=args.quantize)
+    serve(args.model, args.baseline, long_text=args.long_text, quantize=args.quantize, runtime=args.runtime)

@@ -51,33 +51,6 @@ def make_random_model(kind: str, tokenizer_dir: str, folder: Path) -> str:
     return str(folder / kind)
 
 
-def onnx_runner(predictor):
-    """The Predictor's batch step on ONNX Runtime: the model exported with torch.export (dynamic batch and length;
-    checked to match PyTorch on padded batches)."""
-    import onnxruntime as ort
-    import torch
-
-    class Logits(torch.nn.Module):
-        def __init__(self, model):
-            super().__init__()
-            self.model = model
-
-        def forward(self, input_ids, attention_mask):
-            return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
-
-    example = predictor.tokenizer.pad({"input_ids": predictor.encode(["a fine film", "a dull one"])},
-                                      return_tensors="pt")
-    batch, length = torch.export.Dim("batch"), torch.export.Dim("length", max=512)
-    path = Path(tempfile.mkdtemp()) / "model.onnx"
-    torch.onnx.export(Logits(predictor.model), (example["input_ids"], example["attention_mask"]), dynamo=True,
-                      input_names=["input_ids", "attention_mask"], output_names=["logits"],
-                      dynamic_shapes={"input_ids": {0: batch, 1: length},
-                                      "attention_mask": {0: batch, 1: length}}).save(str(path))
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return lambda batch: session.run(None, {"input_ids": batch["input_ids"].numpy(),
-                                            "attention_mask": batch["attention_mask"].numpy()})[0]
-
-
 def build(variant: str, model_dir: str):
     """A callable texts -> P(positive) for one variant."""
     import torch
@@ -98,7 +71,7 @@ def build(variant: str, model_dir: str):
     # The model's own settings: 512 head+tail for the timed random models, what it was trained with otherwise.
     predictor = Predictor.load(model_dir, device="cpu", quantize="int8" if variant.endswith("int8") else "none")
     if variant.endswith("onnxruntime"):
-        predictor.run_batch = onnx_runner(predictor)
+        predictor = predictor.on_onnxruntime()
     positive = predictor.labels.index("positive")
     return lambda texts: predictor.predict_proba(list(texts))[:, positive]
 

@@ -62,6 +62,18 @@ class Predictor:
         predictor = cls(model, tokenizer, source=str(model_dir), **kwargs)
         return predictor.quantized() if quantize == "int8" else predictor
 
+    def on_onnxruntime(self) -> "Predictor":
+        """A sibling that runs its batches on ONNX Runtime (CPU; on a GPU, self). It shares these torch weights,
+        which explanations keep using."""
+        if self.device.type != "cpu":
+            return self
+        from .onnx import runner
+
+        sibling = Predictor(self.model, self.tokenizer, batch_size=self.batch_size, source=self.source)
+        sibling.settings = dict(self.settings)
+        sibling.run_batch = runner(self.model, self.tokenizer, self.settings["max_length"])
+        return sibling
+
     def quantized(self) -> "Predictor":
         """An int8 copy with the same settings (CPU only; on a GPU, self). Gradients do not flow through it, so
         explanations keep using the fp32 original."""

@@ -223,3 +223,26 @@ def test_app_starts_and_says_what_failed_when_the_baseline_is_missing(trained_mo
         assert got["predictions"][0]["label"] == "positive"
     finally:
         app.stop()
+
+
+def test_onnxruntime_predictor_matches_torch_and_caches_its_export(trained_model):
+    from review_sentiment import onnx
+
+    torch_predictor = Predictor.load(str(trained_model), long_text="chunks")
+    path = onnx.cache_path(torch_predictor.model)
+    ort_predictor = torch_predictor.on_onnxruntime()
+    assert path.exists() and ort_predictor.model is torch_predictor.model
+    texts = [POSITIVE, NEGATIVE, " ".join([NEGATIVE] * 12)]  # the last one spans several windows
+    assert np.allclose(ort_predictor.predict_proba(texts), torch_predictor.predict_proba(texts), atol=1e-5)
+    stamp = path.stat().st_mtime_ns
+    torch_predictor.on_onnxruntime()
+    assert path.stat().st_mtime_ns == stamp, "the second start reuses the export"
+
+
+def test_service_serves_on_onnxruntime_by_default_and_explains_with_torch(service):
+    from review_sentiment.service import default_runtime
+
+    assert default_runtime() == "onnx"
+    assert service.model.predictor.run_batch.__qualname__.startswith("runner")
+    assert service.explainer.run_batch.__func__ is Predictor.run_batch
+    assert service.explain(POSITIVE)["label"] == "positive"
