@@ -29,7 +29,10 @@ sys.path.insert(0, str(ROOT))
 VARIANTS = ["seed-pipeline", "predictor-fp32", "predictor-fp32-1thread", "predictor-int8", "predictor-onnxruntime"]
 SIZES = {"distilbert": dict(model_type="distilbert", dim=768, n_layers=6, n_heads=12, hidden_dim=3072),
          "bert-base": dict(model_type="bert", hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                           intermediate_size=3072)}
+                           intermediate_size=3072),
+         # For the tests that run every benchmark end to end in seconds.
+         "tiny": dict(model_type="bert", hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                      intermediate_size=64)}
 
 
 def typical_review(texts: list[str], words: int = 230) -> str:

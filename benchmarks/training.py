@@ -69,7 +69,7 @@ def run(recipe: str, model_dir: str, texts: list[str], labels: list[int], batch_
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default=str(ROOT.parent / "shared/data/imdb"))
-    parser.add_argument("--size", default="distilbert", choices=["distilbert", "bert-base"])
+    parser.add_argument("--size", default="distilbert", choices=["distilbert", "bert-base", "tiny"])
     parser.add_argument("--tokenizer", required=True, help="a BERT-uncased tokenizer directory")
     parser.add_argument("--reviews", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=16)
