@@ -64,9 +64,10 @@ def build(variant: str, model_dir: str):
         from transformers import pipeline
 
         classifier = pipeline("text-classification", model=model_dir, top_k=None, device="cpu")
+        window = min(512, classifier.model.config.max_position_embeddings)  # 512 for every real model here
 
         def run(texts):
-            out = classifier(list(texts), truncation=True, padding="max_length", max_length=512, batch_size=32)
+            out = classifier(list(texts), truncation=True, padding="max_length", max_length=window, batch_size=32)
             return np.array([next(d["score"] for d in row if d["label"] == "positive") for row in out])
         return run
     from review_sentiment.predictor import Predictor

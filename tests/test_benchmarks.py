@@ -1,0 +1,65 @@
+"""Every benchmark script runs end to end on tiny models and writes its JSON (the real numbers come from running
+them on ../shared/data/imdb; see README "Performance")."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, subprocess_env
+
+
+def bench(script: str, *args: str, timeout: int = 600) -> str:
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], capture_output=True,
+                            text=True, env=subprocess_env(HF_HUB_OFFLINE="1"), cwd=ROOT, timeout=timeout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_serving_benchmark(tmp_path, trained_model, binary_data, bert_base):
+    out = tmp_path / "serving.json"
+    stdout = bench("serving.py", "--sizes", "tiny", "--tokenizer", str(bert_base), "--accuracy-model",
+                   str(trained_model), "--dataset", str(binary_data), "--samples", "20", "--repeats", "2",
+                   "--batches", "1", "--out", str(out))
+    report = json.loads(out.read_text())
+    variants = report["speed"]["tiny"]
+    assert set(variants) == {"seed-pipeline", "predictor-fp32", "predictor-fp32-1thread", "predictor-int8",
+                             "predictor-onnxruntime"}
+    assert all(v["p50_ms"] > 0 and v["peak_rss_mb"] > 0 for v in variants.values())
+    assert variants["predictor-fp32-1thread"]["threads"] == 1
+    assert report["accuracy"]["predictor-fp32"]["agreement_with_fp32"] == 1.0
+    assert report["accuracy"]["predictor-onnxruntime"]["agreement_with_fp32"] == 1.0
+    assert "p50 speed-up" in stdout
+
+
+def test_training_benchmark(tmp_path, binary_data, bert_base):
+    out = tmp_path / "training.json"
+    bench("training.py", "--size", "tiny", "--tokenizer", str(bert_base), "--dataset", str(binary_data),
+          "--reviews", "32", "--batch-size", "8", "--out", str(out))
+    report = json.loads(out.read_text())
+    seed, ours = report["results"]
+    assert (seed["recipe"], ours["recipe"]) == ("seed", "ours") and seed["steps"] == ours["steps"] == 4
+    assert report["speedup"] == pytest.approx(ours["real_tokens_per_s"] / seed["real_tokens_per_s"])
+
+
+def test_long_review_and_explanation_benchmarks(tmp_path, trained_model, binary_data):
+    out = tmp_path / "long.json"
+    bench("long_reviews.py", "--model", str(trained_model), "--dataset", str(binary_data), "--threshold", "30",
+          "--long-samples", "10", "--all-samples", "20", "--out", str(out))
+    report = json.loads(out.read_text())
+    assert set(report["results"]) == {"head", "head+tail", "chunks (mean)", "chunks (length-weighted)"}
+    assert all(0 <= r["long"]["accuracy"] <= 1 for r in report["results"].values())
+    out = tmp_path / "explain.json"
+    bench("explanations.py", "--model", str(trained_model), "--dataset", str(binary_data), "--reviews", "3",
+          "--out", str(out))
+    report = json.loads(out.read_text())
+    assert report["ig24_ms"]["p50"] > 0 and -1 <= report["spearman_mean"] <= 1
+
+
+def test_load_benchmark(tmp_path, trained_model, star_baseline, binary_data):
+    out = tmp_path / "load.json"
+    bench("load.py", "--model", str(trained_model), "--baseline", str(star_baseline), "--dataset",
+          str(binary_data), "--clients", "2", "--requests", "3", "--out", str(out))
+    report = json.loads(out.read_text())
+    assert report["rest"]["errors"] == 0 and report["gradio"]["errors"] == 0
+    assert report["rest"]["requests"] == 6 and report["rss_after_mb"] > 0
