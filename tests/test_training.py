@@ -111,7 +111,8 @@ def test_lora_run_saves_adapter_with_trained_head(lora_run):
     config = json.loads((lora_run / "config.json").read_text())
     assert config["id2label"] == {"0": "negative", "1": "neutral", "2": "positive"}
     metrics = json.loads((lora_run / "metrics.json").read_text())["test"]
-    assert metrics["accuracy"] > 0.5, "3 classes: chance is 0.33"
+    # 3 classes: chance is 0.33, and its standard deviation over 60 reviews ~0.06, so 0.45 means it learned.
+    assert metrics["accuracy"] > 0.45
     card = ModelCard.load(lora_run / "README.md")
     assert card.data.library_name == "peft" and "AutoPeftModelForSequenceClassification" in card.text
 
