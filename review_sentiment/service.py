@@ -85,10 +85,6 @@ class Slot:
         return cls(role, env_var, spec, error=error)
 
     @property
-    def stars(self) -> list[int] | None:
-        return star_values(self.predictor.labels) if self.predictor else None
-
-    @property
     def hub_url(self) -> str | None:
         return f"https://huggingface.co/{self.spec}" if REPO_ID.match(self.spec) and not Path(self.spec).exists() \
             else None
