@@ -2,8 +2,11 @@
 
     MODEL_ID=outputs/model BASELINE_ID=/path/to/nlptown python app.py    # then open http://localhost:7860
 
-MODEL_ID / BASELINE_ID (or --model / --baseline) take a Hub id or a local directory; GRADIO_SERVER_NAME and
-GRADIO_SERVER_PORT choose where to listen (0.0.0.0:7860, as Spaces expect).
+    python app.py --share                                                 # a public link, e.g. from a notebook
+
+MODEL_ID / BASELINE_ID (or --model / --baseline) take a Hub id or a local directory, MODEL_REVISION /
+BASELINE_REVISION pin a Hub revision; GRADIO_SERVER_NAME and GRADIO_SERVER_PORT choose where to listen (0.0.0.0:7860,
+as Spaces expect).
 """
 
 import argparse
@@ -16,6 +19,11 @@ if __name__ == "__main__":
                                         "outputs/model if trained, else the public IMDb DistilBERT)")
     parser.add_argument("--baseline", help="baseline: Hub id or local directory (default: $BASELINE_ID, else "
                                            "nlptown/bert-base-multilingual-uncased-sentiment)")
+    parser.add_argument("--model-revision", help="Hub revision (branch, tag or commit sha) of --model (default: "
+                                                 "$MODEL_REVISION, else main or its safetensors conversion PR)")
+    parser.add_argument("--baseline-revision", help="Hub revision of --baseline (default: $BASELINE_REVISION, "
+                                                    "else main or its safetensors conversion PR)")
+    parser.add_argument("--share", action="store_true", help="also serve on a temporary public gradio.live link")
     parser.add_argument("--long-text", choices=["head", "head+tail", "chunks"],
                         help="how the fine-tuned model reads reviews longer than its window (default: $LONG_TEXT, "
                              "else the measured best)")
@@ -26,4 +34,5 @@ if __name__ == "__main__":
                         help="run the models on torch or ONNX Runtime (default: $RUNTIME, else onnx on CPU when "
                              "onnxruntime is installed)")
     args = parser.parse_args()
-    serve(args.model, args.baseline, long_text=args.long_text, quantize=args.quantize, runtime=args.runtime)
+    serve(args.model, args.baseline, share=args.share, long_text=args.long_text, quantize=args.quantize,
+          runtime=args.runtime, model_revision=args.model_revision, baseline_revision=args.baseline_revision)

@@ -23,6 +23,8 @@ class TrainConfig:
     model: Optional[str] = option("Base model: Hub id or local directory "
                                   f"(default {DEFAULT_BASE_MODELS['full']} for full, {DEFAULT_BASE_MODELS['lora']} "
                                   "for lora).")
+    revision: Optional[str] = option("Hub revision (branch, tag or commit sha) of --model; default: main, or its "
+                                     "safetensors conversion PR when main has only pickled weights.")
     # Data
     dataset: str = option("Hub dataset id, or a local directory holding train.* and test.* (parquet, csv, jsonl), "
                           "or a single file (test split carved from it).", "stanfordnlp/imdb")

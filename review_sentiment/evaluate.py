@@ -113,6 +113,8 @@ def markdown_report(name: str, m: dict) -> str:
 @dataclass
 class EvalConfig:
     model: str = option("Model to score: Hub id or local directory (full model or LoRA adapter).")
+    revision: Optional[str] = option("Hub revision (branch, tag or commit sha) of --model; default: main, or its "
+                                     "safetensors conversion PR when main has only pickled weights.")
     dataset: str = option("Hub dataset id or local directory/file with the labelled reviews.", "stanfordnlp/imdb")
     split: str = option("Split to score.", "test")
     text_column: str = option("Column holding the text.", "text")
@@ -143,7 +145,7 @@ def evaluate(cfg: EvalConfig) -> dict:
     names = label_names_for(frame["label"], cfg.label_names)
     frame["label"] = encode_labels(frame["label"], names, f"{root} {cfg.split}")
     frame = stratified_subset(frame, cfg.max_samples, cfg.seed)
-    predictor = Predictor.load(cfg.model, batch_size=cfg.batch_size, long_text=cfg.long_text,
+    predictor = Predictor.load(cfg.model, revision=cfg.revision, batch_size=cfg.batch_size, long_text=cfg.long_text,
                                chunk_stride=cfg.chunk_stride, chunk_aggregation=cfg.chunk_aggregation)
     result = score(predictor, frame["text"].tolist(), frame["label"].to_numpy(), names, progress=True)
     metrics = result["metrics"]

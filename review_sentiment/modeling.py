@@ -8,34 +8,12 @@ from pathlib import Path
 import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
-from .data import REPO_ID
 from .errors import UserError
+from .model_files import locate
 
 # Where the inference settings travel: inside config.json, so they reach everyone who downloads the model.
 SETTINGS_KEY = "review_sentiment"
 ADAPTER_CONFIG = "adapter_config.json"
-# Only what inference needs, and only safetensors weights (never pickled .bin files).
-MODEL_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "README.md", "*.png"]
-
-
-def resolve_model_dir(spec: str) -> Path:
-    """A local directory as is; a Hub model id downloaded (safetensors, configs, tokenizer, card) to the cache."""
-    path = Path(spec).expanduser()
-    if path.is_dir():
-        return path.resolve()
-    if path.exists():
-        raise UserError(f"Model {spec!r} is a file; give the directory that holds config.json.")
-    if not REPO_ID.match(spec):
-        raise UserError(f"Model {spec!r} not found: it is neither a local directory nor a Hub id like 'user/name'.")
-    from huggingface_hub import snapshot_download
-
-    from .hub import explain_hub_error
-
-    try:
-        return Path(snapshot_download(spec, allow_patterns=MODEL_FILES))
-    except Exception as exc:  # noqa: BLE001 - every Hub failure becomes one clear line
-        raise UserError(f"Model {spec!r} is no local directory, and the Hub download failed: "
-                        f"{explain_hub_error(exc)}") from exc
 
 
 def head_modules(model) -> list[str]:
@@ -48,15 +26,18 @@ def head_modules(model) -> list[str]:
             if name != model.base_model_prefix and any(True for _ in module.parameters())]
 
 
-def build_model(model_spec: str, label_names: list[str], *, lora: dict | None = None):
+def build_model(model_spec: str, label_names: list[str], *, lora: dict | None = None,
+                revision: str | None = None):
     """Pretrained encoder + fresh classification head with real label names; wrapped in LoRA when asked."""
-    model_dir = resolve_model_dir(model_spec)
+    files = locate(model_spec, revision)
+    model_dir = files.config_dir
     id2label = dict(enumerate(label_names))
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            model_dir, num_labels=len(label_names), id2label=id2label, label2id={v: k for k, v in id2label.items()},
-            use_safetensors=True)
+        config = AutoConfig.from_pretrained(model_dir, num_labels=len(label_names), id2label=id2label,
+                                            label2id={v: k for k, v in id2label.items()})
+        model = AutoModelForSequenceClassification.from_pretrained(files.weights_dir, config=config,
+                                                                   use_safetensors=True)
     except (OSError, ValueError) as exc:
         raise UserError(f"Could not load {model_spec!r} as a sequence classifier: {exc}".splitlines()[0]) from exc
     if lora is None:
@@ -97,9 +78,10 @@ def set_temperature(model_dir: Path, temperature: float) -> None:
     path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
-def load_model(spec: str, *, device: torch.device | str = "cpu"):
-    """(model, tokenizer, directory) ready for inference from a full model or a LoRA adapter (merged for speed)."""
-    model_dir = resolve_model_dir(spec)
+def load_model(spec: str, *, device: torch.device | str = "cpu", revision: str | None = None):
+    """(model, tokenizer, ModelFiles) ready for inference from a full model or a LoRA adapter (merged for speed)."""
+    files = locate(spec, revision)
+    model_dir = files.config_dir
     if not (model_dir / "config.json").exists() and not (model_dir / ADAPTER_CONFIG).exists():
         raise UserError(f"{spec!r} holds no model (no config.json or {ADAPTER_CONFIG}).")
     try:
@@ -110,15 +92,17 @@ def load_model(spec: str, *, device: torch.device | str = "cpu"):
             base_spec = json.loads((model_dir / ADAPTER_CONFIG).read_text())["base_model_name_or_path"]
             config = AutoConfig.from_pretrained(model_dir)
             base = AutoModelForSequenceClassification.from_pretrained(
-                resolve_model_dir(base_spec), config=config, use_safetensors=True)
-            model = PeftModel.from_pretrained(base, model_dir).merge_and_unload()
+                locate(base_spec).weights_dir, config=config, use_safetensors=True)
+            model = PeftModel.from_pretrained(base, files.weights_dir).merge_and_unload()
         else:
-            model = AutoModelForSequenceClassification.from_pretrained(model_dir, use_safetensors=True)
+            config = AutoConfig.from_pretrained(model_dir)
+            model = AutoModelForSequenceClassification.from_pretrained(files.weights_dir, config=config,
+                                                                       use_safetensors=True)
     except UserError:
         raise
     except (OSError, ValueError, KeyError) as exc:
         raise UserError(f"Could not load model {spec!r}: {str(exc).splitlines()[0]}") from exc
-    return model.to(device).eval(), tokenizer, model_dir
+    return model.to(device).eval(), tokenizer, files
 
 
 def inference_settings(model) -> dict:

@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from .calibration import softmax
 from .data import DEFAULT_LABEL_NAMES
+from .model_files import ModelFiles
 from .modeling import inference_settings, load_model
 from .text import LONG_TEXT, clean_text, encode, encode_windows
 
@@ -35,11 +36,13 @@ class Predictor:
     models trained elsewhere get head truncation at their own window.
     """
 
-    def __init__(self, model, tokenizer, *, batch_size: int = 32, source: str = "", **overrides):
+    def __init__(self, model, tokenizer, *, batch_size: int = 32, source: str = "", files: ModelFiles | None = None,
+                 **overrides):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.batch_size = batch_size
-        self.source = source
+        self.source = source  # the folder with config, card and metrics
+        self.files = files  # where config and weights came from (Hub commit, conversion PR, local directory)
         settings = {**inference_settings(model), "chunk_stride": None, "chunk_aggregation": "mean"}
         settings["long_text"] = settings["truncation"]
         self.settings = {**settings, **{k: v for k, v in overrides.items() if v is not None}}
@@ -51,15 +54,16 @@ class Predictor:
 
     @classmethod
     def load(cls, spec: str, *, device: torch.device | str | None = None, quantize: str = "none",
-             **kwargs) -> "Predictor":
-        """From a Hub id or local directory: a full model, or a LoRA adapter (merged at load).
+             revision: str | None = None, **kwargs) -> "Predictor":
+        """From a Hub id (at `revision`, else resolved as model_files explains) or local directory: a full model,
+        or a LoRA adapter (merged at load).
 
         quantize="int8": dynamic int8 quantisation of the Linear layers, CPU only (~2x faster; see benchmarks/).
         """
         if quantize not in ("none", "int8"):
             raise ValueError(f"quantize must be 'none' or 'int8', not {quantize!r}")
-        model, tokenizer, model_dir = load_model(spec, device=device or default_device())
-        predictor = cls(model, tokenizer, source=str(model_dir), **kwargs)
+        model, tokenizer, files = load_model(spec, device=device or default_device(), revision=revision)
+        predictor = cls(model, tokenizer, source=str(files.config_dir), files=files, **kwargs)
         return predictor.quantized() if quantize == "int8" else predictor
 
     def on_onnxruntime(self) -> "Predictor":
@@ -69,7 +73,8 @@ class Predictor:
             return self
         from .onnx import runner
 
-        sibling = Predictor(self.model, self.tokenizer, batch_size=self.batch_size, source=self.source)
+        sibling = Predictor(self.model, self.tokenizer, batch_size=self.batch_size, source=self.source,
+                              files=self.files)
         sibling.settings = dict(self.settings)
         sibling.run_batch = runner(self.model, self.tokenizer, self.settings["max_length"])
         return sibling
@@ -79,7 +84,8 @@ class Predictor:
         explanations keep using the fp32 original."""
         if self.device.type != "cpu":
             return self
-        copy = Predictor(quantize_int8(self.model), self.tokenizer, batch_size=self.batch_size, source=self.source)
+        copy = Predictor(quantize_int8(self.model), self.tokenizer, batch_size=self.batch_size, source=self.source,
+                         files=self.files)
         copy.settings = dict(self.settings)
         return copy
 

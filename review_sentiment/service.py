@@ -19,6 +19,7 @@ import pandas as pd
 
 from .data import REPO_ID
 from .errors import UserError
+from .modeling import SETTINGS_KEY
 from .predictor import Predictor
 from .reviews import check_review
 from .stars import label_polarity, star_summary, star_values
@@ -90,6 +91,17 @@ class Slot:
             else None
 
     @property
+    def source(self) -> dict:
+        """Where the served files came from: Hub repo, commit sha, and main or a conversion PR."""
+        files = self.predictor.files if self.predictor else None
+        return files.summary if files else {}
+
+    @property
+    def trained_here(self) -> bool:
+        """Whether train.py made this model (it leaves its settings in config.json), or it was trained elsewhere."""
+        return bool(self.predictor and getattr(self.predictor.model.config, SETTINGS_KEY, None))
+
+    @property
     def notice(self) -> str:
         return (f"**{self.role} unavailable.** {self.error}  \nTo use a local copy, point `{self.env_var}` at a "
                 f"directory holding the model (e.g. `{self.env_var}=/path/to/model python app.py`).")
@@ -97,12 +109,15 @@ class Slot:
 
 class Service:
     def __init__(self, model_spec: str | None = None, baseline_spec: str | None = None, *,
-                 long_text: str | None = None, quantize: str | None = None, runtime: str | None = None):
+                 long_text: str | None = None, quantize: str | None = None, runtime: str | None = None,
+                 model_revision: str | None = None, baseline_revision: str | None = None):
         long_text = long_text or os.environ.get("LONG_TEXT") or DEFAULT_LONG_TEXT
         quantize = quantize or os.environ.get("QUANTIZE") or DEFAULT_QUANTIZE
         runtime = runtime or os.environ.get("RUNTIME") or default_runtime()
-        self.model = Slot.load("Fine-tuned model", "MODEL_ID", model_spec or default_model_id(), long_text=long_text)
-        self.baseline = Slot.load("Baseline", "BASELINE_ID", baseline_spec or default_baseline_id())
+        self.model = Slot.load("Fine-tuned model", "MODEL_ID", model_spec or default_model_id(), long_text=long_text,
+                               revision=model_revision or os.environ.get("MODEL_REVISION") or None)
+        self.baseline = Slot.load("Baseline", "BASELINE_ID", baseline_spec or default_baseline_id(),
+                                  revision=baseline_revision or os.environ.get("BASELINE_REVISION") or None)
         self.explainer = self.model.predictor  # torch fp32: integrated gradients need gradients
         for slot in (self.model, self.baseline):
             if slot.predictor is None:

@@ -146,7 +146,7 @@ def train(cfg: TrainConfig) -> dict:
     if baseline is not None:
         check_compatible(baseline, splits.label_names)
     set_seed(cfg.seed)
-    model, tokenizer = build_model(cfg.model, splits.label_names, lora=cfg.lora)
+    model, tokenizer = build_model(cfg.model, splits.label_names, lora=cfg.lora, revision=cfg.revision)
     trainer = build_trainer(cfg, model, tokenizer, splits, out, precision)
     started = time.perf_counter()
     resume = True if cfg.resume_from_checkpoint == "last" else cfg.resume_from_checkpoint

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 from pathlib import Path
@@ -10,11 +11,17 @@ import gradio as gr
 
 from .errors import UserError
 from .service import MAX_BATCH_ROWS, MAX_UPLOAD_MB, Service, Slot, csv_columns
+from .stars import label_polarity, star_values
 
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 THEME = gr.themes.Soft(primary_hue="indigo")
-CSS = "#agreement {font-size: 1.1em} .notice {border-left: 4px solid #d97706; padding-left: 0.8em}"
+CSS = """#agreement {font-size: 1.1em} .notice {border-left: 4px solid #d97706; padding-left: 0.8em}
+.dist {display: grid; grid-template-columns: max-content 1fr 3.2em; gap: 0.35em 0.6em; align-items: center}
+.dist-bar {height: 0.9em; background: #e5e7eb; border-radius: 3px; overflow: hidden}
+.dist-bar > span {display: block; height: 100%} .dist-pct {text-align: right; font-variant-numeric: tabular-nums}
+.dist-negative > span {background: #dc2626} .dist-neutral > span {background: #9ca3af}
+.dist-positive > span {background: #16a34a}"""
 # Reviews need a multi-line box, where Gradio's Enter inserts a newline. People expect Enter to submit (as in
 # chat boxes): Enter analyses, Shift+Enter starts a new line.
 HEAD = """<script>
@@ -47,6 +54,23 @@ def shade(score: float | None) -> str | None:
 
 def pct(p: float) -> str:
     return f"{p:.0%}"
+
+
+def distribution_html(probabilities: dict[str, float] | None) -> str:
+    """Every class as a bar, in the model's own order (1 to 5 stars for a star model), coloured by polarity: a
+    distribution reads better in order than sorted by probability."""
+    if not probabilities:
+        return ""
+    labels = list(probabilities)
+    stars = star_values(labels)
+    if stars:
+        labels = [label for _, label in sorted(zip(stars, labels))]
+    rows = "".join(
+        f'<span class="dist-name">{html.escape(label)}</span>'
+        f'<span class="dist-bar dist-{label_polarity(label)}"><span style="width:{probabilities[label]:.1%}"></span>'
+        f'</span><span class="dist-pct">{probabilities[label]:.0%}</span>' for label in labels)
+    summary = ", ".join(f"{label} {probabilities[label]:.0%}" for label in labels)
+    return f'<div class="dist" role="img" aria-label="{html.escape(summary)}">{rows}</div>'
 
 
 def model_line(slot: Slot, result: dict) -> str:
@@ -82,8 +106,8 @@ def build_ui(service: Service) -> gr.Blocks:
             return "⚠️ Something went wrong while analysing this review. Please try again.", None, "", None, "", ""
         ft, bl = result["finetuned"], result["baseline"]
         notes = " ".join(f"ℹ️ {n}" for n in result["notes"])
-        return (notes, ft.get("probabilities"), model_line(service.model, ft), bl.get("probabilities"),
-                model_line(service.baseline, bl), agreement_line(result))
+        return (notes, ft.get("probabilities"), model_line(service.model, ft),
+                distribution_html(bl.get("probabilities")), model_line(service.baseline, bl), agreement_line(result))
 
     def explain(text: str):
         try:
@@ -126,29 +150,37 @@ def build_ui(service: Service) -> gr.Blocks:
                                 max_lines=20, elem_id="review",
                                 placeholder="The acting was superb, but the plot dragged in the middle...")
             button = gr.Button("Analyze", variant="primary", elem_id="analyze")
-            notes = gr.Markdown(elem_id="notes")
+            # Results are created first and placed below the examples, so that on a phone the examples sit right
+            # under the review box instead of after both result panels.
+            notes = gr.Markdown(elem_id="notes", render=False)
+            ft_label = gr.Label(label="Class probabilities", elem_id="finetuned", render=False)
+            ft_line = gr.Markdown(elem_id="finetuned-line", render=False)
+            bl_chart = gr.HTML(elem_id="baseline", render=False)
+            bl_line = gr.Markdown(elem_id="baseline-line", render=False)
+            agreement = gr.Markdown(elem_id="agreement", render=False)
+            outputs = [notes, ft_label, ft_line, bl_chart, bl_line, agreement]
+            gr.Examples([[e["text"]] for e in examples()], inputs=review, outputs=outputs, fn=analyze,
+                        run_on_click=True, cache_examples=False, example_labels=[e["title"] for e in examples()],
+                        examples_per_page=12, elem_id="examples")
+            notes.render()
             with gr.Row():
                 with gr.Column():
                     gr.Markdown(f"### Fine-tuned\n`{service.model.spec}`")
-                    ft_label = gr.Label(label="Class probabilities", elem_id="finetuned")
-                    ft_line = gr.Markdown(elem_id="finetuned-line")
+                    ft_label.render()
+                    ft_line.render()
                     explain_button = gr.Button("Explain: which words decided?", size="sm", elem_id="explain")
                     explanation = gr.HighlightedText(label="Which words pushed the fine-tuned model", show_legend=True,
                                                      color_map=SHADES, combine_adjacent=False, visible=False,
                                                      elem_id="explanation")
                 with gr.Column():
-                    gr.Markdown(f"### Baseline\n`{service.baseline.spec}`")
-                    bl_label = gr.Label(label="Star distribution", num_top_classes=5, elem_id="baseline")
-                    bl_line = gr.Markdown(elem_id="baseline-line")
-            agreement = gr.Markdown(elem_id="agreement")
-            outputs = [notes, ft_label, ft_line, bl_label, bl_line, agreement]
+                    gr.Markdown(f"### Baseline\n`{service.baseline.spec}`  \nStar distribution")
+                    bl_chart.render()
+                    bl_line.render()
+            agreement.render()
             for event in (button.click, review.submit):
                 event(analyze, review, outputs, api_visibility="private")
             explain_button.click(explain, review, explanation, api_visibility="private")
             review.change(lambda: gr.HighlightedText(visible=False), None, explanation, api_visibility="private")
-            gr.Examples([[e["text"]] for e in examples()], inputs=review, outputs=outputs, fn=analyze,
-                        run_on_click=True, cache_examples=False, example_labels=[e["title"] for e in examples()],
-                        examples_per_page=12)
         with gr.Tab("Batch"):
             gr.Markdown(f"Upload a **CSV** (choose the text column) or a **TXT** file (one review per line), up to "
                         f"{MAX_BATCH_ROWS:,} reviews and {MAX_UPLOAD_MB} MB.")
@@ -164,13 +196,20 @@ def build_ui(service: Service) -> gr.Blocks:
             about_tab(service)
 
         # Clean JSON endpoints for gradio_client users.
+        # gr.Error is what Gradio passes on to clients (other exceptions stay private: show_error is off).
         def predict(text: str) -> dict:
             """The fine-tuned model: {label, score, probabilities}."""
-            return service.predict([text])[0]
+            try:
+                return service.predict([text])[0]
+            except UserError as exc:
+                raise gr.Error(str(exc)) from None
 
         def compare(text: str) -> dict:
             """Both models: probabilities, verdicts, latencies and agreement."""
-            return service.compare(text)
+            try:
+                return service.compare(text)
+            except UserError as exc:
+                raise gr.Error(str(exc)) from None
 
         gr.api(predict, api_name="predict")
         gr.api(compare, api_name="compare")
@@ -181,23 +220,47 @@ LONG_TEXT_WORDS = {"chunks": "are read whole, in overlapping windows whose predi
                    "head+tail": "keep their first quarter and last three quarters", "head": "keep their beginning"}
 
 
+def origin_line(slot: Slot) -> str:
+    """Where the served weights come from: a local folder, or a Hub repo at a commit (main, a pinned revision, or
+    the safetensors conversion PR), linked to that exact tree."""
+    source = slot.source
+    if not source.get("repo"):
+        return f"Loaded from the local folder `{slot.spec}`."
+    sha = source["revision"]
+    line = (f"Weights from [`{source['repo']}` at `{sha[:10]}`](https://huggingface.co/{source['repo']}/tree/{sha}) "
+            f"({source['origin']}).")
+    if source.get("config_revision") and source["config_revision"] != sha:
+        line += f" Config and tokenizer from `main` at `{source['config_revision'][:10]}`."
+    return line
+
+
+def training_line(slot: Slot) -> str:
+    """Whether this project's train.py made the model (its card and metrics are ours) or it was trained elsewhere."""
+    settings = slot.predictor.settings
+    calibration = (f"temperature-calibrated (T = {settings['temperature']:.2f})" if settings["temperature"] != 1
+                   else "the raw softmax (no calibration)")
+    reading = (f"Reviews longer than its {settings['max_length']}-token window {LONG_TEXT_WORDS[settings['long_text']]}"
+               f"; its probabilities are {calibration}.")
+    if slot.trained_here:
+        return f"Fine-tuned with this project's `train.py`, which wrote its model card and test metrics. {reading}"
+    where = f"its [model card]({slot.hub_url})" if slot.hub_url else "the folder's own files"
+    return (f"Trained elsewhere, not with this project's `train.py`: see {where} for how and on what. This app reads "
+            f"it with its own tokenizer. {reading}")
+
+
 def about_tab(service: Service) -> None:
-    settings = service.model.predictor.settings if service.model.predictor else {}
-    reading = (f"; reviews longer than its {settings['max_length']}-token window "
-               f"{LONG_TEXT_WORDS[settings['long_text']]}, and its probabilities are temperature-calibrated "
-               f"(T = {settings['temperature']:.2f})" if settings else "")
     gr.Markdown(
-        "**Fine-tuned model**: a transformer fine-tuned on IMDb reviews (positive/negative) with this project's "
-        f"`train.py`{reading}.  \n**Baseline**: `nlptown/bert-base-multilingual-uncased-sentiment`, trained on "
-        "product reviews in six languages to predict 1-5 stars. Its verdict maps 1-2 stars to negative, 3 to "
-        "neutral, 4-5 to positive.")
+        "The **fine-tuned model** predicts positive/negative from a movie review. The **baseline**, "
+        "`nlptown/bert-base-multilingual-uncased-sentiment`, was trained on product reviews in six languages to "
+        "predict 1-5 stars; its verdict maps 1-2 stars to negative, 3 to neutral, 4-5 to positive.")
     for slot in (service.model, service.baseline):
         link = f" · [model repo]({slot.hub_url})" if slot.hub_url else ""
         if slot.error:
             gr.Markdown(f"### {slot.role}\n`{slot.spec}`{link}: not loaded ({slot.error})")
             continue
         facts = service.model_facts(slot)
-        text = f"### {slot.role}\n`{slot.spec}`{link} · classes: {', '.join(slot.predictor.labels)}"
+        text = (f"### {slot.role}\n`{slot.spec}`{link} · classes: {', '.join(slot.predictor.labels)}\n\n"
+                f"{origin_line(slot)}" + (f"  \n{training_line(slot)}" if slot is service.model else ""))
         metrics = facts.get("metrics")
         if metrics:
             rows = "\n".join(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"

@@ -77,16 +77,21 @@ def free_port() -> int:
 class LiveApp:
     """`python app.py` in a subprocess on a free loopback port, as a Space would start it."""
 
-    def __init__(self, model, baseline, extra_env=None):
+    def __init__(self, model, baseline, extra_env=None, args=()):
         import subprocess
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = subprocess_env(MODEL_ID=str(model), BASELINE_ID=str(baseline), GRADIO_SERVER_NAME="127.0.0.1",
-                             GRADIO_SERVER_PORT=str(self.port), HF_HUB_OFFLINE="1", **(extra_env or {}))
+        env = subprocess_env(**{"MODEL_ID": str(model), "BASELINE_ID": str(baseline), "GRADIO_SERVER_NAME": "127.0.0.1",
+                                "GRADIO_SERVER_PORT": str(self.port), "HF_HUB_OFFLINE": "1", **(extra_env or {})})
         self.log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"app-{self.port}.log", "w+")
-        self.process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT,
+        self.process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), *args], env=env, cwd=ROOT,
                                         stdout=self.log, stderr=subprocess.STDOUT)
+
+    def output(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
 
     def wait(self, timeout=120):
         import time

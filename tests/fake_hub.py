@@ -15,7 +15,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 TOKEN = "hf_fake_token_for_tests_only"
 USER = "tester"
@@ -28,23 +28,77 @@ def git_blob_sha(data: bytes) -> str:
 
 @dataclass
 class Repo:
+    """A repo with main's history, every commit's tree, and pull requests (refs/pr/N) as the Hub keeps them."""
+
     repo_type: str
     repo_id: str
     private: bool = False
     sdk: str | None = None
-    files: dict[str, bytes] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # main's tree
     lfs: set[str] = field(default_factory=set)
-    commits: list[dict] = field(default_factory=list)
+    commits: list[dict] = field(default_factory=list)  # main's history, oldest first
     variables: dict[str, dict] = field(default_factory=dict)
+    trees: dict[str, tuple[dict, set]] = field(default_factory=dict)  # commit sha -> (files, lfs paths)
+    history: dict[str, list[dict]] = field(default_factory=dict)  # commit sha -> its commits, newest first
+    refs: dict[str, str] = field(default_factory=dict)  # "refs/pr/5" -> commit sha
+    discussions: list[dict] = field(default_factory=list)
 
     @property
     def sha(self) -> str:
         return self.commits[-1]["oid"] if self.commits else "0" * 40
 
-    def entry(self, path: str) -> dict:
-        data = self.files[path]
+    def commit(self, summary: str, files: dict[str, bytes], *, author: str = USER, deleted=(),
+               parent: str | None = None) -> str:
+        """A commit on main (parent None) or on top of `parent` (a PR's branch); returns its sha."""
+        base_files, base_lfs = (dict(self.files), set(self.lfs)) if parent is None else \
+            (dict(self.trees[parent][0]), set(self.trees[parent][1]))
+        parent = self.sha if parent is None else parent
+        for path in deleted:
+            base_files.pop(path, None)
+            base_lfs.discard(path)
+        for path, data in files.items():
+            base_files[path] = data
+            (base_lfs.add if path.endswith(LFS_SUFFIXES) or len(data) > 10e6 else base_lfs.discard)(path)
+        oid = hashlib.sha1(json.dumps([self.repo_id, summary, parent, sorted(base_files), len(self.trees)])
+                           .encode()).hexdigest()
+        record = {"oid": oid, "summary": summary, "paths": sorted([*files, *deleted]), "author": author,
+                  "date": f"2026-11-{1 + len(self.trees) % 27:02d}T12:00:00.000Z"}
+        self.trees[oid] = (base_files, base_lfs)
+        self.history[oid] = [record, *self.history.get(parent, [])]
+        return oid
+
+    def commit_main(self, summary: str, files: dict[str, bytes], *, deleted=()) -> str:
+        oid = self.commit(summary, files, deleted=deleted)
+        self.files, self.lfs = dict(self.trees[oid][0]), set(self.trees[oid][1])
+        self.commits.append(self.history[oid][0])
+        return oid
+
+    def open_pr(self, author: str, title: str, files: dict[str, bytes], *, parent: str | None = None,
+                status: str = "open") -> tuple[int, str]:
+        """A pull request branching off `parent` (default: main's head) that adds `files`; returns (num, sha)."""
+        num = len(self.discussions) + 1
+        oid = self.commit(title, files, author=author, parent=parent or self.sha)
+        self.refs[f"refs/pr/{num}"] = oid
+        self.discussions.append({"num": num, "title": title, "author": {"name": author}, "status": status,
+                                 "isPullRequest": True, "createdAt": "2026-11-20T12:00:00.000Z",
+                                 "repo": {"name": self.repo_id, "type": self.repo_type}, "pinned": False,
+                                 "numComments": 1, "topReactions": []})
+        return num, oid
+
+    def at(self, revision: str | None) -> tuple[str, dict, set] | None:
+        """(sha, files, lfs paths) of a revision: main, a ref such as refs/pr/5, or a commit sha."""
+        if revision in (None, "main"):
+            return self.sha, self.files, self.lfs
+        sha = self.refs.get(revision, revision)
+        if sha in self.trees:
+            return sha, *self.trees[sha]
+        return None
+
+    def entry(self, path: str, revision: str | None = None) -> dict:
+        _, files, lfs = self.at(revision)
+        data = files[path]
         entry = {"type": "file", "path": path, "size": len(data), "oid": git_blob_sha(data)}
-        if path in self.lfs:
+        if path in lfs:
             entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 130}
         return entry
 
@@ -56,6 +110,7 @@ class FakeHub:
         self.repos: dict[tuple[str, str], Repo] = {}
         self.lfs_objects: dict[str, bytes] = {}
         self.requests: list[tuple[str, str]] = []
+        self.downloads: list[tuple[str, str, str, int]] = []  # (repo, commit sha, file, bytes) of every GET
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -122,7 +177,9 @@ class FakeHub:
                 self.route("PUT")
 
             def route(self, method: str):
-                path = unquote(urlparse(self.path).path)
+                raw = urlparse(self.path)
+                path = unquote(raw.path)
+                self.raw_path, self.query = raw.path, parse_qs(raw.query)
                 hub.requests.append((method, path))
                 # Read every body, used or not: an unread body would corrupt the next request on this connection.
                 length = int(self.headers.get("Content-Length") or 0)
@@ -143,24 +200,32 @@ class FakeHub:
                     return self.create_repo()
                 if path == "/api/validate-yaml" and method == "POST":
                     return self.send(200, {"errors": [], "warnings": []})
-                if m := re.fullmatch(r"/api/(models|datasets|spaces)/(.+?)(?:/(revision|tree|paths-info|preupload|"
-                                     r"commit)/([^/]+)(/.*)?|/(variables))?", path):
-                    kind, repo_id, action, _rev, _rest, variables = m.groups()
-                    repo = hub.repos.get((kind[:-1], repo_id))
+                if m := re.fullmatch(r"/api/(models|datasets|spaces)/([^/]+/[^/]+?)(?:/(revision|tree|paths-info|"
+                                     r"preupload|commit|commits)/([^/]+)(/.*)?|/(variables|discussions))?",
+                                     self.raw_path):
+                    kind, repo_id, action, rev, _rest, extra = m.groups()
+                    repo = hub.repos.get((kind[:-1], unquote(repo_id)))
                     if repo is None:
                         return self.send(404, {"error": "Repository not found"},
                                          {"X-Error-Code": "RepoNotFound", "X-Error-Message": "Repository not found"})
-                    if variables:
+                    if extra == "variables":
                         return self.variables(repo, method)
+                    if extra == "discussions":
+                        return self.api_discussions(repo)
+                    self.revision = unquote(rev) if rev else None
+                    if action in (None, "revision", "tree", "commits") and repo.at(self.revision) is None:
+                        return self.send(404, {"error": "Invalid rev id"},
+                                         {"X-Error-Code": "RevisionNotFound", "X-Error-Message": "Invalid rev id"})
                     return getattr(self, f"api_{(action or 'info').replace('-', '_')}")(repo)
                 if m := re.fullmatch(r"/(?:(datasets|spaces)/)?(.+?)\.git/info/lfs/objects/batch", path):
                     return self.lfs_batch()
                 if m := re.fullmatch(r"/lfs-upload/([0-9a-f]{64})", path):
                     hub.lfs_objects[m.group(1)] = self.body()
                     return self.send(200, {})
-                if m := re.fullmatch(r"/(?:(datasets|spaces)/)?([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path):
-                    kind, repo_id, _rev, file_path = m.groups()
-                    return self.resolve((kind or "models")[:-1], repo_id, file_path, head=method == "HEAD")
+                if m := re.fullmatch(r"/(?:(datasets|spaces)/)?([^/]+/[^/]+)/resolve/([^/]+)/(.+)", self.raw_path):
+                    kind, repo_id, rev, file_path = m.groups()
+                    return self.resolve((kind or "models")[:-1], unquote(repo_id), unquote(file_path),
+                                        head=method == "HEAD", revision=unquote(rev))
                 return self.error(404, f"fake hub: no route for {method} {path}", head=method == "HEAD")
 
             # -- repos ---------------------------------------------------------------------------------------
@@ -180,8 +245,9 @@ class FakeHub:
                 return self.send(200, {"url": f"{hub.url}/{prefix}{repo_id}", "name": repo_id})
 
             def api_info(self, repo: Repo):
-                info = {"id": repo.repo_id, "modelId": repo.repo_id, "sha": repo.sha, "private": repo.private,
-                        "siblings": [{"rfilename": p} for p in sorted(repo.files)], "tags": [], "downloads": 0,
+                sha, files, _ = repo.at(self.revision)
+                info = {"id": repo.repo_id, "modelId": repo.repo_id, "sha": sha, "private": repo.private,
+                        "siblings": [{"rfilename": p} for p in sorted(files)], "tags": [], "downloads": 0,
                         "likes": 0, "lastModified": "2026-11-22T00:00:00.000Z"}
                 if repo.sdk:
                     info["sdk"] = repo.sdk
@@ -190,16 +256,32 @@ class FakeHub:
             api_revision = api_info
 
             def api_tree(self, repo: Repo):
-                return self.send(200, [repo.entry(p) for p in sorted(repo.files)])
+                _, files, _ = repo.at(self.revision)
+                return self.send(200, [repo.entry(p, self.revision) for p in sorted(files)])
+
+            def api_commits(self, repo: Repo):
+                sha = repo.at(self.revision)[0]
+                return self.send(200, [{"id": c["oid"], "title": c["summary"], "message": "", "date": c["date"],
+                                        "authors": [{"user": c["author"]}]} for c in repo.history.get(sha, [])])
+
+            def api_discussions(self, repo: Repo):
+                """Filtered by type, status and author, as the Hub filters them."""
+                q = {k: v[0] for k, v in self.query.items()}
+                found = [d for d in repo.discussions
+                         if (q.get("type") in (None, "all") or d["isPullRequest"] == (q["type"] == "pull_request"))
+                         and q.get("status") in (None, "all", d["status"])
+                         and q.get("author") in (None, d["author"]["name"])]
+                found.sort(key=lambda d: -d["num"])
+                return self.send(200, {"discussions": found, "count": len(found), "start": 0, "numClosedDiscussions": 0})
 
             def api_paths_info(self, repo: Repo):
                 raw = self.body().decode()
                 try:
                     paths = json.loads(raw)["paths"]
                 except ValueError:  # form-encoded: paths=a&paths=b
-                    from urllib.parse import parse_qs
                     paths = parse_qs(raw).get("paths", [])
-                return self.send(200, [repo.entry(p) for p in paths if p in repo.files])
+                _, files, _ = repo.at(self.revision)
+                return self.send(200, [repo.entry(p, self.revision) for p in paths if p in files])
 
             def api_preupload(self, repo: Repo):
                 files = json.loads(self.body())["files"]
@@ -221,22 +303,19 @@ class FakeHub:
                     return self.error(401, "Invalid credentials")
                 lines = [json.loads(line) for line in self.body().splitlines() if line.strip()]
                 header = next(x["value"] for x in lines if x["key"] == "header")
+                added, deleted = {}, []
+                for item in lines:
+                    value = item["value"]
+                    if item["key"] == "file":
+                        added[value["path"]] = base64.b64decode(value["content"])
+                    elif item["key"] == "lfsFile":
+                        if value["oid"] not in hub.lfs_objects:
+                            return self.error(422, f"LFS object {value['oid']} was never uploaded")
+                        added[value["path"]] = hub.lfs_objects[value["oid"]]
+                    elif item["key"] == "deletedFile":
+                        deleted.append(value["path"])
                 with hub.lock:
-                    for item in lines:
-                        value = item["value"]
-                        if item["key"] == "file":
-                            repo.files[value["path"]] = base64.b64decode(value["content"])
-                            repo.lfs.discard(value["path"])
-                        elif item["key"] == "lfsFile":
-                            if value["oid"] not in hub.lfs_objects:
-                                return self.error(422, f"LFS object {value['oid']} was never uploaded")
-                            repo.files[value["path"]] = hub.lfs_objects[value["oid"]]
-                            repo.lfs.add(value["path"])
-                        elif item["key"] == "deletedFile":
-                            repo.files.pop(value["path"], None)
-                    oid = hashlib.sha1(json.dumps([header, len(repo.commits)]).encode()).hexdigest()
-                    repo.commits.append({"oid": oid, "summary": header.get("summary"),
-                                         "paths": sorted(v["value"]["path"] for v in lines if v["key"] != "header")})
+                    oid = repo.commit_main(header.get("summary"), added, deleted=deleted)
                 prefix = "" if repo.repo_type == "model" else f"{repo.repo_type}s/"
                 return self.send(200, {"commitUrl": f"{hub.url}/{prefix}{repo.repo_id}/commit/{oid}",
                                        "commitOid": oid, "pullRequestUrl": None})
@@ -250,20 +329,27 @@ class FakeHub:
                                                       "description": payload.get("description")}
                 return self.send(200, repo.variables)
 
-            def resolve(self, repo_type: str, repo_id: str, file_path: str, head: bool):
+            def resolve(self, repo_type: str, repo_id: str, file_path: str, head: bool, revision: str):
                 repo = hub.repos.get((repo_type, repo_id))
                 if repo is None:
                     return self.send(404, {"error": "Repository not found"},
                                      {"X-Error-Code": "RepoNotFound", "X-Error-Message": "Repository not found"},
                                      head=head)
-                if file_path not in repo.files:
+                if repo.at(revision) is None:
+                    return self.send(404, {"error": "Invalid rev id"},
+                                     {"X-Error-Code": "RevisionNotFound", "X-Error-Message": "Invalid rev id"},
+                                     head=head)
+                sha, files, lfs = repo.at(revision)
+                if file_path not in files:
                     return self.send(404, {"error": "Entry not found"},
                                      {"X-Error-Code": "EntryNotFound", "X-Error-Message": "Entry not found",
-                                      "X-Repo-Commit": repo.sha}, head=head)
-                data = repo.files[file_path]
-                etag = hashlib.sha256(data).hexdigest() if file_path in repo.lfs else git_blob_sha(data)
-                headers = {"X-Repo-Commit": repo.sha, "ETag": f'"{etag}"'}
-                if file_path in repo.lfs:
+                                      "X-Repo-Commit": sha}, head=head)
+                data = files[file_path]
+                if not head:
+                    hub.downloads.append((repo_id, sha, file_path, len(data)))
+                etag = hashlib.sha256(data).hexdigest() if file_path in lfs else git_blob_sha(data)
+                headers = {"X-Repo-Commit": sha, "ETag": f'"{etag}"'}
+                if file_path in lfs:
                     headers |= {"X-Linked-Etag": f'"{etag}"', "X-Linked-Size": str(len(data))}
                 return self.send(200, raw=data, headers=headers, head=head)
 

@@ -111,37 +111,13 @@ def test_unreachable_hub_fails_before_training(tmp_path, distilbert_base, binary
 def test_hub_dataset_id_resolves_through_the_same_loader_as_a_local_directory(hub, tmp_path, binary_data):
     """A Hub dataset id is downloaded, then read by the same code as a local directory."""
     dataset = hub.repos[("dataset", f"{USER}/reviews")] = Repo("dataset", f"{USER}/reviews")
-    for split in ("train", "test"):
-        dataset.files[f"plain_text/{split}-00000-of-00001.parquet"] = (binary_data / f"{split}.parquet").read_bytes()
-        dataset.lfs.add(f"plain_text/{split}-00000-of-00001.parquet")
-    dataset.commits.append({"oid": "a" * 40})
+    dataset.commit_main("Upload", {f"plain_text/{split}-00000-of-00001.parquet":
+                                   (binary_data / f"{split}.parquet").read_bytes() for split in ("train", "test")})
     code = ("import sys; from review_sentiment.data import load_splits; s = load_splits(sys.argv[1]); "
             "print(len(s.train), len(s.validation), len(s.test), s.label_names)")
     result = run(["-c", code, f"{USER}/reviews"], subprocess_env(**hub.env(), HF_HOME=str(tmp_path / "h")))
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "216 24 60 ['negative', 'positive']"
-
-
-def test_publish_space_uploads_exactly_the_app_files_and_sets_variables(hub, tmp_path):
-    env = subprocess_env(**hub.env(), HF_HOME=str(tmp_path / "h"))
-    result = run(["-m", "review_sentiment.space", "--space-id", f"{USER}/demo", "--model-id", f"{USER}/my-model"], env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert f"Space ready: {hub.url}/spaces/{USER}/demo" in result.stdout
-    space = hub.repo(f"{USER}/demo", "space")
-    assert space.sdk == "gradio" and len(space.commits) == 1
-    from review_sentiment.space import app_files
-    expected = {str(p) for p in app_files()}
-    assert set(space.files) == expected
-    assert {"app.py", "requirements.txt", "README.md", "assets/examples.json",
-            "review_sentiment/service.py"} <= expected
-    assert not any(p.startswith(("tests/", "outputs/", "runs/")) or "__pycache__" in p for p in space.files)
-    assert space.variables["MODEL_ID"]["value"] == f"{USER}/my-model"
-    assert space.variables["BASELINE_ID"]["value"] == "nlptown/bert-base-multilingual-uncased-sentiment"
-    from huggingface_hub import SpaceCard
-    card = SpaceCard(space.files["README.md"].decode())
-    assert card.data.sdk == "gradio" and card.data.app_file == "app.py"
-    assert card.data.models == [f"{USER}/my-model", "nlptown/bert-base-multilingual-uncased-sentiment"]
-    assert card.data.preload_from_hub == card.data.models
 
 
 def test_publish_space_without_token_fails_first(hub, tmp_path):

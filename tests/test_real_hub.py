@@ -1,0 +1,182 @@
+"""The loader, publishing and the app against Hub repos laid out like the real default models (tests/hub_layouts.py).
+
+This fakes ONLY the Hub's HTTP API, on loopback (tests/fake_hub.py). huggingface_hub, transformers, our loader and
+the app are real and run in subprocesses, because HF_ENDPOINT is read when huggingface_hub is imported.
+"""
+
+import json
+import subprocess
+import sys
+import time
+
+import httpx
+import numpy as np
+import pytest
+from conftest import ROOT, LiveApp, subprocess_env
+from fake_hub import USER, FakeHub
+from hub_layouts import BOT, LVWERRA, NLPTOWN, PICKLED_ONLY, build
+
+from review_sentiment.predictor import Predictor
+
+TEXTS = ["great wonderful film , i loved it", "awful boring plot , a waste", "the movie was okay"]
+NEVER = (".bin", ".msgpack", ".h5", ".onnx", ".ckpt", ".pt")
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    with FakeHub() as server:
+        server.facts = build(server, tmp_path_factory.mktemp("layouts"))
+        yield server
+
+
+LOAD = """
+import json, sys
+from review_sentiment.errors import UserError
+from review_sentiment.predictor import Predictor
+try:
+    p = Predictor.load(sys.argv[1], revision=sys.argv[2] or None, device="cpu")
+except UserError as exc:
+    print(json.dumps({"error": str(exc)}))
+    raise SystemExit(0)
+print(json.dumps({"probs": p.predict_proba(json.loads(sys.argv[3])).tolist(), "labels": p.labels,
+                  "source": p.files.summary, "files": p.files.files}))
+"""
+
+
+def load(hub, tmp_path, repo, revision=""):
+    """Predictor.load(repo) in a fresh process and cache; returns its answer and what it downloaded."""
+    start = len(hub.downloads)
+    env = subprocess_env(**hub.env(token=None), HF_HOME=str(tmp_path / "hf-home"))
+    result = subprocess.run([sys.executable, "-c", LOAD, repo, revision, json.dumps(TEXTS)], capture_output=True,
+                            text=True, env=env, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1]), hub.downloads[start:]
+
+
+def local_probs(folder) -> np.ndarray:
+    return Predictor.load(str(folder), device="cpu").predict_proba(TEXTS)
+
+
+def test_bin_only_main_loads_the_bots_conversion_pr_and_nothing_pickled(hub, tmp_path):
+    facts = hub.facts[LVWERRA]
+    answer, downloads = load(hub, tmp_path, LVWERRA)
+    assert "error" not in answer, answer
+    assert np.allclose(answer["probs"], local_probs(facts["local"]), atol=1e-6), "the PR's weights, not another's"
+    assert answer["source"] == {"repo": LVWERRA, "revision": facts["pr"], "config_revision": facts["main"],
+                                "origin": f"safetensors conversion PR #{facts['pr_num']}"}
+    got = {(sha, name) for _, sha, name, _ in downloads}
+    config = {"README.md", "config.json", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json",
+              "vocab.txt"}
+    assert got == {(facts["main"], n) for n in config} | {(facts["pr"], "model.safetensors")}
+    assert not any(name.endswith(NEVER) for _, _, name, _ in downloads)
+    print("\nlvwerra-like layout downloaded:", [(n, size) for _, _, n, size in downloads])
+
+
+def test_four_weight_formats_download_only_safetensors_and_the_slow_tokenizer_files(hub, tmp_path):
+    facts = hub.facts[NLPTOWN]
+    answer, downloads = load(hub, tmp_path, NLPTOWN)
+    assert answer["labels"] == ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"]
+    assert np.allclose(answer["probs"], local_probs(facts["local"]), atol=1e-6)
+    assert answer["source"]["origin"] == "main" and answer["source"]["revision"] == facts["main"]
+    assert {name for _, _, name, _ in downloads} == {"README.md", "config.json", "model.safetensors",
+                                                    "special_tokens_map.json", "tokenizer_config.json", "vocab.txt"}
+    assert not any(name.endswith(NEVER) for _, _, name, _ in downloads)
+    print("\nnlptown-like layout downloaded:", [(n, size) for _, _, n, size in downloads])
+
+
+def test_pickled_only_repo_is_one_clear_line_and_downloads_nothing(hub, tmp_path):
+    answer, downloads = load(hub, tmp_path, PICKLED_ONLY)
+    assert "publishes only pickled weights" in answer["error"] and "pytorch_model.bin" in answer["error"]
+    assert "safetensors/convert" in answer["error"] and "\n" not in answer["error"]
+    assert downloads == []
+
+
+def test_a_pinned_revision_is_used_as_is(hub, tmp_path):
+    facts = hub.facts[LVWERRA]
+    answer, downloads = load(hub, tmp_path, LVWERRA, facts["pr"])
+    assert answer["source"]["revision"] == answer["source"]["config_revision"] == facts["pr"]
+    assert {sha for _, sha, _, _ in downloads} == {facts["pr"]}
+    assert np.allclose(answer["probs"], local_probs(facts["local"]), atol=1e-6)
+    answer, downloads = load(hub, tmp_path, LVWERRA, facts["main"])  # main itself: pickled only, said so
+    assert f"at revision {facts['main']}" in answer["error"] and downloads == []
+    answer, _ = load(hub, tmp_path, LVWERRA, "no-such-branch")
+    assert "no-such-branch" in answer["error"]
+
+
+def test_evaluate_cli_takes_a_revision_and_refuses_pickled_repos_in_one_line(hub, tmp_path, binary_data):
+    env = subprocess_env(**hub.env(token=None), HF_HOME=str(tmp_path / "h"))
+    result = subprocess.run([sys.executable, "-m", "review_sentiment.evaluate", "--model", PICKLED_ONLY,
+                             "--dataset", str(binary_data), "--max-samples", "10"], capture_output=True, text=True,
+                            env=env, timeout=300, cwd=ROOT)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "publishes only pickled weights" in result.stderr
+
+
+def publish(hub, tmp_path, *extra):
+    env = subprocess_env(**hub.env(), HF_HOME=str(tmp_path / "publisher"))
+    return subprocess.run([sys.executable, "-m", "review_sentiment.space", "--space-id", f"{USER}/demo",
+                           "--model-id", LVWERRA, *extra], capture_output=True, text=True, env=env, timeout=300,
+                          cwd=ROOT)
+
+
+def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_from_them(hub, tmp_path):
+    result = publish(hub, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    space = hub.repo(f"{USER}/demo", "space")
+    from huggingface_hub import SpaceCard
+
+    from review_sentiment.space import app_files
+    assert set(space.files) == {str(p) for p in app_files()} and len(space.commits) == 1
+    card = SpaceCard(space.files["README.md"].decode())
+    assert card.data.models == [LVWERRA, NLPTOWN]
+    lv, nl = hub.facts[LVWERRA], hub.facts[NLPTOWN]
+    assert card.data.preload_from_hub == [
+        f"{LVWERRA} README.md,config.json,model.safetensors,special_tokens_map.json,tokenizer.json,"
+        f"tokenizer_config.json,vocab.txt {lv['pr']}",
+        f"{NLPTOWN} README.md,config.json,model.safetensors,special_tokens_map.json,tokenizer_config.json,"
+        f"vocab.txt {nl['main']}"]
+    assert {k: v["value"] for k, v in space.variables.items()} == {
+        "MODEL_ID": LVWERRA, "MODEL_REVISION": lv["pr"], "BASELINE_ID": NLPTOWN, "BASELINE_REVISION": nl["main"]}
+
+    # What a Space build does with preload_from_hub: exactly those files at that commit, into the cache.
+    home = tmp_path / "space-home"
+    preload = ("import sys\nfrom huggingface_hub import snapshot_download\nfor entry in sys.argv[1:]:\n"
+               "    repo, files, sha = entry.split(' ')\n"
+               "    snapshot_download(repo, revision=sha, allow_patterns=files.split(','))\n")
+    done = subprocess.run([sys.executable, "-c", preload, *card.data.preload_from_hub], capture_output=True,
+                          text=True, env=subprocess_env(**hub.env(token=None), HF_HOME=str(home)), timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    before = len(hub.downloads)
+    started = time.perf_counter()
+    app = LiveApp(LVWERRA, NLPTOWN, extra_env={"HF_HOME": str(home), "HF_HUB_OFFLINE": "1",
+                                               "MODEL_REVISION": lv["pr"], "BASELINE_REVISION": nl["main"]})
+    try:
+        app.wait()
+        answer = httpx.post(f"{app.url}/api/v1/predict", json={"texts": TEXTS}, timeout=60).json()
+        first_answer_s = time.perf_counter() - started
+        expected = local_probs(lv["local"])
+        assert [p["probabilities"]["POSITIVE"] for p in answer["predictions"]] == pytest.approx(expected[:, 1],
+                                                                                               abs=1e-5)
+        health = httpx.get(f"{app.url}/healthz").json()["models"]
+        assert health["finetuned"]["loaded"] and health["baseline"]["loaded"]
+        assert health["finetuned"]["revision"] == lv["pr"] and health["baseline"]["revision"] == nl["main"]
+        assert len(hub.downloads) == before, "offline: nothing fetched at start"
+        print(f"\ncold start to first answer (tiny models, offline cache): {first_answer_s:.1f} s")
+    finally:
+        app.stop()
+
+
+def test_publishing_a_pickled_only_model_stops_before_uploading(hub, tmp_path):
+    env = subprocess_env(**hub.env(), HF_HOME=str(tmp_path / "h"))
+    result = subprocess.run([sys.executable, "-m", "review_sentiment.space", "--space-id", f"{USER}/other",
+                             "--model-id", PICKLED_ONLY], capture_output=True, text=True, env=env, timeout=300,
+                            cwd=ROOT)
+    assert result.returncode == 2 and "publishes only pickled weights" in result.stderr
+    assert ("space", f"{USER}/other") not in hub.repos
+
+
+def test_the_bot_is_the_only_author_trusted(hub):
+    """The layout really holds a same-titled PR by someone else and a stale bot PR (so the tests above mean it)."""
+    repo = hub.repo(LVWERRA)
+    authors = [(d["author"]["name"], d["status"], d["isPullRequest"]) for d in repo.discussions]
+    assert ("someone-else", "open", True) in authors and authors.count((BOT, "open", True)) == 2
