@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from . import __version__
 from .errors import UserError
 from .reviews import MAX_REVIEW_CHARS
-from .service import MAX_UPLOAD_MB, Service
+from .service import MAX_UPLOAD_BYTES, Service
 from .ui import CSS, HEAD, THEME, build_ui
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ def serve(model: str | None = None, baseline: str | None = None, *, share: bool 
         demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
                     server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), share=share,
                     prevent_thread_lock=True, quiet=True, theme=THEME, css=CSS, head=HEAD, footer_links=["api"],
-                    max_file_size=MAX_UPLOAD_MB * 1_000_000, app_kwargs=app_kwargs(service))
+                    max_file_size=MAX_UPLOAD_BYTES, app_kwargs=app_kwargs(service))
     log.debug("gradio: %s", printed.getvalue())
     print(f"Running on {demo.local_url}", flush=True)
     if share and demo.share_url:

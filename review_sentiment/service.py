@@ -41,6 +41,8 @@ DEFAULT_LONG_TEXT = "chunks"
 DEFAULT_QUANTIZE = "none"
 MAX_BATCH_ROWS = 1_000
 MAX_UPLOAD_MB = 5
+# In MiB, as Gradio counts and shows its max_file_size, so the page and this check name the same number.
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 2**20
 
 
 def default_runtime() -> str:
@@ -241,9 +243,9 @@ class Service:
 def read_reviews_file(path: str, column: str | None) -> list[str]:
     """Texts from a CSV (the chosen column) or TXT (one review per line), within the stated limits."""
     file = Path(path)
-    size_mb = file.stat().st_size / 1e6
-    if size_mb > MAX_UPLOAD_MB:
-        raise UserError(f"The file is {size_mb:.1f} MB; the limit is {MAX_UPLOAD_MB} MB.")
+    size = file.stat().st_size
+    if size > MAX_UPLOAD_BYTES:
+        raise UserError(f"The file is {size / 2**20:.1f} MB; the limit is {MAX_UPLOAD_MB} MB.")
     raw = file.read_bytes()
     try:
         content = raw.decode("utf-8-sig")

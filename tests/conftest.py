@@ -1,4 +1,5 @@
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -17,6 +18,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import tiny  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+HAS_CHROMIUM = Path(CHROMIUM).exists()
+ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +108,8 @@ class LiveApp:
                 self.log.seek(0)
                 raise RuntimeError(f"app exited: {self.log.read()[-3000:]}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                # Routes answer as soon as the server listens; launch() has returned once the app says where.
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200 and "Running on" in self.output():
                     return self
             except httpx.HTTPError:
                 pass
@@ -121,7 +126,36 @@ class LiveApp:
 
 
 @pytest.fixture(scope="session")
-def live_app(trained_model, star_baseline):
-    app = LiveApp(trained_model, star_baseline).wait()
+def live_app(trained_model, star_baseline, tmp_path_factory):
+    uploads = tmp_path_factory.mktemp("gradio-uploads")
+    app = LiveApp(trained_model, star_baseline, extra_env={"GRADIO_TEMP_DIR": str(uploads)}).wait()
+    app.uploads = uploads
     yield app
     app.stop()
+
+
+# -- a real browser (Debian's chromium driven by Playwright); screenshots land in test-artifacts/ -----------
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        # Flags: no sandbox as root in CI; no background networking, since only loopback is reachable.
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+

@@ -179,6 +179,34 @@ def test_rest_bad_input_is_a_4xx_json_error_and_the_server_keeps_serving(live_ap
         assert http.post("/api/v1/predict", json={"texts": [POSITIVE]}).status_code == 200
 
 
+def uploaded_bytes(folder) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def test_oversized_uploads_and_bodies_are_refused_with_the_limit_named_and_nothing_written(live_app):
+    from review_sentiment.server import MAX_REQUEST_BYTES
+    from review_sentiment.service import MAX_UPLOAD_BYTES
+
+    before = uploaded_bytes(live_app.uploads)
+    big = b"text\n" + b"a fine film\n" * 600_000  # 7.2 MB
+    with httpx.Client(base_url=live_app.url, timeout=60) as http:
+        response = http.post("/gradio_api/upload", files={"files": ("reviews.csv", big, "text/csv")})
+        assert response.status_code == 413 and str(MAX_UPLOAD_BYTES) in response.text
+        assert uploaded_bytes(live_app.uploads) == before, "the partial upload is not kept"
+        small = http.post("/gradio_api/upload", files={"files": ("ok.csv", b"text\ngood\n", "text/csv")})
+        assert small.status_code == 200 and uploaded_bytes(live_app.uploads) > before
+        body = json.dumps({"texts": [POSITIVE]}).encode() + b" " * MAX_REQUEST_BYTES  # valid JSON, 2 MB of padding
+        response = http.post("/api/v1/predict", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 413 and "the limit is 2 MB" in response.json()["error"]
+
+        def chunks():  # no Content-Length: the limit is counted as the body streams in
+            for _ in range(25):
+                yield b" " * 100_000
+        response = http.post("/api/v1/predict", content=chunks(), headers={"content-type": "application/json"})
+        assert response.status_code == 413 and "exceeds the limit of 2 MB" in response.json()["error"]
+        assert http.post("/api/v1/predict", json={"texts": [POSITIVE]}).status_code == 200
+
+
 def test_concurrent_clients_get_correct_answers(live_app, trained_model):
     """8 clients x 25 requests, half through gradio_client and half through REST: no errors, right answers."""
     # The reference is built as the app builds its model, and fed one review at a time as the app is (dynamic

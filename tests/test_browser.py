@@ -3,39 +3,11 @@
 Screenshots land in test-artifacts/ for a person to look at.
 """
 
-import shutil
-from pathlib import Path
-
 import pandas as pd
 import pytest
-from conftest import ROOT, LiveApp
+from conftest import ARTIFACTS, HAS_CHROMIUM, LiveApp, free_port
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts"
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        # Flags: no sandbox as root in CI; no background networking, since only loopback is reachable.
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture()
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
+pytestmark = pytest.mark.skipif(not HAS_CHROMIUM, reason="Debian's chromium is not installed")
 
 
 def test_type_a_review_and_press_enter(page, live_app):
@@ -53,6 +25,75 @@ def test_type_a_review_and_press_enter(page, live_app):
     assert "ms" in page.locator("#finetuned-line").inner_text()
     assert "★" in page.locator("#baseline-line").inner_text()
     page.screenshot(path=str(ARTIFACTS / "analyze.png"), full_page=True)
+
+
+def test_star_distribution_reads_in_star_order_as_bars(page, live_app):
+    page.goto(live_app.url)
+    box = page.locator("#review textarea")
+    box.fill("awful boring plot and the worst acting , a waste")
+    box.press("Enter")
+    page.locator("#agreement").get_by_text("fine-tuned").wait_for()
+    chart = page.locator("#baseline .dist")
+    text = chart.inner_text()
+    positions = [text.index(label) for label in ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"]]
+    assert positions == sorted(positions), text
+    widths = chart.locator(".dist-bar > span").evaluate_all("els => els.map(e => parseFloat(e.style.width))")
+    assert len(widths) == 5 and sum(widths) == pytest.approx(100, abs=1)
+    assert chart.locator(".dist-negative").count() == 2 and chart.locator(".dist-positive").count() == 2
+    assert "1 star" in chart.get_attribute("aria-label")
+    page.locator("#baseline").screenshot(path=str(ARTIFACTS / "star-chart.png"))
+
+
+def test_examples_sit_under_the_review_box_on_a_phone(browser, live_app):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(live_app.url)
+        button = page.locator("#analyze").bounding_box()
+        first = page.get_by_text("Clear negative", exact=True)
+        example = first.bounding_box()
+        results = page.locator("#finetuned").bounding_box()
+        assert 0 <= example["y"] - (button["y"] + button["height"]) < 200, (button, example)
+        assert example["y"] < results["y"], "examples come before the result panels"
+        page.screenshot(path=str(ARTIFACTS / "phone.png"), full_page=False)
+        first.tap()
+        page.locator("#agreement").get_by_text("fine-tuned").wait_for()
+        page.screenshot(path=str(ARTIFACTS / "phone-result.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_too_large_upload_is_refused_on_the_page(page, live_app, tmp_path):
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"text\n" + b"a fine film\n" * 600_000)  # 7.2 MB, over the 5 MB limit
+    page.goto(live_app.url)
+    page.get_by_role("tab", name="Batch").click()
+    page.locator("#batch-file input[type=file]").set_input_files(str(big))
+    page.get_by_text("maximum allowed size").wait_for()
+    body = page.locator("body").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "upload-too-large.png"), full_page=True)
+    assert "maximum allowed size of 5.0 Mb" in body, body[-1500:]
+    assert "Traceback" not in body
+
+
+def test_share_link_that_cannot_be_made_is_one_line_and_the_app_keeps_serving(page, trained_model, star_baseline):
+    # The tunnel request goes through a proxy on a closed loopback port: refused at once, nothing leaves the machine.
+    proxy = f"http://127.0.0.1:{free_port()}"
+    app = LiveApp(trained_model, star_baseline, args=["--share"],
+                  extra_env={"HTTPS_PROXY": proxy, "HTTP_PROXY": proxy, "NO_PROXY": "127.0.0.1,localhost"}).wait()
+    try:
+        page.goto(app.url)
+        page.screenshot(path=str(ARTIFACTS / "share-refused.png"))
+        box = page.locator("#review textarea")
+        box.fill("great wonderful film")
+        box.press("Enter")
+        page.locator("#agreement").get_by_text("fine-tuned").wait_for()
+        output = app.output()
+        refusals = [line for line in output.splitlines() if "share link" in line.lower()]
+        assert len(refusals) == 1 and refusals[0].startswith("No public share link"), output[-2000:]
+        assert "Traceback" not in output and "Missing file" not in output
+    finally:
+        app.stop()
 
 
 def test_click_an_example(page, live_app):
@@ -90,11 +131,13 @@ def test_batch_tab_upload_csv_and_download(page, live_app, tmp_path):
     page.screenshot(path=str(ARTIFACTS / "batch.png"), full_page=True)
 
 
-def test_about_tab_shows_metrics_and_plots(page, live_app):
+def test_about_tab_shows_metrics_plots_and_where_each_model_comes_from(page, live_app):
     page.goto(live_app.url)
     page.get_by_role("tab", name="About").click()
     page.get_by_text("Test split").wait_for()
-    assert "accuracy" in page.locator("body").inner_text()
+    text = page.locator("body").inner_text()
+    assert "accuracy" in text
+    assert "Fine-tuned with this project's train.py" in text and text.count("Loaded from the local folder") == 2
     assert page.locator("img").count() >= 2
     page.screenshot(path=str(ARTIFACTS / "about.png"), full_page=True)
 
