@@ -11,7 +11,7 @@ the conversion Space to open a pull request on someone else's repo):
 3. else one clear line: the repo publishes only pickled weights, and how to fix that.
 
 Only the files inference reads are downloaded (config, weights, tokenizer, and the card and metrics the About tab
-shows), never `.bin`, `.msgpack`, `.h5` or `.onnx` files.
+shows for models train.py made), never `.bin`, `.msgpack`, `.h5` or `.onnx` files.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ WEIGHT_PATTERNS = ["model.safetensors", "model-*-of-*.safetensors", "model.safet
                    "adapter_model.safetensors"]
 CONFIG_PATTERNS = ["config.json", "adapter_config.json", "tokenizer.json", "tokenizer_config.json",
                    "special_tokens_map.json", "added_tokens.json", "vocab.txt", "vocab.json", "merges.txt",
-                   "*.model", "README.md", "metrics.json", "confusion_matrix.png", "training_curves.png"]
+                   "*.model", "metrics.json", "confusion_matrix.png", "training_curves.png"]
 PICKLED = ("pytorch_model.bin", "pytorch_model-*.bin", "*.pt", "*.pth", "*.ckpt", "adapter_model.bin")
 
 
@@ -149,7 +149,7 @@ def _from_cache(repo_id: str, revision: str | None) -> ModelFiles:
         raise UserError(f"{repo_id} is in the local cache without safetensors weights; pin the revision that has "
                         "them (MODEL_REVISION / BASELINE_REVISION / --revision).")
     sha = folder.name
-    origin = f"revision {revision}, from the local cache" if revision else "main, from the local cache"
+    origin = "pinned revision, from the local cache" if revision else "main, from the local cache"
     return ModelFiles(repo_id, folder, folder, repo_id, sha, sha, origin, {sha: sorted(names)})
 
 

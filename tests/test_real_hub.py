@@ -12,7 +12,7 @@ import time
 import httpx
 import numpy as np
 import pytest
-from conftest import ROOT, LiveApp, subprocess_env
+from conftest import ARTIFACTS, HAS_CHROMIUM, ROOT, LiveApp, subprocess_env
 from fake_hub import USER, FakeHub
 from hub_layouts import BOT, LVWERRA, NLPTOWN, PICKLED_ONLY, build
 
@@ -65,7 +65,7 @@ def test_bin_only_main_loads_the_bots_conversion_pr_and_nothing_pickled(hub, tmp
     assert answer["source"] == {"repo": LVWERRA, "revision": facts["pr"], "config_revision": facts["main"],
                                 "origin": f"safetensors conversion PR #{facts['pr_num']}"}
     got = {(sha, name) for _, sha, name, _ in downloads}
-    config = {"README.md", "config.json", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json",
+    config = {"config.json", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json",
               "vocab.txt"}
     assert got == {(facts["main"], n) for n in config} | {(facts["pr"], "model.safetensors")}
     assert not any(name.endswith(NEVER) for _, _, name, _ in downloads)
@@ -78,7 +78,7 @@ def test_four_weight_formats_download_only_safetensors_and_the_slow_tokenizer_fi
     assert answer["labels"] == ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"]
     assert np.allclose(answer["probs"], local_probs(facts["local"]), atol=1e-6)
     assert answer["source"]["origin"] == "main" and answer["source"]["revision"] == facts["main"]
-    assert {name for _, _, name, _ in downloads} == {"README.md", "config.json", "model.safetensors",
+    assert {name for _, _, name, _ in downloads} == {"config.json", "model.safetensors",
                                                     "special_tokens_map.json", "tokenizer_config.json", "vocab.txt"}
     assert not any(name.endswith(NEVER) for _, _, name, _ in downloads)
     print("\nnlptown-like layout downloaded:", [(n, size) for _, _, n, size in downloads])
@@ -119,7 +119,7 @@ def publish(hub, tmp_path, *extra):
                           cwd=ROOT)
 
 
-def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_from_them(hub, tmp_path):
+def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_from_them(hub, tmp_path, request):
     result = publish(hub, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     space = hub.repo(f"{USER}/demo", "space")
@@ -131,9 +131,9 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
     assert card.data.models == [LVWERRA, NLPTOWN]
     lv, nl = hub.facts[LVWERRA], hub.facts[NLPTOWN]
     assert card.data.preload_from_hub == [
-        f"{LVWERRA} README.md,config.json,model.safetensors,special_tokens_map.json,tokenizer.json,"
+        f"{LVWERRA} config.json,model.safetensors,special_tokens_map.json,tokenizer.json,"
         f"tokenizer_config.json,vocab.txt {lv['pr']}",
-        f"{NLPTOWN} README.md,config.json,model.safetensors,special_tokens_map.json,tokenizer_config.json,"
+        f"{NLPTOWN} config.json,model.safetensors,special_tokens_map.json,tokenizer_config.json,"
         f"vocab.txt {nl['main']}"]
     assert {k: v["value"] for k, v in space.variables.items()} == {
         "MODEL_ID": LVWERRA, "MODEL_REVISION": lv["pr"], "BASELINE_ID": NLPTOWN, "BASELINE_REVISION": nl["main"]}
@@ -162,6 +162,15 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
         assert health["finetuned"]["revision"] == lv["pr"] and health["baseline"]["revision"] == nl["main"]
         assert len(hub.downloads) == before, "offline: nothing fetched at start"
         print(f"\ncold start to first answer (tiny models, offline cache): {first_answer_s:.1f} s")
+        if HAS_CHROMIUM:  # the About tab names the repo, the pinned commit and that the model was trained elsewhere
+            page = request.getfixturevalue("page")
+            page.goto(app.url)
+            page.get_by_role("tab", name="About").click()
+            page.get_by_text("Trained elsewhere").wait_for()
+            about = page.locator("body").inner_text()
+            assert f"Weights from {LVWERRA} at {lv['pr'][:10]}" in about
+            assert f"Weights from {NLPTOWN} at {nl['main'][:10]}" in about
+            page.screenshot(path=str(ARTIFACTS / "about-hub-models.png"), full_page=True)
     finally:
         app.stop()
 
@@ -180,3 +189,19 @@ def test_the_bot_is_the_only_author_trusted(hub):
     repo = hub.repo(LVWERRA)
     authors = [(d["author"]["name"], d["status"], d["isPullRequest"]) for d in repo.discussions]
     assert ("someone-else", "open", True) in authors and authors.count((BOT, "open", True)) == 2
+
+
+def test_readme_front_matter_preloads_the_files_the_loader_reads_from_those_layouts(hub):
+    """README's default preloads, without commits (pinning them needs the Hub: `review_sentiment.space` does it),
+    name exactly what the loader reads from main: all of it for nlptown, config and tokenizer for lvwerra (whose
+    weights live in the conversion PR)."""
+    from huggingface_hub import SpaceCard
+    card = SpaceCard.load(ROOT / "README.md")
+    entries = dict(entry.split(" ") for entry in card.data.preload_from_hub)
+    code = ("import json, sys\nfrom review_sentiment.model_files import plan\n"
+            "p = plan(sys.argv[1])\nprint(json.dumps(p.files[p.config_sha]))")
+    for repo in (LVWERRA, NLPTOWN):
+        result = subprocess.run([sys.executable, "-c", code, repo], capture_output=True, text=True, timeout=120,
+                                env=subprocess_env(**hub.env(token=None)), cwd=ROOT)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert entries[repo].split(",") == sorted(json.loads(result.stdout)), repo
