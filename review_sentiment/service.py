@@ -20,7 +20,7 @@ import pandas as pd
 from .data import REPO_ID
 from .errors import UserError
 from .modeling import SETTINGS_KEY
-from .predictor import Predictor
+from .predictor import Predictor, default_runtime
 from .reviews import check_review
 from .stars import label_polarity, star_summary, star_values
 from .text import special_tokens
@@ -43,16 +43,6 @@ MAX_BATCH_ROWS = 1_000
 MAX_UPLOAD_MB = 5
 # In MiB, as Gradio counts and shows its max_file_size, so the page and this check name the same number.
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 2**20
-
-
-def default_runtime() -> str:
-    """ONNX Runtime where it is installed: 2.1-2.4x faster per review on CPU with identical predictions
-    (benchmarks/serving.py); torch on GPUs and where it is missing."""
-    import torch
-
-    from . import onnx
-
-    return "onnx" if onnx.available() and not torch.cuda.is_available() else "torch"
 
 
 def default_model_id() -> str:
@@ -122,15 +112,8 @@ class Service:
                                   revision=baseline_revision or os.environ.get("BASELINE_REVISION") or None)
         self.explainer = self.model.predictor  # torch fp32: integrated gradients need gradients
         for slot in (self.model, self.baseline):
-            if slot.predictor is None:
-                continue
-            if quantize == "int8" and slot is self.model:
-                slot.predictor = slot.predictor.quantized()
-            elif runtime == "onnx":
-                try:
-                    slot.predictor = slot.predictor.on_onnxruntime()
-                except Exception:  # noqa: BLE001 - an architecture the exporter cannot handle stays on torch
-                    log.exception("ONNX export of %s failed; serving it with torch", slot.spec)
+            if slot.predictor is not None:
+                slot.predictor = slot.predictor.serving(runtime, quantize if slot is self.model else "none")
 
     @property
     def notices(self) -> list[str]:

@@ -268,7 +268,7 @@ def test_onnxruntime_predictor_matches_torch_and_caches_its_export(trained_model
 
 
 def test_service_serves_on_onnxruntime_by_default_and_explains_with_torch(service):
-    from review_sentiment.service import default_runtime
+    from review_sentiment.predictor import default_runtime
 
     assert default_runtime() == "onnx"
     assert service.model.predictor.run_batch.__qualname__.startswith("runner")
