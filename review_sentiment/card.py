@@ -41,7 +41,9 @@ def usage_snippet(repo: str, is_adapter: bool) -> str:
 
 
 def render_card(*, cfg, metrics: dict, label_names: list[str], sizes: dict, val_origin: str, train_time: str,
-                hardware: str, versions: dict, is_adapter: bool, baseline: str | None = None) -> ModelCard:
+                hardware: str, versions: dict, is_adapter: bool, baseline: str | None = None,
+                domains: dict | None = None, domains_md: str | None = None, trials: str | None = None,
+                tracked: bool = False, stopped_early: bool = False) -> ModelCard:
     repo = cfg.hub_model_id or cfg.output_dir
     dataset_id = hub_id_or_none(cfg.dataset_name)
     dataset_label = dataset_id or Path(cfg.dataset_name).name
@@ -50,6 +52,12 @@ def render_card(*, cfg, metrics: dict, label_names: list[str], sizes: dict, val_
                                dataset_split="test", metric_type=kind, metric_name=name,
                                metric_value=round(metrics[key], 4))
                     for kind, key, name in CARD_METRICS]
+    for name, result in (domains or {}).items():  # every other domain is its own model-index entry
+        set_id = hub_id_or_none(result["dataset"])
+        eval_results += [EvalResult(task_type="text-classification", task_name="Sentiment analysis",
+                                    dataset_type=set_id or name, dataset_name=name, dataset_split="test",
+                                    metric_type=kind, metric_name=label, metric_value=round(result[key], 4))
+                         for kind, key, label in CARD_METRICS[:2]]
     data = ModelCardData(
         model_name=repo.split("/")[-1] if cfg.hub_model_id else Path(cfg.output_dir).name,
         base_model=hub_id_or_none(cfg.model), datasets=[dataset_id] if dataset_id else None,
@@ -73,5 +81,6 @@ def render_card(*, cfg, metrics: dict, label_names: list[str], sizes: dict, val_
         base_model=f"`{short_name(cfg.model)}`", dataset=f"`{dataset_label}`", labels=label_names,
         hyperparameters=hyper,
         train_size=sizes["train"], val_size=sizes["validation"], test_size=sizes["test"], val_origin=val_origin,
-        train_time=train_time, hardware=hardware,
+        train_time=train_time, hardware=hardware, domains=domains_md, trials=trials, tracked=tracked,
+        stopped_early=stopped_early, search_trials=cfg.hp_search,
         versions=", ".join(f"{k} {v}" for k, v in versions.items()))

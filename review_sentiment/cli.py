@@ -12,9 +12,10 @@ from typing import Any, Callable, Literal, get_args, get_origin, get_type_hints
 from .errors import UserError
 
 
-def option(help: str, default: Any = None, **kwargs: Any) -> Any:
-    """A dataclass field that is also a documented command-line flag."""
-    return dataclasses.field(default=default, metadata={"help": help}, **kwargs)
+def option(help: str, default: Any = None, *, repeat: bool = False, **kwargs: Any) -> Any:
+    """A dataclass field that is also a documented command-line flag; `repeat`: the flag may be given many times
+    (a list of strings)."""
+    return dataclasses.field(default=default, metadata={"help": help, "repeat": repeat}, **kwargs)
 
 
 def _unwrap_optional(tp: Any) -> Any:
@@ -43,6 +44,9 @@ def parser_for(cls: type, description: str) -> argparse.ArgumentParser:
             action = argparse.BooleanOptionalAction if default else "store_true"
             parser.add_argument(flag, action=action, default=bool(default), **kwargs)
             continue
+        if field.metadata.get("repeat"):
+            parser.add_argument(flag, action="append", default=None, metavar="NAME=PATH", **kwargs)
+            continue
         if get_origin(tp) is Literal:
             kwargs["choices"] = list(get_args(tp))
             kwargs["type"] = str
@@ -56,13 +60,15 @@ def parser_for(cls: type, description: str) -> argparse.ArgumentParser:
 
 
 def parse(cls: type, argv: list[str] | None, description: str):
-    """Parse and build the dataclass; its `__post_init__` turns bad values into a usage error."""
+    """Parse and build the dataclass; a bad value its `__post_init__` finds is one `error:` line, exit status 2
+    (argparse itself still answers malformed flags with the usage)."""
     parser = parser_for(cls, description)
     namespace = parser.parse_args(argv)
     try:
         return cls(**vars(namespace))
     except UserError as exc:
-        parser.error(str(exc))
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def run(main: Callable[[list[str] | None], Any], argv: list[str] | None = None) -> int:

@@ -21,8 +21,9 @@ import pandas as pd
 from .calibration import softmax
 from .cli import option, parse, run
 from .data import clean_columns, encode_labels, label_names_for, read_split, resolve_dataset, stratified_subset
+from .domains import EvalSet, align, domains_table, load_eval_set, parse_eval_datasets
 from .errors import UserError
-from .metrics import classification_metrics
+from .metrics import classification_metrics, ece_interval
 from .plots import plot_confusion_matrix, plot_reliability
 from .predictor import Predictor
 from .stars import label_polarity, star_summary, star_values
@@ -83,6 +84,22 @@ def score(predictor: Predictor, texts: list[str], labels: np.ndarray, label_name
     return {"metrics": metrics, "probs": probs}
 
 
+def score_sets(predictor, sets: list[EvalSet], *, text_column: str = "text", label_column: str = "label",
+               seed: int = 0) -> dict[str, dict]:
+    """Each set's metrics (accuracy, macro F1, ECE with its 95% interval, rows, dropped rows, mapping)."""
+    results = {}
+    for item in sets:
+        frame, names = load_eval_set(item.spec, text_column, label_column)
+        frame, dropped, mapping = align(frame, names, predictor.labels)
+        scored = score(predictor, frame["text"].tolist(), frame["label"].to_numpy(), predictor.labels, progress=True)
+        m = scored["metrics"]
+        low, high = ece_interval(frame["label"].to_numpy(), scored["probs"], seed=seed)
+        results[item.name] = {"dataset": item.spec, "accuracy": m["accuracy"], "f1_macro": m["f1_macro"],
+                              "ece": m["ece"], "ece_95": [low, high], "reviews": int(len(frame)),
+                              "dropped": dropped, "mapping": mapping}
+    return results
+
+
 def comparison_table(rows: dict[str, dict]) -> str:
     """Markdown: one row per model (name -> metrics) on the same test reviews."""
     lines = ["| model | accuracy | macro F1 | ECE | note |", "| --- | ---: | ---: | ---: | --- |"]
@@ -130,10 +147,13 @@ class EvalConfig:
     batch_size: int = option("Reviews per forward pass.", 32)
     seed: int = option("Seed for the subset.", 42)
     out: Optional[str] = option("Directory for metrics.json, report.md and plots (default: print only).")
+    eval_dataset: Optional[list] = option("Also score another labelled set, NAME=PATH (local directory/file or Hub "
+                                          "dataset id; classes mapped by polarity). Repeatable.", repeat=True)
 
     def __post_init__(self):
         if not self.model:
             raise UserError("--model is required")
+        self.eval_sets = parse_eval_datasets(self.eval_dataset)
 
 
 def evaluate(cfg: EvalConfig) -> dict:
@@ -150,6 +170,10 @@ def evaluate(cfg: EvalConfig) -> dict:
     result = score(predictor, frame["text"].tolist(), frame["label"].to_numpy(), names, progress=True)
     metrics = result["metrics"]
     print(markdown_report(cfg.model, metrics).split("\n## Most")[0])
+    if cfg.eval_sets:
+        metrics["domains"] = score_sets(predictor, cfg.eval_sets, text_column=cfg.text_column,
+                                        label_column=cfg.label_column, seed=cfg.seed)
+        print("\n## Other domains\n\n" + domains_table(metrics["domains"]))
     if cfg.out:
         out = Path(cfg.out)
         out.mkdir(parents=True, exist_ok=True)

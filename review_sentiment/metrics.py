@@ -23,6 +23,16 @@ def expected_calibration_error(labels, probs, bins: int = 15) -> float:
     return float(sum(n / total * abs(acc - conf) for conf, acc, n in calibration_bins(labels, probs, bins)))
 
 
+def ece_interval(labels, probs, *, rounds: int = 1000, seed: int = 0, bins: int = 15) -> tuple[float, float]:
+    """95% bootstrap interval of the ECE: the reviews resampled with replacement `rounds` times."""
+    labels, probs = np.asarray(labels), np.asarray(probs)
+    rng = np.random.default_rng(seed)
+    draws = [expected_calibration_error(labels[idx], probs[idx], bins)
+             for idx in (rng.integers(0, len(labels), len(labels)) for _ in range(rounds))]
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def classification_metrics(labels, probs, label_names: list[str]) -> dict:
     """Everything the card reports, from true label ids and predicted class probabilities."""
     labels = np.asarray(labels, dtype=int)

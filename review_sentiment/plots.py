@@ -67,3 +67,24 @@ def plot_reliability(labels, probs, path: Path, bins: int = 15, title: str = "Re
     bottom.bar(centers, counts, width=1 / bins * 0.9)
     bottom.set(xlabel="confidence", ylabel="reviews")
     return save(fig, path, grid=(top, bottom))
+
+
+def plot_hp_search(trials: list[dict], path: Path) -> Path:
+    """Optimisation history: each trial's validation accuracy (pruned trials marked) and the best so far."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    done = [t for t in trials if t["accuracy"] is not None]
+    ax.scatter([t["number"] for t in done], [t["accuracy"] for t in done], label="trial", zorder=3)
+    pruned = [t["number"] for t in trials if t["state"] == "pruned"]
+    for number in pruned:
+        ax.axvline(number, color="grey", alpha=0.3, linestyle=":")
+    best, running = -np.inf, []
+    for t in done:
+        best = max(best, t["accuracy"])
+        running.append((t["number"], best))
+    if running:
+        ax.step(*zip(*running), where="post", color="tab:orange", label="best so far")
+    ax.set_xlabel("trial" + (f" (dotted: {len(pruned)} pruned)" if pruned else ""))
+    ax.set_ylabel("validation accuracy")
+    ax.set_title("Hyper-parameter search")
+    ax.legend(loc="lower right")
+    return save(fig, path, grid=[ax])

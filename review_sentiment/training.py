@@ -15,22 +15,26 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
+from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 
 from . import __version__
-from .calibration import fit_temperature, softmax
+from .calibration import calibrate as fit_calibration
+from .calibration import softmax
 from .card import render_card
 from .cli import parse, run
 from .config import TrainConfig
 from .data import Splits, load_splits
 from .errors import UserError
-from .evaluate import check_compatible, comparison_table, score
+from .domains import domains_table
+from .evaluate import check_compatible, comparison_table, score, score_sets
+from .hp_search import MODEL_ARGS, search, suggest, trials_table
 from .hub import check_write_access, upload_folder
-from .metrics import classification_metrics
+from .metrics import classification_metrics, ece_interval
 from .modeling import build_model, save_model, set_temperature
-from .plots import plot_confusion_matrix, plot_training_curves
+from .plots import plot_confusion_matrix, plot_hp_search, plot_training_curves
 from .predictor import Predictor
 from .text import encode
+from .tracking import LOG_DIR, trainer_reporting
 
 CHECKPOINTS = "checkpoints"
 RUN_MARKER = "training_config.json"
@@ -103,32 +107,34 @@ def eval_metrics(eval_pred) -> dict:
     return {"accuracy": m["accuracy"], "f1_macro": m["f1_macro"]}
 
 
-def score_test(out: Path, splits: Splits, calibrate: bool) -> dict:
+def score_test(out: Path, splits: Splits, calibrate: bool) -> tuple[dict, Predictor]:
     """Score the saved model, loaded back from disk as any user would, on the test split; keep every prediction.
 
-    With `calibrate`, first fit the softmax temperature on the validation split and store it in config.json, so
-    every Predictor that loads the model applies it.
+    With `calibrate`, first fit the softmax temperature on the whole validation split (kept only if it lowers
+    held-out NLL, see calibration.calibrate) and store it in config.json, so every Predictor applies it.
     """
     predictor = Predictor.load(str(out))
+    fitted = None
     if calibrate:
         val_logits = predictor.logits(splits.validation["text"].tolist(), progress=True)
-        temperature = fit_temperature(val_logits, splits.validation["label"].to_numpy())
-        set_temperature(out, temperature)
-        predictor.settings["temperature"] = temperature
+        fitted = fit_calibration(val_logits, splits.validation["label"].to_numpy())
+        set_temperature(out, fitted["temperature"])
+        predictor.settings["temperature"] = fitted["temperature"]
     labels, names = splits.test["label"].to_numpy(), splits.label_names
     logits = predictor.logits(splits.test["text"].tolist(), progress=True)
-    metrics = score(predictor, splits.test["text"].tolist(), labels, names, logits=logits)["metrics"]
-    if calibrate:
+    result = score(predictor, splits.test["text"].tolist(), labels, names, logits=logits)
+    metrics = result["metrics"]
+    metrics["ece_95"] = list(ece_interval(labels, result["probs"]))
+    if fitted:
         before = classification_metrics(labels, softmax(logits), names)
-        metrics["calibration"] = {"temperature": predictor.settings["temperature"], "ece_before": before["ece"],
-                                  "ece_after": metrics["ece"], "nll_before": before["loss"],
-                                  "nll_after": metrics["loss"]}
+        metrics["calibration"] = {**fitted, "ece_before": before["ece"], "ece_after": metrics["ece"],
+                                  "nll_before": before["loss"], "nll_after": metrics["loss"]}
     probs = softmax(logits, predictor.settings["temperature"])
     predictions = pd.DataFrame({"label": labels, "prediction": probs.argmax(axis=1)})
     for i, name in enumerate(names):
         predictions[f"p_{name}"] = probs[:, i]
     predictions.to_csv(out / "predictions.csv", index_label="row")
-    return metrics
+    return metrics, predictor
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -145,6 +151,7 @@ def train(cfg: TrainConfig) -> dict:
     baseline = Predictor.load(cfg.baseline_model) if cfg.compare_baseline else None
     if baseline is not None:
         check_compatible(baseline, splits.label_names)
+    search = run_search(cfg, splits, out, precision) if cfg.hp_search else None
     set_seed(cfg.seed)
     model, tokenizer = build_model(cfg.model, splits.label_names, lora=cfg.lora, revision=cfg.revision)
     trainer = build_trainer(cfg, model, tokenizer, splits, out, precision)
@@ -153,6 +160,7 @@ def train(cfg: TrainConfig) -> dict:
     result = trainer.train(resume_from_checkpoint=resume)
     train_seconds = time.perf_counter() - started
     history = list(trainer.state.log_history)  # before the re-evaluation below adds a duplicate last point
+    stopped_early = trainer.state.global_step < trainer.state.max_steps
     # Every rank takes part (evaluation gathers across processes), and before saving: --merge-lora folds the
     # adapter into the weights in place.
     best_val = trainer.evaluate()
@@ -161,16 +169,20 @@ def train(cfg: TrainConfig) -> dict:
 
     settings = {"max_length": cfg.max_length, "truncation": cfg.truncation, "temperature": 1.0}
     save_model(trainer.model, tokenizer, out, settings=settings, merge_lora=cfg.merge_lora)
-    test_metrics = score_test(out, splits, cfg.calibrate)
+    test_metrics, predictor = score_test(out, splits, cfg.calibrate)
+    domains = score_sets(predictor, cfg.eval_sets, text_column=cfg.text_column, label_column=cfg.label_column,
+                         seed=cfg.seed) if cfg.eval_sets else {}
     baseline_metrics = None
     if baseline is not None:
         baseline_metrics = score(baseline, splits.test["text"].tolist(), splits.test["label"].to_numpy(),
                                  splits.label_names, progress=True)["metrics"]
     metrics = {"test": test_metrics, **({"baseline": baseline_metrics} if baseline_metrics else {}),
+               **({"domains": domains} if domains else {}),
                "validation": {k.removeprefix("eval_"): v for k, v in best_val.items()},
                "train": {"runtime_s": round(train_seconds, 1), "steps": result.global_step,
+                         "max_steps": trainer.state.max_steps, "stopped_early": stopped_early,
                          "loss": result.training_loss}}
-    write_artifacts(cfg, out, splits, metrics, history, trainer.args.world_size, precision_name)
+    write_artifacts(cfg, out, splits, metrics, history, trainer.args.world_size, precision_name, search)
     if not cfg.keep_checkpoints:
         shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
     print(f"test accuracy {test_metrics['accuracy']:.4f}, macro F1 {test_metrics['f1_macro']:.4f} "
@@ -183,30 +195,62 @@ def train(cfg: TrainConfig) -> dict:
     return test_metrics
 
 
-def build_trainer(cfg: TrainConfig, model, tokenizer, splits: Splits, out: Path, precision: dict) -> Trainer:
-    """Dynamic padding, length-grouped batches, mixed precision, and model selection on validation accuracy."""
+def build_trainer(cfg: TrainConfig, model, tokenizer, splits: Splits, out: Path, precision: dict, *,
+                  model_init=None) -> Trainer:
+    """Dynamic padding, length-grouped batches, mixed precision, and model selection on validation accuracy.
+
+    With `model_init` (a search trial), nothing is saved or tracked: a trial only reports its validation accuracy.
+    """
     ratio = cfg.eval_steps < 1
+    trial = model_init is not None
+    report_to, callbacks = ([], []) if trial else trainer_reporting(cfg.report_to, out)
+    if cfg.early_stopping_patience and not trial:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
     args = TrainingArguments(
         output_dir=str(out / CHECKPOINTS), num_train_epochs=cfg.epochs, learning_rate=cfg.learning_rate,
         per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.batch_size * 2,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps, weight_decay=cfg.weight_decay,
         warmup_steps=cfg.warmup_ratio, lr_scheduler_type="linear", seed=cfg.seed, data_seed=cfg.seed,
-        eval_strategy="steps", save_strategy="steps",
+        eval_strategy="steps", save_strategy="no" if trial else "steps",
         eval_steps=cfg.eval_steps if ratio else int(cfg.eval_steps),
         save_steps=cfg.eval_steps if ratio else int(cfg.eval_steps),
         logging_steps=cfg.eval_steps / 5 if ratio else max(1, int(cfg.eval_steps) // 5),
-        load_best_model_at_end=True, metric_for_best_model="accuracy", greater_is_better=True,
-        save_total_limit=2, train_sampling_strategy="group_by_length", report_to="none",
+        load_best_model_at_end=not trial, metric_for_best_model="accuracy", greater_is_better=True,
+        save_total_limit=2, train_sampling_strategy="group_by_length", report_to=report_to,
         dataloader_pin_memory=torch.cuda.is_available(), **precision,
         # Accelerate runs several CPU processes (torchrun, gloo) only when told this is a CPU run.
         **({"use_cpu": True, "ddp_backend": "gloo"} if distributed_on_cpu() else {}))
-    return Trainer(model=model, args=args, train_dataset=tokenize_split(splits.train, tokenizer, cfg),
+    return Trainer(model=model, model_init=model_init, args=args,
+                   train_dataset=tokenize_split(splits.train, tokenizer, cfg),
                    eval_dataset=tokenize_split(splits.validation, tokenizer, cfg), processing_class=tokenizer,
-                   data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=eval_metrics)
+                   data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=eval_metrics,
+                   callbacks=callbacks)
+
+
+def run_search(cfg: TrainConfig, splits: Splits, out: Path, precision: dict) -> dict:
+    """Optuna trials on the validation split; the best values become cfg's options for the final training."""
+    _, tokenizer = build_model(cfg.model, splits.label_names, lora=cfg.lora, revision=cfg.revision)
+    model_args = {k: v for k, v in cfg.search_space.items() if k in MODEL_ARGS}
+
+    def model_init(trial):
+        # LoRA's r and alpha shape the model, which the Trainer builds before it applies a trial's arguments.
+        lora = cfg.lora and {**cfg.lora, **{k.removeprefix("lora_"): v
+                                           for k, v in (suggest(trial, model_args) if trial else {}).items()}}
+        return build_model(cfg.model, splits.label_names, lora=lora, revision=cfg.revision)[0]
+
+    trainer = build_trainer(cfg, None, tokenizer, splits, out, precision, model_init=model_init)
+    out.mkdir(parents=True, exist_ok=True)
+    found = search(trainer, cfg.search_space, cfg.hp_search, cfg.seed, out)
+    shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
+    for name, value in found["best"].items():
+        setattr(cfg, name, value if name in MODEL_ARGS else float(value))
+    print(f"best of {cfg.hp_search} trials (#{found['best_number']}): "
+          + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in found["best"].items()))
+    return found
 
 
 def write_artifacts(cfg: TrainConfig, out: Path, splits: Splits, metrics: dict, history: list[dict],
-                    world_size: int, precision_name: str) -> None:
+                    world_size: int, precision_name: str, search: dict | None = None) -> None:
     """training_config.json, metrics.json, the plots and the model card."""
     sizes = {"train": len(splits.train), "validation": len(splits.validation), "test": len(splits.test),
              "precision": precision_name}
@@ -215,17 +259,25 @@ def write_artifacts(cfg: TrainConfig, out: Path, splits: Splits, metrics: dict, 
         {"arguments": cfg.to_dict(), "label_names": splits.label_names, "sizes": sizes, "world_size": world_size,
          "hardware": hardware_name(world_size), "versions": versions}, indent=2))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    (out / "training_log.json").write_text(json.dumps(history, indent=2))  # the Trainer's log, step by step
     test, baseline = metrics["test"], metrics.get("baseline")
     plot_confusion_matrix(test["confusion_matrix"], splits.label_names, out / "confusion_matrix.png")
     plot_training_curves(history, out / "training_curves.png")
     comparison = comparison_table({f"baseline `{cfg.baseline_model}`": baseline,
                                    "fine-tuned (this model)": test}) if baseline else None
+    trials = None
+    if search:
+        trials = trials_table(search["trials"], search["best_number"])
+        plot_hp_search(search["trials"], out / "hp_search.png")
     card = render_card(cfg=cfg, metrics=test, label_names=splits.label_names, sizes=sizes,
                        val_origin=(f"{cfg.val_size:.0%} of train, stratified" if splits.validation_carved
                                    else "the dataset's own validation split"),
                        train_time=f"{metrics['train']['runtime_s'] / 60:.1f} min",
                        hardware=hardware_name(world_size), versions=versions,
-                       is_adapter=cfg.lora is not None and not cfg.merge_lora, baseline=comparison)
+                       is_adapter=cfg.lora is not None and not cfg.merge_lora, baseline=comparison,
+                       domains=metrics.get("domains"), domains_md=domains_table(metrics["domains"])
+                       if metrics.get("domains") else None, trials=trials,
+                       tracked=(out / LOG_DIR).is_dir(), stopped_early=metrics["train"]["stopped_early"])
     card.save(out / "README.md")
 
 
