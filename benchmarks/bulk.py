@@ -1,0 +1,120 @@
+"""Bulk scoring: our CLI (`python -m review_sentiment.predict`) against the loop a user would write instead,
+`pipeline("text-classification", ...)(texts, batch_size=32, truncation=True)` over a list, same model, same reviews,
+each in its own process (peak RSS is the process's own). Prints a table, writes JSON with the CPU it ran on.
+
+    python benchmarks/bulk.py --model runs/minilm-full --data ../shared/data/imdb/test.parquet
+
+Sizes: the whole file (25,000 IMDb test reviews) and a tenth of it, to show whether memory grows with the input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import cpu_info, describe  # noqa: E402
+
+PIPELINE_LOOP = """
+import json, sys, time
+import pandas as pd
+from transformers import pipeline
+model, data, result = sys.argv[1:4]
+texts = pd.read_parquet(data)["text"].tolist()
+started = time.perf_counter()
+classifier = pipeline("text-classification", model=model, device="cpu")
+out = classifier(texts, batch_size=32, truncation=True)
+json.dump({"seconds": time.perf_counter() - started, "labels": [o["label"] for o in out]}, open(result, "w"))
+"""
+
+
+def run_measured(command: list[str], env: dict) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of a child process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"{command[:4]} failed: {process.stderr.read().decode()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def accuracy(labels: list[str], truth: np.ndarray, names: list[str]) -> float:
+    index = {name.lower(): i for i, name in enumerate(names)}
+    return float(np.mean([index.get(str(label).lower(), -1) == y for label, y in zip(labels, truth)]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="fine-tuned model directory")
+    parser.add_argument("--data", default=str(ROOT.parent / "shared/data/imdb/test.parquet"),
+                        help="parquet with text and integer label columns")
+    parser.add_argument("--sizes", default="2500,25000", help="review counts to score (a shuffled subset each)")
+    parser.add_argument("--chunk-size", type=int, default=1000, help="our CLI's --chunk-size")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks/results/bulk.json"))
+    args = parser.parse_args()
+
+    from review_sentiment.predictor import Predictor
+
+    names = Predictor.load(args.model, device="cpu").labels
+    frame = pd.read_parquet(args.data).sample(frac=1.0, random_state=0).reset_index(drop=True)
+    env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    machine = cpu_info()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in [int(s) for s in args.sizes.split(",")]:
+            subset = frame.head(size)
+            data = Path(tmp) / f"reviews-{size}.parquet"
+            subset.to_parquet(data)
+            truth = subset["label"].to_numpy()
+            result = Path(tmp) / f"pipeline-{size}.json"
+            seconds, rss = run_measured([sys.executable, "-c", PIPELINE_LOOP, args.model, str(data), str(result)],
+                                        env)
+            labels = json.loads(result.read_text())["labels"]
+            rows.append({"variant": "pipeline loop (batch 32, truncation=True)", "reviews": size,
+                         "seconds": seconds, "reviews_per_s": size / seconds, "peak_rss_mb": rss,
+                         "accuracy": accuracy(labels, truth, names)})
+            print(rows[-1], flush=True)
+            output = Path(tmp) / f"ours-{size}.parquet"
+            seconds, rss = run_measured([sys.executable, "-m", "review_sentiment.predict", "--model", args.model,
+                                         "--input", str(data), "--output", str(output), "--chunk-size",
+                                         str(args.chunk_size)], env)
+            scored = pd.read_parquet(output)
+            rows.append({"variant": "python -m review_sentiment.predict", "reviews": size, "seconds": seconds,
+                         "reviews_per_s": size / seconds, "peak_rss_mb": rss,
+                         "accuracy": accuracy(scored["label"].tolist(), truth, names)})
+            print(rows[-1], flush=True)
+    sizes = sorted({r["reviews"] for r in rows})
+    ours = {r["reviews"]: r for r in rows if r["variant"].startswith("python")}
+    loop = {r["reviews"]: r for r in rows if r["variant"].startswith("pipeline")}
+    largest, smallest = sizes[-1], sizes[0]
+    summary = {"speedup_at_largest": ours[largest]["reviews_per_s"] / loop[largest]["reviews_per_s"],
+               "our_rss_growth": ours[largest]["peak_rss_mb"] / ours[smallest]["peak_rss_mb"] - 1,
+               "pipeline_rss_growth": loop[largest]["peak_rss_mb"] / loop[smallest]["peak_rss_mb"] - 1}
+    print(f"\nMachine: {describe(machine)}\n")
+    print("| variant | reviews | reviews/s | wall s | peak RSS MB | accuracy |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        print(f"| {r['variant']} | {r['reviews']:,} | {r['reviews_per_s']:.1f} | {r['seconds']:.0f} | "
+              f"{r['peak_rss_mb']:,.0f} | {r['accuracy']:.2%} |")
+    print(f"\nthroughput, ours / pipeline loop at {largest:,} reviews: {summary['speedup_at_largest']:.2f}x; "
+          f"peak RSS growth {smallest:,} -> {largest:,} reviews: ours {summary['our_rss_growth']:+.1%}, "
+          f"pipeline loop {summary['pipeline_rss_growth']:+.1%}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"machine": machine, "model": args.model, "data": args.data,
+                                          "results": rows, "summary": summary}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
