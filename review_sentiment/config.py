@@ -9,9 +9,9 @@ from .cli import option
 from .domains import parse_eval_datasets
 from .errors import UserError
 from .hp_search import default_space, load_space
-from .tracking import check_backend, default_backend
 from .service import BASELINE_ID
 from .text import TRUNCATIONS
+from .tracking import check_backend, default_backend
 
 DEFAULT_BASE_MODELS = {"full": "distilbert-base-uncased", "lora": "bert-base-uncased"}
 # The proven recipes: full fine-tuning of DistilBERT/BERT at 2e-5; LoRA adapters need a ~10x larger step.

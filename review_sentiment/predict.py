@@ -39,7 +39,7 @@ from .cli import option, parse, run
 from .data import REPO_ID
 from .errors import UserError
 from .predictor import Predictor
-from .reviews import check_review
+from .reviews import review_errors
 from .service import BASELINE_ID, DEFAULT_LONG_TEXT
 from .stars import star_summary
 
@@ -179,13 +179,7 @@ def open_stream(cfg: PredictConfig):
 def score_chunk(rows: list[dict], cfg: PredictConfig, predictor: Predictor, baseline: Predictor | None) -> pd.DataFrame:
     """One output row per input row, in order; rows that are no usable review keep their place with an error."""
     texts = [row.get(cfg.text_column) for row in rows]
-    errors = []
-    for text in texts:
-        try:
-            check_review(text)
-            errors.append("")
-        except UserError as exc:
-            errors.append(str(exc))
+    errors = review_errors(texts)
     ok = [i for i, e in enumerate(errors) if not e]
     out = pd.DataFrame(index=range(len(rows)))
     if cfg.id_column:

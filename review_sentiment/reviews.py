@@ -35,3 +35,15 @@ def check_review(text) -> tuple[str, list[str]]:
     if not re.search(r"\w", TAG.sub(" ", text)):
         notes.append("The review has no words (only emoji or symbols), so the models are guessing.")
     return text, notes
+
+
+def review_errors(texts) -> list[str]:
+    """For many texts at once (batch tab, bulk CLI): "" where a text is a usable review, else why it is not."""
+    errors = []
+    for text in texts:
+        try:
+            check_review(text)
+            errors.append("")
+        except UserError as exc:
+            errors.append(str(exc))
+    return errors

@@ -21,7 +21,7 @@ from .data import REPO_ID
 from .errors import UserError
 from .modeling import SETTINGS_KEY
 from .predictor import Predictor, default_runtime
-from .reviews import check_review
+from .reviews import check_review, review_errors
 from .stars import label_polarity, star_summary, star_values
 from .text import special_tokens
 
@@ -182,13 +182,7 @@ class Service:
         """Both models over an uploaded CSV/TXT; returns the table and the path of a CSV to download."""
         texts = read_reviews_file(path, column)
         table = pd.DataFrame({"review": texts})
-        errors = []
-        for text in texts:
-            try:
-                check_review(text)
-                errors.append("")
-            except UserError as exc:
-                errors.append(str(exc))
+        errors = review_errors(texts)
         ok = [i for i, e in enumerate(errors) if not e]
         valid = [texts[i] for i in ok]
         for prefix, slot in (("finetuned", self.model), ("baseline", self.baseline)):

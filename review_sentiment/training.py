@@ -24,8 +24,8 @@ from .card import render_card
 from .cli import parse, run
 from .config import TrainConfig
 from .data import Splits, load_splits
-from .errors import UserError
 from .domains import domains_table
+from .errors import UserError
 from .evaluate import check_compatible, comparison_table, score, score_sets
 from .hp_search import MODEL_ARGS, search, suggest, trials_table
 from .hub import check_write_access, upload_folder

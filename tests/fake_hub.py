@@ -272,7 +272,8 @@ class FakeHub:
                          and q.get("status") in (None, "all", d["status"])
                          and q.get("author") in (None, d["author"]["name"])]
                 found.sort(key=lambda d: -d["num"])
-                return self.send(200, {"discussions": found, "count": len(found), "start": 0, "numClosedDiscussions": 0})
+                return self.send(200, {"discussions": found, "count": len(found), "start": 0,
+                                       "numClosedDiscussions": 0})
 
             def api_paths_info(self, repo: Repo):
                 raw = self.body().decode()
