@@ -76,3 +76,12 @@ def test_bulk_benchmark(tmp_path, trained_model, binary_data):
     assert all(r["reviews_per_s"] > 0 and r["peak_rss_mb"] > 100 for r in report["results"])
     assert all(r["accuracy"] > 0.9 for r in report["results"]), "the trained tiny model, read both ways"
     assert "ours / pipeline loop" in stdout and "ISA" in stdout
+
+
+def test_cold_start_benchmark(tmp_path, bert_base):
+    out = tmp_path / "cold.json"
+    stdout = bench("cold_start.py", "--size", "tiny", "--tokenizer", str(bert_base), "--out", str(out))
+    report = json.loads(out.read_text())
+    assert [r["runtime"] for r in report["results"]] == ["onnx", "onnx", "torch"]
+    assert all(0 < r["seconds"] < 600 for r in report["results"])
+    assert "first REST answer" in stdout
