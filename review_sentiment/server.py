@@ -138,6 +138,9 @@ def serve(model: str | None = None, baseline: str | None = None, *, share: bool 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     service = Service(model, baseline, **options)
     demo = build_ui(service)
+    if share and os.environ.get("SPACE_ID"):  # Spaces set it; their own URL is the public link
+        print("--share is not needed on Spaces: the Space's URL is already public.", flush=True)
+        share = False
     printed = io.StringIO()
     # Gradio prints a paragraph (and download instructions) when a share tunnel cannot be made; we say it in one line.
     with contextlib.redirect_stdout(printed):
