@@ -28,6 +28,7 @@ from .ui import CSS, HEAD, THEME, build_ui
 
 log = logging.getLogger(__name__)
 MAX_TEXTS_PER_REQUEST = 64
+MAX_CONCURRENT_EVENTS = 32
 # 64 reviews at the 20,000-character limit are 1.28 MB of JSON; a larger body is refused before it is read whole.
 MAX_REQUEST_BYTES = 2_000_000
 REST_PREFIX = "/api/v1"
@@ -137,7 +138,9 @@ def app_kwargs(service: Service) -> dict:
 def serve(model: str | None = None, baseline: str | None = None, *, share: bool = False, **options) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     service = Service(model, baseline, **options)
-    demo = build_ui(service)
+    # Gradio runs one event at a time by default; predictions may all come in at once, since each model's batch
+    # queue (batching.py) is what bounds the inference work.
+    demo = build_ui(service).queue(default_concurrency_limit=MAX_CONCURRENT_EVENTS)
     if share and os.environ.get("SPACE_ID"):  # Spaces set it; their own URL is the public link
         print("--share is not needed on Spaces: the Space's URL is already public.", flush=True)
         share = False

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .batching import BatchQueue
 from .data import REPO_ID
 from .errors import UserError
 from .modeling import SETTINGS_KEY
@@ -64,6 +65,7 @@ class Slot:
     spec: str
     predictor: Predictor | None = None
     error: str | None = None
+    queue: BatchQueue | None = None  # every prediction of this model goes through it (see batching.py)
 
     @classmethod
     def load(cls, role: str, env_var: str, spec: str, **options) -> "Slot":
@@ -114,6 +116,7 @@ class Service:
         for slot in (self.model, self.baseline):
             if slot.predictor is not None:
                 slot.predictor = slot.predictor.serving(runtime, quantize if slot is self.model else "none")
+                slot.queue = BatchQueue(slot.predictor.predict_proba, name=slot.env_var)
 
     @property
     def notices(self) -> list[str]:
@@ -123,7 +126,7 @@ class Service:
     def score(self, slot: Slot, texts: list[str]) -> np.ndarray:
         if slot.predictor is None:
             raise UserError(f"{slot.role} is unavailable: {slot.error}")
-        return slot.predictor.predict_proba(texts)
+        return slot.queue(texts)
 
     def predict(self, texts: list[str]) -> list[dict]:
         """The fine-tuned model alone: {label, score, probabilities} per text (API /predict and REST)."""
@@ -163,7 +166,7 @@ class Service:
                 result[key] = {"error": slot.error}
                 continue
             started = time.perf_counter()
-            probs = slot.predictor.predict_proba([text])[0]
+            probs = self.score(slot, [text])[0]
             result[key] = self.describe(slot, probs, time.perf_counter() - started)
             if key == "finetuned":
                 tokens, settings = slot.predictor.token_count(text), slot.predictor.settings
@@ -188,7 +191,7 @@ class Service:
         for prefix, slot in (("finetuned", self.model), ("baseline", self.baseline)):
             if slot.predictor is None or not valid:
                 continue
-            probs = slot.predictor.predict_proba(valid)
+            probs = self.score(slot, valid)
             described = [self.describe(slot, row, 0.0) for row in probs]
             table.loc[ok, f"{prefix}_label"] = [d["label"] for d in described]
             table.loc[ok, f"{prefix}_verdict"] = [d["verdict"] for d in described]

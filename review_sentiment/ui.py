@@ -179,7 +179,9 @@ def build_ui(service: Service) -> gr.Blocks:
             agreement.render()
             for event in (button.click, review.submit):
                 event(analyze, review, outputs, api_visibility="private")
-            explain_button.click(explain, review, explanation, api_visibility="private")
+            # Explanations (integrated gradients, seconds each) and batches run one at a time: they would otherwise
+            # take the cores from the quick predictions, which the models' batch queues serve together.
+            explain_button.click(explain, review, explanation, api_visibility="private", concurrency_limit=1)
             review.change(lambda: gr.HighlightedText(visible=False), None, explanation, api_visibility="private")
         with gr.Tab("Batch"):
             gr.Markdown(f"Upload a **CSV** (choose the text column) or a **TXT** file (one review per line), up to "
@@ -191,7 +193,8 @@ def build_ui(service: Service) -> gr.Blocks:
             table = gr.Dataframe(label="Predictions", wrap=True, max_height=500)
             download = gr.File(label="Download predictions (CSV)", elem_id="batch-download")
             upload.change(pick_column, upload, column, api_visibility="private")
-            run.click(run_batch, [upload, column], [status, table, download], api_visibility="private")
+            run.click(run_batch, [upload, column], [status, table, download], api_visibility="private",
+                      concurrency_limit=1)
         with gr.Tab("About"):
             about_tab(service)
 
