@@ -1,10 +1,12 @@
-"""Load on the launched app: concurrent clients through gradio_client (/predict) and the REST route.
+"""Load on the launched app, what Space visitors feel when many come at once.
 
-Starts `python app.py` on a free loopback port with the given models, sends `--clients` x `--requests` requests
-per route, checks every answer against a local Predictor, and reports requests/s, p50/p95 latency and the
-server's resident memory before and after.
+Starts `python app.py` on a free loopback port with the given models. The REST route is driven by locust in
+headless mode (benchmarks/locustfile.py; loopback only, bounded in requests and time): first one user alone (the
+single-client baseline), then `--clients` users, 100 requests and then `--total` in all, with the server's resident
+memory read after each phase. The gradio_client route (/predict) gets `--gradio-requests` per client from threads.
+Every answer is checked against a local Predictor. Prints a table, writes JSON with the CPU it ran on.
 
-    python benchmarks/load.py --model runs/minilm-full --baseline runs/minilm-lora --clients 16 --requests 50
+    python benchmarks/load.py --model runs/minilm-full --baseline runs/minilm-full --clients 16 --total 2000
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import cpu_info, describe  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -93,13 +97,32 @@ def hammer(route: str, url: str, texts: list[str], expected: np.ndarray, clients
             "p95_ms": 1000 * float(np.percentile(latencies, 95))}
 
 
+def locust_run(url: str, cases: Path, users: int, total: int, timeout: int, folder: Path) -> dict:
+    """One headless locust run of `users` users sending `total` requests in all; its summary statistics."""
+    import csv
+
+    prefix = folder / f"locust-{users}-{total}"
+    env = {**os.environ, "LOAD_CASES": str(cases), "LOAD_TOTAL": str(total)}
+    subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks/locustfile.py"), "--headless", "-u", str(users), "-r",
+                    str(users), "-t", f"{timeout}s", "--host", url, "--csv", str(prefix), "--only-summary",
+                    "--loglevel", "WARNING"], env=env, check=True, capture_output=True, timeout=timeout + 60)
+    row = next(r for r in csv.DictReader(open(f"{prefix}_stats.csv")) if r["Name"] == "/api/v1/predict")
+    failures = list(csv.DictReader(open(f"{prefix}_failures.csv")))
+    return {"users": users, "requests": int(row["Request Count"]), "errors": int(row["Failure Count"]),
+            "first_errors": [f["Error"] for f in failures[:3]], "requests_per_s": float(row["Requests/s"]),
+            "p50_ms": float(row["50%"]), "p95_ms": float(row["95%"])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True)
     parser.add_argument("--baseline", required=True)
     parser.add_argument("--dataset", default=str(ROOT.parent / "shared/data/imdb"))
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--requests", type=int, default=50, help="requests per client per route")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent users")
+    parser.add_argument("--single", type=int, default=100, help="requests of the single-user baseline")
+    parser.add_argument("--total", type=int, default=2000, help="REST requests of the concurrent phases, in all")
+    parser.add_argument("--gradio-requests", type=int, default=25, help="gradio_client requests per client")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds one locust phase may run")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/load.json"))
     args = parser.parse_args()
 
@@ -114,21 +137,39 @@ def main() -> None:
                                long_text=os.environ.get("LONG_TEXT") or DEFAULT_LONG_TEXT)
     positive = reference.labels.index("positive")
     expected = np.array([reference.predict_proba([t])[0, positive] for t in texts])
+    import tempfile
+
     process, url = start_app(args.model, args.baseline)
+    report = {"machine": cpu_info(), "model": args.model, "clients": args.clients}
     try:
-        report = {"clients": args.clients, "requests_per_client": args.requests, "rss_before_mb": rss_mb(process.pid)}
-        for route in ("rest", "gradio"):
-            report[route] = hammer(route, url, texts, expected, args.clients, args.requests)
-        report["rss_after_mb"] = rss_mb(process.pid)
+        with tempfile.TemporaryDirectory() as tmp:
+            cases = Path(tmp) / "cases.json"
+            cases.write_text(json.dumps([{"text": t, "positive": float(p)} for t, p in zip(texts, expected)]))
+            report["rss_start_mb"] = rss_mb(process.pid)
+            report["single"] = locust_run(url, cases, 1, args.single, args.timeout, Path(tmp))
+            report["first_100"] = locust_run(url, cases, args.clients, 100, args.timeout, Path(tmp))
+            report["rss_after_100_mb"] = rss_mb(process.pid)
+            report["concurrent"] = locust_run(url, cases, args.clients, args.total - 100, args.timeout, Path(tmp))
+            report["rss_after_total_mb"] = rss_mb(process.pid)
+        report["gradio"] = hammer("gradio", url, texts, expected, args.clients, args.gradio_requests)
     finally:
         process.terminate()
-    print(f"\nLoad: {args.clients} clients x {args.requests} requests per route, {args.model}")
-    print(f"{'route':<8}{'requests':>9}{'errors':>8}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}")
-    for route in ("rest", "gradio"):
-        r = report[route]
-        print(f"{route:<8}{r['requests']:>9}{r['errors']:>8}{r['requests_per_s']:>8.1f}{r['p50_ms']:>9.0f}"
-              f"{r['p95_ms']:>9.0f}")
-    print(f"server RSS: {report['rss_before_mb']:.0f} MB before, {report['rss_after_mb']:.0f} MB after")
+    single, many = report["single"], report["concurrent"]
+    report["summary"] = {"throughput_vs_single": many["requests_per_s"] / single["requests_per_s"],
+                         "p95_over_p50": many["p95_ms"] / many["p50_ms"],
+                         "rss_growth_100_to_total": report["rss_after_total_mb"] / report["rss_after_100_mb"] - 1}
+    print(f"\nMachine: {describe(report['machine'])}; model {args.model}")
+    print("| phase | users | requests | errors | req/s | p50 ms | p95 ms |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, key in (("REST, one user", "single"), ("REST, first 100", "first_100"),
+                      (f"REST, next {args.total - 100}", "concurrent"), ("gradio_client /predict", "gradio")):
+        r = report[key]
+        print(f"| {name} | {r.get('users', args.clients)} | {r['requests']} | {r['errors']} | "
+              f"{r['requests_per_s']:.1f} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} |")
+    s = report["summary"]
+    print(f"\n{args.clients} users vs one: {s['throughput_vs_single']:.2f}x the throughput; p95/p50 "
+          f"{s['p95_over_p50']:.2f}; server RSS {report['rss_start_mb']:.0f} MB at start, "
+          f"{report['rss_after_100_mb']:.0f} MB after 100 requests, {report['rss_after_total_mb']:.0f} MB after "
+          f"{args.total} ({s['rss_growth_100_to_total']:+.1%})")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
 

@@ -58,17 +58,20 @@ def test_long_review_and_explanation_benchmarks(tmp_path, trained_model, binary_
 
 def test_load_benchmark(tmp_path, trained_model, star_baseline, binary_data):
     out = tmp_path / "load.json"
-    bench("load.py", "--model", str(trained_model), "--baseline", str(star_baseline), "--dataset",
-          str(binary_data), "--clients", "2", "--requests", "3", "--out", str(out))
+    stdout = bench("load.py", "--model", str(trained_model), "--baseline", str(star_baseline), "--dataset",
+                   str(binary_data), "--clients", "3", "--single", "5", "--total", "130", "--gradio-requests", "2",
+                   "--out", str(out))
     report = json.loads(out.read_text())
-    assert report["rest"]["errors"] == 0 and report["gradio"]["errors"] == 0
-    assert report["rest"]["requests"] == 6 and report["rss_after_mb"] > 0
+    assert [report[k]["requests"] for k in ("single", "first_100", "concurrent")] == [5, 100, 30]
+    assert all(report[k]["errors"] == 0 for k in ("single", "first_100", "concurrent", "gradio"))
+    assert report["gradio"]["requests"] == 6 and report["rss_after_total_mb"] > 0
+    assert "users vs one" in stdout and report["machine"]["cpu"]
 
 
 def test_bulk_benchmark(tmp_path, trained_model, binary_data):
     out = tmp_path / "bulk.json"
     stdout = bench("bulk.py", "--model", str(trained_model), "--data", str(binary_data / "test.parquet"),
-                   "--sizes", "20,60", "--chunk-size", "16", "--out", str(out))
+                   "--sizes", "20,60", "--pipeline-sizes", "20,60", "--chunk-size", "16", "--out", str(out))
     report = json.loads(out.read_text())
     assert report["machine"]["cpu"] and report["machine"]["cores"] >= 1
     assert {(r["variant"].split()[0], r["reviews"]) for r in report["results"]} == {
