@@ -98,19 +98,22 @@ def hammer(route: str, url: str, texts: list[str], expected: np.ndarray, clients
 
 
 def locust_run(url: str, cases: Path, users: int, total: int, timeout: int, folder: Path) -> dict:
-    """One headless locust run of `users` users sending `total` requests in all; its summary statistics."""
-    import csv
-
-    prefix = folder / f"locust-{users}-{total}"
+    """One headless locust run of `users` users sending `total` requests in all; its summary statistics (from
+    locust's JSON report: requests, failures, a histogram of response times in ms)."""
+    report = folder / f"locust-{users}-{total}.json"
     env = {**os.environ, "LOAD_CASES": str(cases), "LOAD_TOTAL": str(total)}
-    subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks/locustfile.py"), "--headless", "-u", str(users), "-r",
-                    str(users), "-t", f"{timeout}s", "--host", url, "--csv", str(prefix), "--only-summary",
-                    "--loglevel", "WARNING"], env=env, check=True, capture_output=True, timeout=timeout + 60)
-    row = next(r for r in csv.DictReader(open(f"{prefix}_stats.csv")) if r["Name"] == "/api/v1/predict")
-    failures = list(csv.DictReader(open(f"{prefix}_failures.csv")))
-    return {"users": users, "requests": int(row["Request Count"]), "errors": int(row["Failure Count"]),
-            "first_errors": [f["Error"] for f in failures[:3]], "requests_per_s": float(row["Requests/s"]),
-            "p50_ms": float(row["50%"]), "p95_ms": float(row["95%"])}
+    done = subprocess.run([sys.executable, "-m", "locust", "-f", str(ROOT / "benchmarks/locustfile.py"), "--headless",
+                           "-u", str(users), "-r", str(users), "-t", f"{timeout}s", "--host", url, "--json-file",
+                           str(report.with_suffix("")), "--only-summary", "--loglevel", "ERROR"], env=env,
+                          capture_output=True, text=True, timeout=timeout + 60)
+    stats = next(s for s in json.loads(report.read_text()) if s["name"] == "/api/v1/predict")
+    times = np.repeat([float(ms) for ms in stats["response_times"]], list(stats["response_times"].values()))
+    seconds = stats["last_request_timestamp"] - stats["start_time"] + stats["total_response_time"] / 1000 / \
+        max(stats["num_requests"], 1)
+    errors = [line.strip() for line in done.stdout.splitlines() if "wrong answer" in line or "HTTP " in line]
+    return {"users": users, "requests": stats["num_requests"], "errors": stats["num_failures"],
+            "first_errors": errors[:3], "requests_per_s": stats["num_requests"] / seconds,
+            "p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95))}
 
 
 def main() -> None:

@@ -60,9 +60,11 @@ def test_load_benchmark(tmp_path, trained_model, star_baseline, binary_data):
     out = tmp_path / "load.json"
     stdout = bench("load.py", "--model", str(trained_model), "--baseline", str(star_baseline), "--dataset",
                    str(binary_data), "--clients", "3", "--single", "5", "--total", "130", "--gradio-requests", "2",
-                   "--out", str(out))
+                   "--timeout", "60", "--out", str(out))
     report = json.loads(out.read_text())
-    assert [report[k]["requests"] for k in ("single", "first_100", "concurrent")] == [5, 100, 30]
+    # The run stops when the last request is sent; the few still in flight then are not counted.
+    counts = [report[k]["requests"] for k in ("single", "first_100", "concurrent")]
+    assert all(n - 3 <= got <= n for got, n in zip(counts, [5, 100, 30])), counts
     assert all(report[k]["errors"] == 0 for k in ("single", "first_100", "concurrent", "gradio"))
     assert report["gradio"]["requests"] == 6 and report["rss_after_total_mb"] > 0
     assert "users vs one" in stdout and report["machine"]["cpu"]
