@@ -162,7 +162,8 @@ def main() -> None:
                          "p95_over_p50": many["p95_ms"] / many["p50_ms"],
                          "rss_growth_100_to_total": report["rss_after_total_mb"] / report["rss_after_100_mb"] - 1}
     print(f"\nMachine: {describe(report['machine'])}; model {args.model}")
-    print("| phase | users | requests | errors | req/s | p50 ms | p95 ms |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| phase | users | requests | errors | req/s | p50 ms | p95 ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, key in (("REST, one user", "single"), ("REST, first 100", "first_100"),
                       (f"REST, next {args.total - 100}", "concurrent"), ("gradio_client /predict", "gradio")):
         r = report[key]
