@@ -86,5 +86,5 @@ def plot_hp_search(trials: list[dict], path: Path) -> Path:
     ax.set_xlabel("trial" + (f" (dotted: {len(pruned)} pruned)" if pruned else ""))
     ax.set_ylabel("validation accuracy")
     ax.set_title("Hyper-parameter search")
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
     return save(fig, path, grid=[ax])
