@@ -38,6 +38,10 @@ def trainer_reporting(backend: str, out: Path) -> tuple[list[str], list]:
     if backend == "none":
         return [], []
     if backend == "tensorboard":
+        import os
+
+        if int(os.environ.get("RANK", "0")) != 0:  # only the main process writes (and creates) <out>/runs
+            return [], []
         from torch.utils.tensorboard import SummaryWriter
         from transformers.integrations import TensorBoardCallback
 

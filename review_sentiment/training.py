@@ -15,7 +15,14 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
+from transformers import (
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    EarlyStoppingCallback,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
 
 from . import __version__
 from .calibration import calibrate as fit_calibration
@@ -30,6 +37,7 @@ from .evaluate import check_compatible, comparison_table, score, score_sets
 from .hp_search import MODEL_ARGS, search, suggest, trials_table
 from .hub import check_write_access, upload_folder
 from .metrics import classification_metrics, ece_interval
+from .model_files import locate
 from .modeling import build_model, save_model, set_temperature
 from .plots import plot_confusion_matrix, plot_hp_search, plot_training_curves
 from .predictor import Predictor
@@ -229,7 +237,8 @@ def build_trainer(cfg: TrainConfig, model, tokenizer, splits: Splits, out: Path,
 
 def run_search(cfg: TrainConfig, splits: Splits, out: Path, precision: dict) -> dict:
     """Optuna trials on the validation split; the best values become cfg's options for the final training."""
-    _, tokenizer = build_model(cfg.model, splits.label_names, lora=cfg.lora, revision=cfg.revision)
+    # Each trial builds its own model (model_init); only the tokenizer is needed here.
+    tokenizer = AutoTokenizer.from_pretrained(locate(cfg.model, cfg.revision).config_dir)
     model_args = {k: v for k, v in cfg.search_space.items() if k in MODEL_ARGS}
 
     def model_init(trial):

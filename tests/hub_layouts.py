@@ -37,10 +37,6 @@ def pickled(model) -> bytes:
     return buffer.getvalue()
 
 
-def model_dir(root: Path, name: str, labels: list[str], kind: str, seed: int) -> Path:
-    return tiny.make_classifier(root / name, labels, kind=kind, seed=seed)
-
-
 SPECIAL_TOKENS_MAP = (b'{"cls_token": "[CLS]", "mask_token": "[MASK]", "pad_token": "[PAD]", "sep_token": "[SEP]", '
                       b'"unk_token": "[UNK]"}')
 
@@ -62,8 +58,8 @@ def build(hub: FakeHub, root: Path) -> dict:
     facts: dict = {}
 
     # lvwerra/distilbert-imdb
-    true = model_dir(root, "lvwerra-true", ["NEGATIVE", "POSITIVE"], "distilbert", seed=1)
-    other = model_dir(root, "lvwerra-other", ["NEGATIVE", "POSITIVE"], "distilbert", seed=2)
+    true = tiny.make_classifier(root / "lvwerra-true", ["NEGATIVE", "POSITIVE"], kind="distilbert", seed=1)
+    other = tiny.make_classifier(root / "lvwerra-other", ["NEGATIVE", "POSITIVE"], kind="distilbert", seed=2)
     model = AutoModelForSequenceClassification.from_pretrained(true)
     repo = hub.repos[("model", LVWERRA)] = Repo("model", LVWERRA)
     first = repo.commit_main("initial commit", {
@@ -81,7 +77,7 @@ def build(hub: FakeHub, root: Path) -> dict:
     facts[LVWERRA] = {"local": true, "main": head, "pr": pr_sha, "pr_num": num}
 
     # nlptown/bert-base-multilingual-uncased-sentiment
-    stars = model_dir(root, "nlptown-true", tiny.STARS, "bert", seed=3)
+    stars = tiny.make_classifier(root / "nlptown-true", tiny.STARS, kind="bert", seed=3)
     model = AutoModelForSequenceClassification.from_pretrained(stars)
     repo = hub.repos[("model", NLPTOWN)] = Repo("model", NLPTOWN)
     sha = repo.commit_main("Upload", {
