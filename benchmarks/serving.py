@@ -1,13 +1,13 @@
-"""Serving speed on this machine: the seed recipe against our Predictor's options, each in its own process.
+"""Serving speed on this machine, in one run: the seed recipe and what a user would write instead (a plain
+`pipeline`) against our Predictor on each runtime, in-process and through the app's own REST route.
 
-The seed recipe is transformers' `pipeline`, fp32, every review padded/truncated to 512 tokens. Ours is the
-Predictor (dynamic shapes, torch.inference_mode, length-sorted batches, head+tail at 512), in fp32 with the default
-and with one thread, and with int8 dynamic quantisation.
+Every variant runs in its own process, one after another, on one ~230-word IMDb review (one at a time, as a Space
+visitor sends them) and on batches of 32. Speed uses DistilBERT- and BERT-base-sized models with random weights
+(speed does not depend on the values), with onnx/ files written exactly as train.py writes them. Agreement and
+accuracy use a real fine-tuned model on IMDb test reviews, with McNemar's exact p-value against torch fp32. The
+CPU model and its ISA flags are recorded with the results: ratios move between CPU generations.
 
-Speed uses DistilBERT- and BERT-base-sized models with random weights (speed does not depend on the values);
-agreement and accuracy use a real fine-tuned model on IMDb test reviews.
-
-    python benchmarks/serving.py --accuracy-model runs/minilm-full --dataset ../shared/data/imdb
+    python benchmarks/serving.py --accuracy-model runs/minilm-full --samples 5000
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,7 +26,18 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-VARIANTS = ["seed-pipeline", "predictor-fp32", "predictor-fp32-1thread", "predictor-int8", "predictor-onnxruntime"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import cpu_info, describe  # noqa: E402
+
+# name: (how it runs, quantize) -- "rest" is the app's default path, timed through POST /api/v1/predict.
+VARIANTS = {"seed-pipeline": "transformers pipeline, every review padded to 512 (the seed recipe)",
+            "plain-pipeline": "pipeline(..., truncation=True): what a user writes instead",
+            "torch-fp32": "our Predictor on torch, fp32",
+            "torch-int8": "our Predictor on torch, dynamic int8",
+            "onnx-fp32": "our Predictor on ONNX Runtime, onnx/model.onnx",
+            "onnx-int8": "our Predictor on ONNX Runtime, onnx/model_quantized.onnx (the Space's default)",
+            "rest": "the app's REST route, as it serves by default"}
+ACCURACY_VARIANTS = ["torch-fp32", "onnx-fp32", "onnx-int8", "torch-int8"]
 SIZES = {"distilbert": dict(model_type="distilbert", dim=768, n_layers=6, n_heads=12, hidden_dim=3072),
          "bert-base": dict(model_type="bert", hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                            intermediate_size=3072),
@@ -40,6 +51,20 @@ def typical_review(texts: list[str], words: int = 230) -> str:
     return min(texts, key=lambda t: abs(len(t.split()) - words))
 
 
+def with_onnx_files(model_dir: str, work: Path) -> str:
+    """A model folder with onnx/ as train.py writes it (a copy, if the model has none yet)."""
+    from review_sentiment import onnx
+    from review_sentiment.predictor import Predictor
+
+    if (Path(model_dir) / onnx.FP32_FILE).exists():
+        return model_dir
+    copy = work / f"{Path(model_dir).name}-with-onnx"
+    shutil.copytree(model_dir, copy, ignore=shutil.ignore_patterns("checkpoints", "runs", "*.csv"))
+    predictor = Predictor.load(str(copy), device="cpu")
+    onnx.write_files(predictor.model, predictor.tokenizer, copy)
+    return str(copy)
+
+
 def make_random_model(kind: str, tokenizer_dir: str, folder: Path) -> str:
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
@@ -51,65 +76,90 @@ def make_random_model(kind: str, tokenizer_dir: str, folder: Path) -> str:
     config.review_sentiment = {"max_length": 512, "truncation": "head+tail", "temperature": 1.0}
     AutoModelForSequenceClassification.from_config(config).save_pretrained(folder / kind)
     tokenizer.save_pretrained(folder / kind)
-    return str(folder / kind)
+    return with_onnx_files(str(folder / kind), folder)
 
 
 def build(variant: str, model_dir: str):
-    """A callable texts -> P(positive) for one variant."""
-    import torch
-
-    if variant.endswith("1thread"):
-        torch.set_num_threads(1)
-    if variant == "seed-pipeline":
+    """A callable texts -> P(positive) for one in-process variant."""
+    if variant.endswith("pipeline"):
         from transformers import pipeline
 
         classifier = pipeline("text-classification", model=model_dir, top_k=None, device="cpu")
-        window = min(512, classifier.model.config.max_position_embeddings)  # 512 for every real model here
+        padding = {"padding": "max_length", "max_length": 512} if variant == "seed-pipeline" else {}
 
         def run(texts):
-            out = classifier(list(texts), truncation=True, padding="max_length", max_length=window, batch_size=32)
+            out = classifier(list(texts), truncation=True, batch_size=32, **padding)
             return np.array([next(d["score"] for d in row if d["label"] == "positive") for row in out])
         return run
     from review_sentiment.predictor import Predictor
 
+    runtime, precision = variant.split("-")
     # The model's own settings: 512 head+tail for the timed random models, what it was trained with otherwise.
-    predictor = Predictor.load(model_dir, device="cpu", quantize="int8" if variant.endswith("int8") else "none")
-    if variant.endswith("onnxruntime"):
-        predictor = predictor.on_onnxruntime()
+    predictor = Predictor.load(model_dir, device="cpu").serving(
+        runtime, "int8" if precision == "int8" else "none")
+    assert runtime == "torch" or "ONNX Runtime" in predictor.runtime, predictor.runtime
     positive = predictor.labels.index("positive")
     return lambda texts: predictor.predict_proba(list(texts))[:, positive]
 
 
-def measure(variant: str, model_dir: str, texts: list[str], repeats: int, batches: int) -> dict:
-    run = build(variant, model_dir)
-    review = typical_review(texts)
+def timed(run, review: str, batch: list[str], repeats: int, batches: int) -> dict:
     run([review])  # warm-up
     latencies = []
     for _ in range(repeats):
         start = time.perf_counter()
         run([review])
         latencies.append(time.perf_counter() - start)
-    batch = texts[:32]
     run(batch)
     start = time.perf_counter()
     for _ in range(batches):
         run(batch)
-    throughput = 32 * batches / (time.perf_counter() - start)
-    import torch
     return {"p50_ms": 1000 * float(np.percentile(latencies, 50)), "p95_ms": 1000 * float(np.percentile(latencies, 95)),
-            "batch32_reviews_per_s": throughput, "threads": torch.get_num_threads(),
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "batch32_reviews_per_s": len(batch) * batches / (time.perf_counter() - start),
             "review_words": len(review.split())}
 
 
+def measure_rest(model_dir: str, review: str, batch: list[str], repeats: int, batches: int) -> dict:
+    """The app as a Space runs it (its defaults, both models loaded), timed from a client on loopback."""
+    import httpx
+
+    from load import rss_mb, start_app
+
+    process, url = start_app(model_dir, model_dir)
+    try:
+        runtime = httpx.get(f"{url}/healthz").json()["models"]["finetuned"]["runtime"]
+        with httpx.Client(base_url=url, timeout=120) as client:
+            def run(texts):
+                response = client.post("/api/v1/predict", json={"texts": list(texts)})
+                if response.status_code != 200:
+                    raise RuntimeError(f"HTTP {response.status_code}: {response.text[:500]}")
+                return response.json()["predictions"]
+            result = timed(run, review, batch, repeats, batches)
+        return {**result, "runtime": runtime, "peak_rss_mb": rss_mb(process.pid)}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. Not getrusage's ru_maxrss: Linux keeps that across exec, so a child
+    would report its parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def child(args) -> None:
-    """One variant in a fresh process, so peak RSS and thread settings belong to it alone."""
+    """One variant in a fresh process, so peak RSS and thread pools belong to it alone."""
     texts = json.loads(Path(args.texts).read_text())
-    if args.mode == "speed":
-        result = measure(args.variant, args.model_dir, texts, args.repeats, args.batches)
+    review, batch = typical_review(texts), texts[:32]
+    if args.mode == "predict":
+        result = {"p_positive": build(args.variant, args.model_dir)(texts).tolist()}
+    elif args.variant == "rest":
+        result = measure_rest(args.model_dir, review, batch, args.repeats, args.batches)
     else:
-        run = build(args.variant, args.model_dir)
-        result = {"p_positive": run(texts).tolist()}
+        result = timed(build(args.variant, args.model_dir), review, batch, args.repeats, args.batches)
+        result["peak_rss_mb"] = peak_rss_mb()
     Path(args.result).write_text(json.dumps(result))
 
 
@@ -119,18 +169,34 @@ def spawn(mode: str, variant: str, model_dir: str, texts_file: Path, args) -> di
     cmd = [sys.executable, __file__, "--child", mode, "--variant", variant, "--model-dir", model_dir,
            "--texts", str(texts_file), "--result", str(result), "--repeats", str(args.repeats),
            "--batches", str(args.batches)]
-    subprocess.run(cmd, check=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+    subprocess.run(cmd, check=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1"})
     return json.loads(result.read_text())
+
+
+def accuracy_report(labels: np.ndarray, probs: dict[str, np.ndarray]) -> dict:
+    from review_sentiment.int8_bar import MAX_ACCURACY_POINTS, MIN_AGREEMENT, mcnemar_p
+
+    reference = probs["torch-fp32"] > 0.5
+    report = {}
+    for name, p in probs.items():
+        predicted = p > 0.5
+        accuracy, agreement = float((predicted == labels).mean()), float((predicted == reference).mean())
+        points = 100 * (accuracy - float((reference == labels).mean()))
+        report[name] = {"accuracy": accuracy, "accuracy_points_vs_fp32": points, "agreement_with_fp32": agreement,
+                        "mcnemar_p": mcnemar_p(labels, reference, predicted), "reviews": int(len(labels)),
+                        "meets_bar": agreement >= MIN_AGREEMENT and abs(points) <= MAX_ACCURACY_POINTS}
+    return report
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default=str(ROOT.parent / "shared/data/imdb"), help="IMDb directory")
-    parser.add_argument("--accuracy-model", help="a fine-tuned model for agreement/accuracy (skipped if absent)")
+    parser.add_argument("--accuracy-model", help="a fine-tuned model for agreement/accuracy (skipped if absent); "
+                                                 "its onnx/ files are written to a copy if it has none")
     parser.add_argument("--tokenizer", help="tokenizer for the random-weight models (default: --accuracy-model's)")
     parser.add_argument("--sizes", default="distilbert,bert-base", help="random-weight model sizes to time")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help="which variants to run")
-    parser.add_argument("--samples", type=int, default=1000, help="test reviews for agreement and accuracy")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="which variants to time")
+    parser.add_argument("--samples", type=int, default=5000, help="test reviews for agreement and accuracy")
     parser.add_argument("--repeats", type=int, default=30, help="single-review timings per variant")
     parser.add_argument("--batches", type=int, default=3, help="timed batches of 32 per variant")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/serving.json"))
@@ -150,34 +216,44 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="serving-bench-"))
     texts_file = work / "texts.json"
     texts_file.write_text(json.dumps(test["text"].tolist()))
-    report = {"device": f"CPU ({os.cpu_count()} cores, torch {torch.__version__})", "speed": {}, "accuracy": {}}
+    machine = cpu_info()
+    report = {"machine": machine, "torch": torch.__version__, "speed": {}, "accuracy": {}}
+    print(f"Serving benchmark on {describe(machine)}")
 
     tokenizer = args.tokenizer or args.accuracy_model
-    variants = args.variants.split(",")
     for size in [s for s in args.sizes.split(",") if s]:
         model_dir = make_random_model(size, tokenizer, work)
-        report["speed"][size] = {v: spawn("speed", v, model_dir, texts_file, args) for v in variants}
+        report["speed"][size] = {}
+        for variant in args.variants.split(","):
+            report["speed"][size][variant] = spawn("speed", variant, model_dir, texts_file, args)
+            print(f"  {size} {variant}: p50 {report['speed'][size][variant]['p50_ms']:.1f} ms", flush=True)
     if args.accuracy_model:
-        labels = test["label"].to_numpy()
-        probs = {v: np.array(spawn("predict", v, args.accuracy_model, texts_file, args)["p_positive"])
-                 for v in variants if v != "predictor-fp32-1thread"}
-        reference = probs[next(v for v in probs if v.startswith("predictor-fp32"))] > 0.5
-        report["accuracy"] = {v: {"accuracy": float(((p > 0.5) == labels).mean()),
-                                  "agreement_with_fp32": float(((p > 0.5) == reference).mean()),
-                                  "reviews": int(len(labels))} for v, p in probs.items()}
+        model_dir = with_onnx_files(args.accuracy_model, work)
+        probs = {v: np.array(spawn("predict", v, model_dir, texts_file, args)["p_positive"])
+                 for v in ACCURACY_VARIANTS}
+        report["accuracy"] = accuracy_report(test["label"].to_numpy(), probs)
+        report["accuracy_model"] = args.accuracy_model
 
-    print(f"\nServing benchmark on {report['device']}")
     for size, rows in report["speed"].items():
-        seed = rows.get("seed-pipeline") or next(iter(rows.values()))
-        print(f"\n{size} (random weights): one ~{seed['review_words']}-word review, batch of 32 IMDb reviews")
-        print(f"{'variant':<24}{'p50 ms':>9}{'p95 ms':>9}{'batch32 rev/s':>15}{'RSS MB':>9}{'p50 speed-up':>14}")
+        seed, plain = rows.get("seed-pipeline"), rows.get("plain-pipeline")
+        print(f"\n{size} (random weights): one ~{next(iter(rows.values()))['review_words']}-word review; "
+              f"batches of 32 IMDb reviews")
+        print(f"{'variant':<16}{'p50 ms':>9}{'p95 ms':>9}{'batch32 rev/s':>15}{'RSS MB':>9}{'vs seed':>9}"
+              f"{'vs pipeline':>13}")
         for name, r in rows.items():
-            print(f"{name:<24}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}{r['batch32_reviews_per_s']:>15.1f}"
-                  f"{r['peak_rss_mb']:>9.0f}{seed['p50_ms'] / r['p50_ms']:>13.2f}x")
+            r["vs_seed"] = seed["p50_ms"] / r["p50_ms"] if seed else None
+            r["vs_plain_pipeline"] = plain["p50_ms"] / r["p50_ms"] if plain else None
+            ratio = lambda x: f"{x:.2f}x" if x else "-"  # noqa: E731
+            print(f"{name:<16}{r['p50_ms']:>9.1f}{r['p95_ms']:>9.1f}{r['batch32_reviews_per_s']:>15.1f}"
+                  f"{r['peak_rss_mb']:>9.0f}{ratio(r['vs_seed']):>9}{ratio(r['vs_plain_pipeline']):>13}")
+        if "rest" in rows:
+            print(f"rest = {rows['rest']['runtime']}")
     if report["accuracy"]:
-        print(f"\n{args.accuracy_model}: {len(test)} IMDb test reviews")
+        print(f"\n{args.accuracy_model}: {len(test)} IMDb test reviews, against torch fp32")
+        print(f"{'variant':<16}{'accuracy':>10}{'points':>8}{'agreement':>11}{'McNemar p':>11}  meets bar")
         for name, r in report["accuracy"].items():
-            print(f"{name:<24} accuracy {r['accuracy']:.4f}   agreement with fp32 {r['agreement_with_fp32']:.4f}")
+            print(f"{name:<16}{r['accuracy']:>10.4f}{r['accuracy_points_vs_fp32']:>+8.2f}"
+                  f"{r['agreement_with_fp32']:>11.4f}{r['mcnemar_p']:>11.3f}  {'yes' if r['meets_bar'] else 'no'}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
     print(f"\nwrote {args.out}")

@@ -10,8 +10,9 @@ the conversion Space to open a pull request on someone else's repo):
    there), pinned by its commit sha; config and tokenizer still come from `main`;
 3. else one clear line: the repo publishes only pickled weights, and how to fix that.
 
-Only the files inference reads are downloaded (config, weights, tokenizer, and the card and metrics the About tab
-shows for models train.py made), never `.bin`, `.msgpack`, `.h5` or `.onnx` files.
+Only the files inference reads are downloaded (config, weights, tokenizer, the card and metrics the About tab
+shows for models train.py made, and of a shipped onnx/ folder the one file the Space serves), never `.bin`,
+`.msgpack` or `.h5` files.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from .data import REPO_ID
 from .errors import UserError
+from .onnx import FP32_FILE, INT8_FILE
 
 CONVERSION_BOT = "SFconvertbot"
 CONVERSION_TITLE = "Adding `safetensors` variant of this model"
@@ -46,6 +48,12 @@ def weight_files(names) -> list[str]:
 
 def config_files(names) -> list[str]:
     return sorted(n for n in names if _matches(n, CONFIG_PATTERNS))
+
+
+def onnx_files(names) -> list[str]:
+    """The ONNX file the Space serves where the repo ships one: the int8 file (train.py ships it only when it met
+    the accuracy bar), else fp32. Never both: the other one would be 70-270 MB downloaded for nothing."""
+    return next(([n] for n in (INT8_FILE, FP32_FILE) if n in names), [])
 
 
 @dataclass
@@ -115,7 +123,7 @@ def plan(repo_id: str, revision: str | None = None, api=None) -> Plan:
     weights = weight_files(names)
     if weights:
         origin = f"revision {revision}" if revision and revision != "main" else "main"
-        return Plan(repo_id, info.sha, info.sha, {info.sha: configs + weights}, origin)
+        return Plan(repo_id, info.sha, info.sha, {info.sha: configs + weights + onnx_files(names)}, origin)
     if revision and revision != "main":
         raise _pickled_only(repo_id, names, f"at revision {revision}")
     found = conversion_pr(api, repo_id, info.sha)
@@ -126,7 +134,7 @@ def plan(repo_id: str, revision: str | None = None, api=None) -> Plan:
     pr_weights = weight_files(pr_names)
     if not pr_weights:
         raise _pickled_only(repo_id, names, f"on main, and its conversion PR #{pr.num} holds none either")
-    return Plan(repo_id, pr_sha, info.sha, {info.sha: configs, pr_sha: pr_weights},
+    return Plan(repo_id, pr_sha, info.sha, {info.sha: configs, pr_sha: pr_weights + onnx_files(pr_names)},
                 f"safetensors conversion PR #{pr.num}")
 
 
@@ -143,7 +151,7 @@ def _from_cache(repo_id: str, revision: str | None) -> ModelFiles:
     from huggingface_hub import snapshot_download
 
     folder = Path(snapshot_download(repo_id, revision=revision, local_files_only=True,
-                                    allow_patterns=WEIGHT_PATTERNS + CONFIG_PATTERNS))
+                                    allow_patterns=WEIGHT_PATTERNS + CONFIG_PATTERNS + [INT8_FILE, FP32_FILE]))
     names = [p.name for p in folder.iterdir()]
     if not weight_files(names):
         raise UserError(f"{repo_id} is in the local cache without safetensors weights; pin the revision that has "

@@ -26,7 +26,9 @@ def check_review(text) -> tuple[str, list[str]]:
     if len(text) > MAX_REVIEW_CHARS:
         raise UserError(f"The review is {len(text):,} characters long; the limit is {MAX_REVIEW_CHARS:,} "
                         "(about eight pages). Paste a shorter excerpt.")
-    control = sum(1 for c in text if unicodedata.category(c) in ("Cc", "Cs", "Co") and c not in "\n\r\t")
+    # C1 controls (\x80-\x9f) are not counted: IMDb's own reviews carry Windows-1252 dashes read as Latin-1 ("\x96").
+    control = sum(1 for c in text if (unicodedata.category(c) in ("Cc", "Cs", "Co") and c not in "\n\r\t"
+                                      and not "\x80" <= c <= "\x9f"))
     if "\x00" in text or control > max(3, len(text) // 100):
         raise UserError("This looks like binary data, not a review. Paste plain text.")
     notes = []

@@ -105,10 +105,11 @@ def rest_routes(service: Service) -> APIRouter:
 
     @router.get("/healthz")
     def healthz() -> dict:
-        """Liveness, and which model (repo, commit sha, origin) each side serves."""
+        """Liveness, and which model (repo, commit sha, origin) each side serves, on which runtime."""
         slots = {"finetuned": service.model, "baseline": service.baseline}
         return {"status": "ok", "models": {k: {"id": s.spec, "loaded": s.predictor is not None, "error": s.error,
-                                               **s.source} for k, s in slots.items()}}
+                                               "runtime": s.predictor and s.predictor.runtime, **s.source}
+                                           for k, s in slots.items()}}
 
     # Docs for the REST API alone (Gradio's own routes are described at /gradio_api/info and the page's footer).
     api_routes = list(router.routes)

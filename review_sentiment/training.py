@@ -30,12 +30,14 @@ from .calibration import softmax
 from .card import render_card
 from .cli import parse, run
 from .config import TrainConfig
-from .data import Splits, load_splits
+from .data import Splits, load_splits, stratified_subset
 from .domains import domains_table
 from .errors import UserError
 from .evaluate import check_compatible, comparison_table, score, score_sets
 from .hp_search import MODEL_ARGS, search, suggest, trials_table
 from .hub import check_write_access, upload_folder
+from .int8_bar import SAMPLES as INT8_SAMPLES
+from .int8_bar import ship as ship_onnx
 from .metrics import classification_metrics, ece_interval
 from .model_files import locate
 from .modeling import build_model, save_model, set_temperature
@@ -180,12 +182,17 @@ def train(cfg: TrainConfig) -> dict:
     test_metrics, predictor = score_test(out, splits, cfg.calibrate)
     domains = score_sets(predictor, cfg.eval_sets, text_column=cfg.text_column, label_column=cfg.label_column,
                          seed=cfg.seed) if cfg.eval_sets else {}
+    if cfg.onnx:
+        sample = splits.test if len(splits.test) <= INT8_SAMPLES else stratified_subset(splits.test, INT8_SAMPLES,
+                                                                                        seed=cfg.seed)
+        metrics_onnx = ship_onnx(out, sample["text"].tolist(), sample["label"].to_numpy())
+        print(metrics_onnx["summary"])
     baseline_metrics = None
     if baseline is not None:
         baseline_metrics = score(baseline, splits.test["text"].tolist(), splits.test["label"].to_numpy(),
                                  splits.label_names, progress=True)["metrics"]
     metrics = {"test": test_metrics, **({"baseline": baseline_metrics} if baseline_metrics else {}),
-               **({"domains": domains} if domains else {}),
+               **({"domains": domains} if domains else {}), **({"onnx": metrics_onnx} if cfg.onnx else {}),
                "validation": {k.removeprefix("eval_"): v for k, v in best_val.items()},
                "train": {"runtime_s": round(train_seconds, 1), "steps": result.global_step,
                          "max_steps": trainer.state.max_steps, "stopped_early": stopped_early,
@@ -286,7 +293,8 @@ def write_artifacts(cfg: TrainConfig, out: Path, splits: Splits, metrics: dict, 
                        is_adapter=cfg.lora is not None and not cfg.merge_lora, baseline=comparison,
                        domains=metrics.get("domains"), domains_md=domains_table(metrics["domains"])
                        if metrics.get("domains") else None, trials=trials,
-                       tracked=(out / LOG_DIR).is_dir(), stopped_early=metrics["train"]["stopped_early"])
+                       tracked=(out / LOG_DIR).is_dir(), stopped_early=metrics["train"]["stopped_early"],
+                       onnx=metrics.get("onnx"))
     card.save(out / "README.md")
 
 

@@ -226,15 +226,15 @@ LONG_TEXT_WORDS = {"chunks": "are read whole, in overlapping windows whose predi
 def origin_line(slot: Slot) -> str:
     """Where the served weights come from: a local folder, or a Hub repo at a commit (main, a pinned revision, or
     the safetensors conversion PR), linked to that exact tree."""
-    source = slot.source
+    source, runs = slot.source, f" Runs on {slot.predictor.runtime}."
     if not source.get("repo"):
-        return f"Loaded from the local folder `{slot.spec}`."
+        return f"Loaded from the local folder `{slot.spec}`.{runs}"
     sha = source["revision"]
     line = (f"Weights from [`{source['repo']}` at `{sha[:10]}`](https://huggingface.co/{source['repo']}/tree/{sha}) "
             f"({source['origin']}).")
     if source.get("config_revision") and source["config_revision"] != sha:
         line += f" Config and tokenizer from `main` at `{source['config_revision'][:10]}`."
-    return line
+    return line + runs
 
 
 def training_line(slot: Slot) -> str:

@@ -61,6 +61,12 @@ def test_bad_reviews_get_a_clear_message(service, text, message):
         service.compare(text)
 
 
+def test_imdb_reviews_with_windows_1252_dashes_are_reviews_not_binary(service):
+    """IMDb's own test split holds reviews with "\x96" (a cp1252 en dash read as Latin-1): they are scored."""
+    review = "I did not quite get Barnens O \x96 it is one of the weirdest ones \x96 but the music was great. " * 3
+    assert service.compare(review)["finetuned"]["label"] in ("negative", "positive")
+
+
 def test_emoji_and_html_reviews_are_scored_with_a_note(service):
     emoji = service.compare("😍🔥👍")
     assert "no words" in emoji["notes"][0] and "label" in emoji["finetuned"]
@@ -211,7 +217,7 @@ def test_concurrent_clients_get_correct_answers(live_app, trained_model):
     """8 clients x 25 requests, half through gradio_client and half through REST: no errors, right answers."""
     # The reference is built as the app builds its model, and fed one review at a time as the app is (dynamic
     # int8 quantisation, when it is the default, depends on what else is in the batch).
-    reference = Predictor.load(str(trained_model), quantize=DEFAULT_QUANTIZE, long_text=DEFAULT_LONG_TEXT)
+    reference = Predictor.load(str(trained_model), long_text=DEFAULT_LONG_TEXT).serving(None, DEFAULT_QUANTIZE)
     texts = [f"{POSITIVE} {i}" if i % 2 else f"{NEGATIVE} {i}" for i in range(25)]
     expected = np.concatenate([reference.predict_proba([t]) for t in texts])
     failures, done = [], []
@@ -257,7 +263,7 @@ def test_onnxruntime_predictor_matches_torch_and_caches_its_export(trained_model
     from review_sentiment import onnx
 
     torch_predictor = Predictor.load(str(trained_model), long_text="chunks")
-    path = onnx.cache_path(torch_predictor.model)
+    path = onnx.cache_dir(torch_predictor.model) / onnx.FP32_FILE
     ort_predictor = torch_predictor.on_onnxruntime()
     assert path.exists() and ort_predictor.model is torch_predictor.model
     texts = [POSITIVE, NEGATIVE, " ".join([NEGATIVE] * 12)]  # the last one spans several windows

@@ -23,13 +23,17 @@ def test_serving_benchmark(tmp_path, trained_model, binary_data, bert_base):
                    "--batches", "1", "--out", str(out))
     report = json.loads(out.read_text())
     variants = report["speed"]["tiny"]
-    assert set(variants) == {"seed-pipeline", "predictor-fp32", "predictor-fp32-1thread", "predictor-int8",
-                             "predictor-onnxruntime"}
+    assert list(variants) == ["seed-pipeline", "plain-pipeline", "torch-fp32", "torch-int8", "onnx-fp32",
+                              "onnx-int8", "rest"]
     assert all(v["p50_ms"] > 0 and v["peak_rss_mb"] > 0 for v in variants.values())
-    assert variants["predictor-fp32-1thread"]["threads"] == 1
-    assert report["accuracy"]["predictor-fp32"]["agreement_with_fp32"] == 1.0
-    assert report["accuracy"]["predictor-onnxruntime"]["agreement_with_fp32"] == 1.0
-    assert "p50 speed-up" in stdout
+    assert variants["rest"]["runtime"] == "ONNX Runtime, int8 (onnx/model_quantized.onnx)", "the shipped int8 file"
+    assert variants["rest"]["vs_plain_pipeline"] == pytest.approx(
+        variants["plain-pipeline"]["p50_ms"] / variants["rest"]["p50_ms"])
+    accuracy = report["accuracy"]
+    assert accuracy["onnx-fp32"]["agreement_with_fp32"] == 1.0 and accuracy["onnx-fp32"]["mcnemar_p"] == 1.0
+    assert set(accuracy) == {"torch-fp32", "onnx-fp32", "onnx-int8", "torch-int8"}
+    assert report["machine"]["cpu"] and "isa" in report["machine"]
+    assert "vs pipeline" in stdout and "McNemar p" in stdout
 
 
 def test_training_benchmark(tmp_path, binary_data, bert_base):
@@ -62,9 +66,9 @@ def test_load_benchmark(tmp_path, trained_model, star_baseline, binary_data):
                    str(binary_data), "--clients", "3", "--single", "5", "--total", "130", "--gradio-requests", "2",
                    "--timeout", "60", "--out", str(out))
     report = json.loads(out.read_text())
-    # The run stops when the last request is sent; the few still in flight then are not counted.
-    counts = [report[k]["requests"] for k in ("single", "first_100", "concurrent")]
-    assert all(n - 3 <= got <= n for got, n in zip(counts, [5, 100, 30])), counts
+    # Each phase stops when its last answer is in: exactly the requests asked for, none left in flight.
+    assert [report[k]["requests"] for k in ("single", "first_100", "concurrent")] == [5, 100, 30]
+    assert not any(report[k]["timed_out"] for k in ("single", "first_100", "concurrent"))
     assert all(report[k]["errors"] == 0 for k in ("single", "first_100", "concurrent", "gradio"))
     assert report["gradio"]["requests"] == 6 and report["rss_after_total_mb"] > 0
     assert "users vs one" in stdout and report["machine"]["cpu"]
@@ -88,6 +92,9 @@ def test_cold_start_benchmark(tmp_path, bert_base):
     out = tmp_path / "cold.json"
     stdout = bench("cold_start.py", "--size", "tiny", "--tokenizer", str(bert_base), "--out", str(out))
     report = json.loads(out.read_text())
-    assert [r["runtime"] for r in report["results"]] == ["onnx", "onnx", "torch"]
+    assert [r["runtime"] for r in report["results"]] == ["onnx", "onnx", "onnx", "torch"]
     assert all(0 < r["seconds"] < 600 for r in report["results"])
+    shipped, later, bare, on_torch = (r["served"] for r in report["results"])
+    assert "onnx/model_quantized.onnx" in shipped["finetuned"] and "exported" in shipped["baseline"]
+    assert "exported" in bare["finetuned"] and on_torch["finetuned"] == "torch, fp32"
     assert "first REST answer" in stdout

@@ -100,7 +100,7 @@ def test_explanations_are_faithful(predictor, binary_data):
 
 
 def test_int8_service_serves_quantized_and_still_explains(trained_model, star_baseline):
-    service = Service(str(trained_model), str(star_baseline), quantize="int8")
+    service = Service(str(trained_model), str(star_baseline), quantize="int8", runtime="torch")
     assert "quantized" in type(service.model.predictor.model.pre_classifier).__module__
     assert service.explainer is not service.model.predictor
     fp32 = Predictor.load(str(trained_model))

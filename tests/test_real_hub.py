@@ -184,6 +184,40 @@ def test_publishing_a_pickled_only_model_stops_before_uploading(hub, tmp_path):
     assert ("space", f"{USER}/other") not in hub.repos
 
 
+SERVE = """
+import json, sys
+from review_sentiment.predictor import Predictor
+p = Predictor.load(sys.argv[1], device="cpu").serving("onnx", "auto")
+print(json.dumps({"runtime": p.runtime, "probs": p.predict_proba(json.loads(sys.argv[2])).tolist()}))
+"""
+
+
+def test_a_model_pushed_by_train_py_is_served_from_its_shipped_onnx_file_alone(hub, tmp_path, trained_model):
+    """A repo laid out as train.py pushes it (weights, card, metrics, onnx/): the Space downloads the one ONNX file
+    it serves (the checked int8 file when it shipped) and serves it, without exporting anything."""
+    from fake_hub import Repo
+
+    from review_sentiment import onnx
+    repo_id = f"{USER}/imdb-distilbert"
+    repo = hub.repos[("model", repo_id)] = Repo("model", repo_id)
+    sha = repo.commit_main("Upload full fine-tuned model", {
+        path.relative_to(trained_model).as_posix(): path.read_bytes() for path in trained_model.rglob("*")
+        if path.is_file() and not {"checkpoints", "runs"} & set(path.relative_to(trained_model).parts)})
+    shipped = onnx.INT8_FILE if (trained_model / onnx.INT8_FILE).exists() else onnx.FP32_FILE
+    start = len(hub.downloads)
+    env = subprocess_env(**hub.env(token=None), HF_HOME=str(tmp_path / "hf-home"))
+    result = subprocess.run([sys.executable, "-c", SERVE, repo_id, json.dumps(TEXTS)], capture_output=True,
+                            text=True, env=env, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    names = {name for _, commit, name, _ in hub.downloads[start:] if commit == sha}
+    assert {n for n in names if n.startswith("onnx/")} == {shipped}
+    assert answer["runtime"].endswith(f"({shipped})")
+    assert not (tmp_path / "hf-home" / "review-sentiment").exists(), "nothing exported"
+    local = Predictor.load(str(trained_model), device="cpu").serving("onnx", "auto")
+    assert np.allclose(answer["probs"], local.predict_proba(TEXTS), atol=1e-6)
+
+
 def test_the_bot_is_the_only_author_trusted(hub):
     """The layout really holds a same-titled PR by someone else and a stale bot PR (so the tests above mean it)."""
     repo = hub.repo(LVWERRA)

@@ -1,0 +1,117 @@
+"""The ONNX files train.py ships: a graph ONNX Runtime fuses, int8 that keeps the sensitive layers in fp32, the
+accuracy bar that decides whether the int8 file ships, and the Space serving the shipped file."""
+
+import json
+
+import numpy as np
+import onnx as onnx_lib
+import onnxruntime as ort
+import pytest
+import tiny
+
+from review_sentiment import onnx
+from review_sentiment.int8_bar import MAX_ACCURACY_POINTS, MIN_AGREEMENT, compare, mcnemar_p
+from review_sentiment.predictor import Predictor
+from review_sentiment.service import Service
+
+POSITIVE = "the acting was superb and the story wonderful , i loved it"
+NEGATIVE = "awful boring plot and the worst acting , a waste"
+
+
+@pytest.fixture(scope="module")
+def four_layers(tmp_path_factory):
+    """A tiny BERT classifier with 4 layers, so int8 has middle layers to quantise."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertConfig
+
+    folder = tiny.make_classifier(tmp_path_factory.mktemp("four"), ["negative", "positive"])
+    config = BertConfig.from_pretrained(folder, num_hidden_layers=4)
+    AutoModelForSequenceClassification.from_config(config).save_pretrained(folder)
+    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    return model, AutoTokenizer.from_pretrained(folder), folder
+
+
+def ops(path) -> list:
+    return list(onnx_lib.load(str(path)).graph.node)
+
+
+def test_export_is_plain_onnx_with_eager_attention_that_onnxruntime_folds(four_layers, tmp_path):
+    model, tokenizer, _ = four_layers
+    attention = model.config._attn_implementation
+    paths = onnx.write_files(model, tokenizer, tmp_path)
+    assert model.config._attn_implementation == attention and not model.training, "the caller's model is as it was"
+    assert {p.relative_to(tmp_path).as_posix() for p in paths.values()} == {onnx.FP32_FILE, onnx.INT8_FILE}
+    assert {n.domain for n in ops(paths["fp32"])} <= {"", "ai.onnx"}, "no contrib ops: any runtime reads it"
+    options = ort.SessionOptions()
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(str(paths["fp32"]), options, providers=["CPUExecutionProvider"])
+    optimized = [n.op_type for n in ops(tmp_path / "optimized.onnx")]
+    assert "IsNaN" not in optimized, "eager attention, not SDPA's masking nodes (module doc)"
+    assert optimized.count("FusedMatMul") == 4 and optimized.count("BiasGelu") == 4, "scaled QK^T and GELU folded"
+    batch = tokenizer([POSITIVE, NEGATIVE + " and long, " * 5], padding=True, return_tensors="pt")
+    expected = model(**batch).logits.detach().numpy()
+    assert np.allclose(onnx.runner(paths["fp32"])(batch), expected, atol=1e-5)
+    assert np.isfinite(onnx.runner(paths["int8"])(batch)).all()
+
+
+def test_int8_keeps_the_first_and_last_layers_and_the_head_in_fp32(four_layers, tmp_path):
+    model, tokenizer, _ = four_layers
+    paths = onnx.write_files(model, tokenizer, tmp_path)
+    kept = onnx.sensitive_nodes(paths["fp32"])
+    quantized = [n.name for n in ops(paths["int8"]) if n.op_type == "MatMulInteger"]
+    assert quantized and all("layer.1/" in n or "layer.2/" in n for n in quantized)
+    assert len(quantized) == 2 * 6, "q, k, v, attention output, intermediate, output of the two middle layers"
+    assert any("classifier" in n for n in kept) and any("pooler" in n for n in kept)
+    assert any("layer.0/" in n for n in kept) and any("layer.3/" in n for n in kept)
+    scales = [i for i in onnx_lib.load(str(paths["int8"])).graph.initializer if i.name.endswith("_scale")]
+    assert any(len(i.dims) == 1 and i.dims[0] > 1 for i in scales), "weights quantised per output channel"
+    from onnx import numpy_helper
+    weights = [w for i in onnx_lib.load(str(paths["int8"])).graph.initializer if i.name.endswith("_quantized")
+               and (w := numpy_helper.to_array(i)).dtype == np.int8]  # the matrix weights (embeddings are uint8)
+    assert len(weights) == 12 and max(int(np.abs(w).max()) for w in weights) <= 64, "7-bit: no u8 x s8 saturation"
+
+
+def test_the_bar_and_mcnemar():
+    labels = np.array([1] * 100 + [0] * 100)
+    fp32 = np.eye(2)[labels]
+    int8 = fp32.copy()
+    int8[:1] = int8[:1, ::-1]  # one of 200 flipped: 99.5% agreement, -0.5 points
+    result = compare(labels, fp32, int8)
+    assert result["agreement"] == 0.995 and result["accuracy_points"] == pytest.approx(-0.5)
+    assert not result["passed"], f"0.5 points is over the {MAX_ACCURACY_POINTS}-point bar"
+    labels = np.array([1] * 1000)
+    fp32, int8 = np.eye(2)[labels], np.eye(2)[labels]
+    int8[:5] = int8[:5, ::-1]
+    fp32[5:10] = fp32[5:10, ::-1]  # fp32 wrong on 5 that int8 gets right, int8 wrong on 5 that fp32 gets right
+    result = compare(labels, fp32, int8)
+    assert result["agreement"] == 0.99 >= MIN_AGREEMENT and result["passed"] and result["mcnemar_p"] == 1.0
+    # Only one side wrong, 5 times: exact two-sided p = 2 * 0.5**5.
+    assert mcnemar_p(np.ones(10), np.ones(10), np.r_[np.zeros(5), np.ones(5)]) == pytest.approx(0.0625)
+
+
+def test_train_ships_onnx_with_its_check_and_the_space_serves_the_shipped_file(trained_model, star_baseline):
+    metrics = json.loads((trained_model / "metrics.json").read_text())["onnx"]
+    check = metrics["int8"]
+    assert check["reviews"] == json.loads((trained_model / "metrics.json").read_text())["test"]["num_samples"]
+    assert (trained_model / onnx.INT8_FILE).exists() == check["passed"]
+    assert metrics["files"] == [onnx.FP32_FILE] + ([onnx.INT8_FILE] if check["passed"] else [])
+    card = (trained_model / "README.md").read_text()
+    assert "## How to use" in card and "onnx/model.onnx" in card and metrics["summary"] in card
+    shipped = onnx.INT8_FILE if check["passed"] else onnx.FP32_FILE
+    service = Service(str(trained_model), str(star_baseline))
+    assert service.model.predictor.runtime == f"ONNX Runtime, {'int8' if check['passed'] else 'fp32'} ({shipped})"
+    refused = Service(str(trained_model), str(star_baseline), quantize="none")
+    assert refused.model.predictor.runtime == f"ONNX Runtime, fp32 ({onnx.FP32_FILE})"
+    # The baseline ships no ONNX files: its own export, cached, in fp32 (its int8 accuracy was never checked).
+    assert service.baseline.predictor.runtime == "ONNX Runtime, fp32 (exported at first start, cached)"
+    torch_probs = Predictor.load(str(trained_model)).predict_proba([POSITIVE, NEGATIVE])
+    assert np.allclose(refused.model.predictor.predict_proba([POSITIVE, NEGATIVE]), torch_probs, atol=1e-5)
+
+
+def test_no_onnx_flag_writes_none(tmp_path, distilbert_base, binary_data):
+    from review_sentiment.training import main
+
+    out = tmp_path / "model"
+    main(["--model", str(distilbert_base), "--dataset", str(binary_data), "--output-dir", str(out), "--epochs", "0.1",
+          "--max-length", "32", "--batch-size", "8", "--max-train-samples", "16", "--max-eval-samples", "16",
+          "--no-onnx", "--no-calibrate"])
+    assert not (out / "onnx").exists() and "onnx" not in json.loads((out / "metrics.json").read_text())
