@@ -1,10 +1,12 @@
 """Load on the launched app, what Space visitors feel when many come at once.
 
-Starts `python app.py` on a free loopback port with the given models. The REST route is driven by locust in
-headless mode (benchmarks/locustfile.py; loopback only, bounded in requests and time): first one user alone (the
-single-client baseline), then `--clients` users, 100 requests and then `--total` in all, with the server's resident
-memory read after each phase. The gradio_client route (/predict) gets `--gradio-requests` per client from threads.
-Every answer is checked against a local Predictor. Prints a table, writes JSON with the CPU it ran on.
+Starts `python app.py` on a free loopback port with the given models. The REST route is driven by locust
+(benchmarks/locustfile.py, locust as a library in its own process; loopback only, each phase stopped when its last
+answer is in or at --timeout): first one user alone (the single-client baseline), then `--clients` users, 100
+requests and then the rest of `--total`, with the server's resident memory read after each phase and the share of
+the CPU cores it kept busy during each (on 2 cores, one client may already keep them busy: then more clients can
+only queue). The gradio_client route (/predict) gets `--gradio-requests` per client from threads. Every answer is
+checked against a local Predictor built as the app builds it. Prints a table, writes JSON with the CPU it ran on.
 
     python benchmarks/load.py --model runs/minilm-full --baseline runs/minilm-full --clients 16 --total 2000
 """
@@ -34,6 +36,12 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_app(model: str, baseline: str) -> tuple[subprocess.Popen, str]:
@@ -150,11 +158,17 @@ def main() -> None:
             cases = Path(tmp) / "cases.json"
             cases.write_text(json.dumps([{"text": t, "positive": float(p)} for t, p in zip(texts, expected)]))
             report["rss_start_mb"] = rss_mb(process.pid)
-            report["single"] = locust_run(url, cases, 1, args.single, args.timeout, Path(tmp), tolerance)
-            report["first_100"] = locust_run(url, cases, args.clients, 100, args.timeout, Path(tmp), tolerance)
+            def phase(users: int, total: int) -> dict:
+                """One locust run, with the share of the 2 cores the server kept busy meanwhile."""
+                cpu, started = cpu_seconds(process.pid), time.perf_counter()
+                result = locust_run(url, cases, users, total, args.timeout, Path(tmp), tolerance)
+                busy = (cpu_seconds(process.pid) - cpu) / (time.perf_counter() - started) / os.cpu_count()
+                return {**result, "server_cpu_busy": busy}
+
+            report["single"] = phase(1, args.single)
+            report["first_100"] = phase(args.clients, 100)
             report["rss_after_100_mb"] = rss_mb(process.pid)
-            report["concurrent"] = locust_run(url, cases, args.clients, args.total - 100, args.timeout, Path(tmp),
-                                              tolerance)
+            report["concurrent"] = phase(args.clients, args.total - 100)
             report["rss_after_total_mb"] = rss_mb(process.pid)
         report["gradio"] = hammer("gradio", url, texts, expected, args.clients, args.gradio_requests)
     finally:
@@ -164,13 +178,14 @@ def main() -> None:
                          "p95_over_p50": many["p95_ms"] / many["p50_ms"],
                          "rss_growth_100_to_total": report["rss_after_total_mb"] / report["rss_after_100_mb"] - 1}
     print(f"\nMachine: {describe(report['machine'])}; model {args.model}")
-    print("| phase | users | requests | errors | req/s | p50 ms | p95 ms |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| phase | users | requests | errors | req/s | p50 ms | p95 ms | server CPU busy |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, key in (("REST, one user", "single"), ("REST, first 100", "first_100"),
                       (f"REST, next {args.total - 100}", "concurrent"), ("gradio_client /predict", "gradio")):
         r = report[key]
+        busy = f"{r['server_cpu_busy']:.0%}" if "server_cpu_busy" in r else "-"
         print(f"| {name} | {r.get('users', args.clients)} | {r['requests']} | {r['errors']} | "
-              f"{r['requests_per_s']:.1f} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} |")
+              f"{r['requests_per_s']:.1f} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {busy} |")
     s = report["summary"]
     print(f"\n{args.clients} users vs one: {s['throughput_vs_single']:.2f}x the throughput; p95/p50 "
           f"{s['p95_over_p50']:.2f}; server RSS {report['rss_start_mb']:.0f} MB at start, "

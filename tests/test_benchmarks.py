@@ -69,6 +69,7 @@ def test_load_benchmark(tmp_path, trained_model, star_baseline, binary_data):
     # Each phase stops when its last answer is in: exactly the requests asked for, none left in flight.
     assert [report[k]["requests"] for k in ("single", "first_100", "concurrent")] == [5, 100, 30]
     assert not any(report[k]["timed_out"] for k in ("single", "first_100", "concurrent"))
+    assert all(0 < report[k]["server_cpu_busy"] <= 1.05 for k in ("single", "first_100", "concurrent"))
     assert all(report[k]["errors"] == 0 for k in ("single", "first_100", "concurrent", "gradio"))
     assert report["gradio"]["requests"] == 6 and report["rss_after_total_mb"] > 0
     assert "users vs one" in stdout and report["machine"]["cpu"]
