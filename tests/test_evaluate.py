@@ -75,7 +75,7 @@ def test_compare_baseline_puts_both_models_in_the_card(tmp_path, distilbert_base
     out = tmp_path / "with-baseline"
     main(["--model", str(distilbert_base), "--dataset", str(binary_data), "--output-dir", str(out), "--epochs", "2",
           "--learning-rate", "1e-3", "--max-length", "64", "--batch-size", "8", "--eval-steps", "0.5",
-          "--compare-baseline", "--baseline-model", str(star_baseline)])
+          "--compare-baseline", "--baseline-model", str(star_baseline), "--no-onnx"])
     metrics = json.loads((out / "metrics.json").read_text())
     assert "verdict_accuracy" in metrics["baseline"] and metrics["baseline"]["num_samples"] == 60
     card = ModelCard.load(out / "README.md").text

@@ -22,7 +22,7 @@ def searched(tmp_path_factory, distilbert_base, binary_data):
     out = root / "out"
     main(["--model", str(distilbert_base), "--dataset", str(binary_data), "--output-dir", str(out),
           "--epochs", "2", "--learning-rate", "1e-3", *QUICK, "--hp-search", "3", "--report-to", "tensorboard",
-          "--eval-dataset", f"forums={other}"])
+          "--eval-dataset", f"forums={other}", "--no-onnx"])
     return out
 
 
@@ -71,7 +71,7 @@ def test_early_stopping_stops_a_plateaued_run_before_its_last_epoch(tmp_path, tr
     out = tmp_path / "out"
     main(["--model", str(trained_model), "--dataset", str(binary_data), "--output-dir", str(out),
           "--epochs", "6", "--learning-rate", "1e-4", "--max-length", "64", "--batch-size", "8",
-          "--eval-steps", "0.05", "--early-stopping-patience", "3", "--report-to", "none"])
+          "--eval-steps", "0.05", "--early-stopping-patience", "3", "--report-to", "none", "--no-onnx"])
     train = json.loads((out / "metrics.json").read_text())["train"]
     assert train["stopped_early"] and train["steps"] < train["max_steps"] * 0.9, train
     assert json.loads((out / "metrics.json").read_text())["validation"]["accuracy"] == 1.0

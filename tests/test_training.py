@@ -18,13 +18,14 @@ from review_sentiment.predictor import Predictor
 from review_sentiment.training import main
 
 QUICK = ["--max-length", "64", "--batch-size", "8", "--eval-steps", "0.25"]
+FAST = [*QUICK, "--no-onnx"]  # ONNX files are the LoRA run's and test_onnx.py's subject, not every run's
 
 
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory, distilbert_base, binary_data):
     out = tmp_path_factory.mktemp("runs") / "full"
     main(["--model", str(distilbert_base), "--dataset", str(binary_data), "--output-dir", str(out),
-          "--epochs", "6", "--learning-rate", "1e-3", *QUICK])
+          "--epochs", "6", "--learning-rate", "1e-3", *FAST])
     return out
 
 
@@ -102,6 +103,16 @@ def test_saved_model_reloads_to_the_recorded_probabilities(full_run, binary_data
     assert np.allclose(predictor.predict_proba(test["text"].tolist()), probs, atol=1e-5)
 
 
+def test_lora_adapter_ships_onnx_of_the_merged_model(lora_run):
+    from review_sentiment import onnx
+
+    assert (lora_run / onnx.FP32_FILE).is_file() and not (lora_run / "model.safetensors").exists()
+    predictor = Predictor.load(str(lora_run))
+    texts = ["great wonderful film , i loved it", "awful boring plot , a waste", "the movie was okay"]
+    on_onnx = predictor.on_onnxruntime(lora_run / onnx.FP32_FILE)
+    assert np.allclose(on_onnx.predict_proba(texts), predictor.predict_proba(texts), atol=1e-5)
+
+
 def test_lora_run_saves_adapter_with_trained_head(lora_run):
     assert (lora_run / "adapter_model.safetensors").is_file() and (lora_run / "adapter_config.json").is_file()
     assert not (lora_run / "model.safetensors").exists()
@@ -140,7 +151,7 @@ def test_lora_adapter_reloads_with_identical_logits_and_merge_changes_nothing(lo
 def test_merge_lora_saves_plain_weights_with_the_same_predictions(tmp_path, bert_base, binary_data):
     out = tmp_path / "merged"
     main(["--method", "lora", "--merge-lora", "--model", str(bert_base), "--dataset", str(binary_data),
-          "--output-dir", str(out), "--epochs", "2", "--learning-rate", "1e-2", *QUICK])
+          "--output-dir", str(out), "--epochs", "2", "--learning-rate", "1e-2", *FAST])
     assert (out / "model.safetensors").is_file() and not (out / "adapter_config.json").exists()
     model = AutoModelForSequenceClassification.from_pretrained(out)  # no peft involved
     assert not any("lora" in name for name, _ in model.named_parameters())
@@ -215,7 +226,7 @@ def test_torchrun_two_cpu_processes_train_one_model(tmp_path, bert_base, binary_
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
          str(ROOT / "train.py"), "--model", str(bert_base), "--dataset", str(binary_data), "--output-dir", str(out),
-         "--epochs", "2", "--learning-rate", "1e-3", *QUICK],
+         "--epochs", "2", "--learning-rate", "1e-3", *FAST],
         capture_output=True, text=True, env=subprocess_env(HF_HUB_OFFLINE="1"), timeout=240, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     recorded = json.loads((out / "training_config.json").read_text())
@@ -228,7 +239,7 @@ def test_torchrun_two_cpu_processes_train_one_model(tmp_path, bert_base, binary_
 def test_resume_from_last_checkpoint_continues_the_run(tmp_path, bert_base, binary_data):
     out = tmp_path / "resume"
     common = ["--model", str(bert_base), "--dataset", str(binary_data), "--output-dir", str(out),
-              "--learning-rate", "1e-3", "--keep-checkpoints", *QUICK]
+              "--learning-rate", "1e-3", "--keep-checkpoints", *FAST]
     main([*common, "--epochs", "1"])
     first = json.loads((out / "metrics.json").read_text())["train"]["steps"]
     assert list((out / "checkpoints").glob("checkpoint-*"))
