@@ -83,4 +83,6 @@ def render_card(*, cfg, metrics: dict, label_names: list[str], sizes: dict, val_
         train_size=sizes["train"], val_size=sizes["validation"], test_size=sizes["test"], val_origin=val_origin,
         train_time=train_time, hardware=hardware, domains=domains_md, trials=trials, tracked=tracked,
         stopped_early=stopped_early, search_trials=cfg.hp_search, onnx=onnx, repo=repo,
+        onnx_file=onnx and (f'hf_hub_download("{repo}", "{onnx["files"][-1]}")' if hub_id_or_none(repo)
+                            else f'"{Path(repo) / onnx["files"][-1]}"'),
         versions=", ".join(f"{k} {v}" for k, v in versions.items()))

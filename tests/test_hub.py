@@ -63,6 +63,7 @@ def test_push_then_pull_gives_back_the_same_model_and_metrics(hub, tmp_path, dis
     assert pushed.files["model.safetensors"] == (out / "model.safetensors").read_bytes()
     assert not any(p.startswith("checkpoints/") for p in pushed.files)
     assert pushed.files["onnx/model.onnx"] == (out / "onnx/model.onnx").read_bytes(), "the ONNX files go up too"
+    assert f'hf_hub_download("{repo}", "onnx/' in pushed.files["README.md"].decode(), "the card's snippet"
 
     texts = ["great wonderful film", "awful boring plot"]
     pull = run(["-c", PULL, repo, json.dumps(texts)], subprocess_env(**hub.env(), HF_HOME=str(tmp_path / "other")))

@@ -96,6 +96,12 @@ def test_train_ships_onnx_with_its_check_and_the_space_serves_the_shipped_file(t
     assert metrics["files"] == [onnx.FP32_FILE] + ([onnx.INT8_FILE] if check["passed"] else [])
     card = (trained_model / "README.md").read_text()
     assert "## How to use" in card and "onnx/model.onnx" in card and metrics["summary"] in card
+    # The card's ONNX Runtime snippet runs as printed (a local model: a path, no Hub download).
+    snippet = card.split("### ONNX Runtime and transformers.js", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    assert "hf_hub_download" not in snippet
+    scope: dict = {}
+    exec(snippet, scope)  # noqa: S102 - our own card's code
+    assert scope["logits"].shape == (1, 2)
     shipped = onnx.INT8_FILE if check["passed"] else onnx.FP32_FILE
     service = Service(str(trained_model), str(star_baseline))
     assert service.model.predictor.runtime == f"ONNX Runtime, {'int8' if check['passed'] else 'fp32'} ({shipped})"
