@@ -67,6 +67,10 @@ def prepare_output_dir(cfg: TrainConfig) -> Path:
         if cfg.resume_from_checkpoint != "last" and not Path(cfg.resume_from_checkpoint).is_dir():
             raise UserError(f"--resume-from-checkpoint: {cfg.resume_from_checkpoint} is not a directory.")
         return out
+    if not is_main_process():
+        # The main process judges (and clears) the directory; by the time another rank looks, the main one may
+        # already have written into it (TensorBoard's runs/), which would read as someone else's files.
+        return out
     if out.exists() and not out.is_dir():
         raise UserError(f"--output-dir {out} is a file.")
     if out.is_dir() and any(out.iterdir()):
@@ -75,8 +79,7 @@ def prepare_output_dir(cfg: TrainConfig) -> Path:
         if not cfg.overwrite_output_dir:
             raise UserError(f"--output-dir {out} holds another run; pass --overwrite-output-dir to replace it, "
                             "or --resume-from-checkpoint last to continue it.")
-        if is_main_process():
-            shutil.rmtree(out)
+        shutil.rmtree(out)
     return out
 
 

@@ -80,7 +80,9 @@ def test_compare_baseline_puts_both_models_in_the_card(tmp_path, distilbert_base
     assert "verdict_accuracy" in metrics["baseline"] and metrics["baseline"]["num_samples"] == 60
     card = ModelCard.load(out / "README.md").text
     assert "Baseline vs fine-tuned" in card and f"{metrics['baseline']['accuracy']:.4f}" in card
-    assert "temperature scaling" in card
+    # The card says whether the fitted temperature was kept (it is, only when it lowers held-out NLL).
+    kept = json.loads((out / "metrics.json").read_text())["test"]["calibration"]["kept"]
+    assert ("calibrated by temperature scaling" if kept else "No temperature is applied") in card
 
 
 def test_compare_baseline_with_a_missing_baseline_fails_before_training(tmp_path, distilbert_base, binary_data):
