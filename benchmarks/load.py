@@ -105,11 +105,11 @@ def hammer(route: str, url: str, texts: list[str], expected: np.ndarray, clients
             "p95_ms": 1000 * float(np.percentile(latencies, 95))}
 
 
-def locust_run(url: str, cases: Path, users: int, total: int, timeout: int, folder: Path, tolerance: float) -> dict:
+def locust_run(url: str, cases: Path, users: int, total: int, timeout: int, folder: Path) -> dict:
     """`users` locust users sending `total` requests in all (benchmarks/locustfile.py, locust as a library in its
     own process): requests, failures, throughput and response-time percentiles."""
     report = folder / f"locust-{users}-{total}.json"
-    env = {**os.environ, "LOAD_CASES": str(cases), "LOAD_TOTAL": str(total), "LOAD_TOLERANCE": str(tolerance)}
+    env = {**os.environ, "LOAD_CASES": str(cases), "LOAD_TOTAL": str(total)}
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks/locustfile.py"), "--host", url, "--users",
                            str(users), "--timeout", str(timeout), "--out", str(report)], env=env,
                           capture_output=True, text=True, timeout=timeout + 120)
@@ -147,8 +147,6 @@ def main() -> None:
                                ).serving(os.environ.get("RUNTIME"), os.environ.get("QUANTIZE") or DEFAULT_QUANTIZE)
     positive = reference.labels.index("positive")
     expected = np.array([reference.predict_proba([t])[0, positive] for t in texts])
-    # Batching never changes an answer (int8 runs one review per call, see Predictor._sibling): one tolerance for all.
-    tolerance = 1e-3
     import tempfile
 
     process, url = start_app(args.model, args.baseline)
@@ -161,7 +159,7 @@ def main() -> None:
             def phase(users: int, total: int) -> dict:
                 """One locust run, with the share of the 2 cores the server kept busy meanwhile."""
                 cpu, started = cpu_seconds(process.pid), time.perf_counter()
-                result = locust_run(url, cases, users, total, args.timeout, Path(tmp), tolerance)
+                result = locust_run(url, cases, users, total, args.timeout, Path(tmp))
                 busy = (cpu_seconds(process.pid) - cpu) / (time.perf_counter() - started) / os.cpu_count()
                 return {**result, "server_cpu_busy": busy}
 

@@ -174,17 +174,17 @@ def spawn(mode: str, variant: str, model_dir: str, texts_file: Path, args) -> di
 
 
 def accuracy_report(labels: np.ndarray, probs: dict[str, np.ndarray]) -> dict:
-    from review_sentiment.int8_bar import MAX_ACCURACY_POINTS, MIN_AGREEMENT, mcnemar_p
+    """Each variant against torch fp32, judged by the same bar train.py applies to its int8 file."""
+    from review_sentiment.int8_bar import compare
 
-    reference = probs["torch-fp32"] > 0.5
+    def two_class(p):
+        return np.c_[1 - p, p]
     report = {}
     for name, p in probs.items():
-        predicted = p > 0.5
-        accuracy, agreement = float((predicted == labels).mean()), float((predicted == reference).mean())
-        points = 100 * (accuracy - float((reference == labels).mean()))
-        report[name] = {"accuracy": accuracy, "accuracy_points_vs_fp32": points, "agreement_with_fp32": agreement,
-                        "mcnemar_p": mcnemar_p(labels, reference, predicted), "reviews": int(len(labels)),
-                        "meets_bar": agreement >= MIN_AGREEMENT and abs(points) <= MAX_ACCURACY_POINTS}
+        check = compare(labels, two_class(probs["torch-fp32"]), two_class(p))
+        report[name] = {"accuracy": check["accuracy_int8"], "accuracy_points_vs_fp32": check["accuracy_points"],
+                        "agreement_with_fp32": check["agreement"], "mcnemar_p": check["mcnemar_p"],
+                        "reviews": check["reviews"], "meets_bar": check["passed"]}
     return report
 
 

@@ -3,7 +3,7 @@
 A model repo gets the layout ONNX Runtime, Optimum and transformers.js users look for:
 
     onnx/model.onnx            fp32; inputs input_ids and attention_mask (any batch and length), output logits
-    onnx/model_quantized.onnx  int8 weights, written by train.py only when it meets the accuracy bar (quality.py)
+    onnx/model_quantized.onnx  int8 weights, written by train.py only when it meets the accuracy bar (int8_bar.py)
 
 Why this export and this quantisation (benchmarks/serving.py, DistilBERT size, one 230-word review, 2-core CPU):
 - Attention is exported in its eager form: torch's SDPA exports with extra masking nodes (IsNaN/Where/Slice) that
@@ -88,7 +88,7 @@ def export(model, tokenizer, path: Path) -> Path:
     model.cpu().eval()
     wrapper = _Logits(model).eval()  # eval, or the exporter restores the wrapper's train mode onto the model
     try:
-        model.set_attn_implementation("eager")  # the pattern ONNX Runtime fuses (see the module doc)
+        model.set_attn_implementation("eager")  # SDPA exports masking nodes ONNX Runtime cannot fold (module doc)
     except (AttributeError, ValueError):
         pass
 
@@ -155,13 +155,11 @@ def quantize(fp32: Path, path: Path) -> Path:
     return _atomic(path, write)
 
 
-def write_files(model, tokenizer, folder: Path, *, quantized: bool = True) -> dict[str, Path]:
-    """onnx/model.onnx (and onnx/model_quantized.onnx) under `folder`: {"fp32": path, "int8": path}."""
+def write_files(model, tokenizer, folder: Path) -> dict[str, Path]:
+    """onnx/model.onnx and onnx/model_quantized.onnx under `folder`: {"fp32": path, "int8": path}."""
     folder = Path(folder)
-    paths = {"fp32": export(model, tokenizer, folder / FP32_FILE)}
-    if quantized:
-        paths["int8"] = quantize(paths["fp32"], folder / INT8_FILE)
-    return paths
+    fp32 = export(model, tokenizer, folder / FP32_FILE)
+    return {"fp32": fp32, "int8": quantize(fp32, folder / INT8_FILE)}
 
 
 def cached(model, tokenizer, precision: str) -> Path:

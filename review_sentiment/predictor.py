@@ -77,12 +77,12 @@ class Predictor:
         model, tokenizer, files = load_model(spec, device=device or default_device(), revision=revision)
         return cls(model, tokenizer, source=str(files.config_dir), files=files, **kwargs)
 
-    def _sibling(self, model, run_batch=None, runtime: str = "torch, fp32") -> "Predictor":
+    def _sibling(self, model, run_batch=None, runtime: str = "torch, fp32", *, int8: bool = False) -> "Predictor":
         # int8 activations are quantised with one scale per call: batched, a review's answer would move with the
         # reviews beside it (MiniLM-L6, 400 IMDb reviews: up to 0.19 in probability, 1% of verdicts flipped between
         # alone and batched; alone, 0.25% differ from fp32). So int8 runs one review per call: the same answer
         # under any traffic, and closer to fp32.
-        batch_size = 1 if "int8" in runtime else self.batch_size
+        batch_size = 1 if int8 else self.batch_size
         sibling = Predictor(model, self.tokenizer, batch_size=batch_size, source=self.source, files=self.files)
         sibling.settings = dict(self.settings)
         sibling.runtime = runtime
@@ -99,14 +99,15 @@ class Predictor:
 
         where = f"{Path(path).parent.name}/{Path(path).name}" if path else "exported at first start, cached"
         path = Path(path) if path else onnx.cached(self.model, self.tokenizer, precision)
-        return self._sibling(self.model, onnx.runner(path), f"ONNX Runtime, {precision} ({where})")
+        return self._sibling(self.model, onnx.runner(path), f"ONNX Runtime, {precision} ({where})",
+                             int8=precision == "int8")
 
     def quantized(self) -> "Predictor":
         """An int8 copy with the same settings (CPU only; on a GPU, self). Gradients do not flow through it, so
         explanations keep using the fp32 original."""
         if self.device.type != "cpu":
             return self
-        return self._sibling(quantize_int8(self.model), runtime="torch, int8 (dynamic)")
+        return self._sibling(quantize_int8(self.model), runtime="torch, int8 (dynamic)", int8=True)
 
     def shipped_onnx(self) -> dict[str, Path]:
         """The ONNX files the model came with ({"fp32": onnx/model.onnx, "int8": onnx/model_quantized.onnx}, as

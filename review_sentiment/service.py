@@ -39,7 +39,7 @@ BASELINE_ID = "nlptown/bert-base-multilingual-uncased-sentiment"
 DEFAULT_LONG_TEXT = "chunks"
 # auto: int8 on ONNX Runtime where the model ships onnx/model_quantized.onnx, which train.py writes only when it met
 # the accuracy bar (int8_bar.py: >= 99% agreement with fp32, accuracy within 0.3 points); fp32 otherwise. int8 is
-# 2-2.5x faster than fp32 on ONNX Runtime (benchmarks/serving.py). QUANTIZE=int8 forces it, QUANTIZE=none refuses it.
+# ~1.5x faster than fp32 on ONNX Runtime (benchmarks/serving.py). QUANTIZE=int8 forces it, QUANTIZE=none refuses it.
 DEFAULT_QUANTIZE = "auto"
 MAX_BATCH_ROWS = 1_000
 MAX_UPLOAD_MB = 5

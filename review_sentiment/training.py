@@ -185,9 +185,9 @@ def train(cfg: TrainConfig) -> dict:
     test_metrics, predictor = score_test(out, splits, cfg.calibrate)
     domains = score_sets(predictor, cfg.eval_sets, text_column=cfg.text_column, label_column=cfg.label_column,
                          seed=cfg.seed) if cfg.eval_sets else {}
+    metrics_onnx = None
     if cfg.onnx:
-        sample = splits.test if len(splits.test) <= INT8_SAMPLES else stratified_subset(splits.test, INT8_SAMPLES,
-                                                                                        seed=cfg.seed)
+        sample = stratified_subset(splits.test, INT8_SAMPLES, seed=cfg.seed)
         metrics_onnx = ship_onnx(out, sample["text"].tolist(), sample["label"].to_numpy())
         print(metrics_onnx["summary"])
     baseline_metrics = None
@@ -195,7 +195,7 @@ def train(cfg: TrainConfig) -> dict:
         baseline_metrics = score(baseline, splits.test["text"].tolist(), splits.test["label"].to_numpy(),
                                  splits.label_names, progress=True)["metrics"]
     metrics = {"test": test_metrics, **({"baseline": baseline_metrics} if baseline_metrics else {}),
-               **({"domains": domains} if domains else {}), **({"onnx": metrics_onnx} if cfg.onnx else {}),
+               **({"domains": domains} if domains else {}), **({"onnx": metrics_onnx} if metrics_onnx else {}),
                "validation": {k.removeprefix("eval_"): v for k, v in best_val.items()},
                "train": {"runtime_s": round(train_seconds, 1), "steps": result.global_step,
                          "max_steps": trainer.state.max_steps, "stopped_early": stopped_early,
