@@ -21,3 +21,23 @@ def cpu_info() -> dict:
 
 def describe(info: dict) -> str:
     return f"{info['cpu']}, {info['cores']} cores, ISA: {', '.join(info['isa']) or 'none of ' + '/'.join(ISA_FLAGS)}"
+
+
+def gpu_info() -> dict | None:
+    """The GPU and the software stack that drives it, or None on a machine without one."""
+    import subprocess
+
+    import torch
+    import transformers
+
+    if not torch.cuda.is_available():
+        return None
+    try:
+        driver = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                                capture_output=True, text=True, timeout=30).stdout.strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        driver = None
+    props = torch.cuda.get_device_properties(0)
+    return {"gpu": props.name, "memory_gib": round(props.total_memory / 2**30, 1), "count": torch.cuda.device_count(),
+            "driver": driver, "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
+            "torch": torch.__version__, "transformers": transformers.__version__}

@@ -65,7 +65,7 @@ def with_onnx_files(model_dir: str, work: Path) -> str:
     return str(copy)
 
 
-def make_random_model(kind: str, tokenizer_dir: str, folder: Path) -> str:
+def make_random_model(kind: str, tokenizer_dir: str, folder: Path, *, onnx: bool = True) -> str:
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
@@ -76,7 +76,7 @@ def make_random_model(kind: str, tokenizer_dir: str, folder: Path) -> str:
     config.review_sentiment = {"max_length": 512, "truncation": "head+tail", "temperature": 1.0}
     AutoModelForSequenceClassification.from_config(config).save_pretrained(folder / kind)
     tokenizer.save_pretrained(folder / kind)
-    return with_onnx_files(str(folder / kind), folder)
+    return with_onnx_files(str(folder / kind), folder) if onnx else str(folder / kind)
 
 
 def build(variant: str, model_dir: str):

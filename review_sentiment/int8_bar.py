@@ -9,6 +9,7 @@ reviews only one of the two gets right says whether the accuracy difference is m
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,12 @@ def ship(folder, texts, labels) -> dict:
     predictor = Predictor.load(str(folder), device="cpu")
     paths = onnx.write_files(predictor.model, predictor.tokenizer, folder)
     fp32 = predictor.on_onnxruntime(paths["fp32"]).predict_proba(texts, progress=True)
-    int8 = predictor.on_onnxruntime(paths["int8"], "int8").predict_proba(texts, progress=True)
+    # One review per int8 call is too small a job to spread over many cores, so every core runs its own call
+    # (2 cores: 64 against 56 reviews/s; the margin grows with the cores, e.g. on a GPU machine's 16). Batched
+    # fp32 calls spread well and run one at a time on every core.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    int8 = predictor.on_onnxruntime(paths["int8"], "int8", threads=1).predict_proba(texts, progress=True,
+                                                                                  workers=cores)
     check = compare(labels, fp32, int8)
     if not check["passed"]:
         paths.pop("int8").unlink()

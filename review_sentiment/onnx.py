@@ -175,17 +175,20 @@ def cached(model, tokenizer, precision: str) -> Path:
     return path
 
 
-def session(path: Path):
+def session(path: Path, threads: int | None = None):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.log_severity_level = 3  # the optimizer's notes on unused initializers are not for users
+    if threads:
+        options.intra_op_num_threads = threads
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def runner(path: Path):
-    """A batch step (dict of tensors -> logits array) running `path` on ONNX Runtime."""
-    run = session(path).run
+def runner(path: Path, threads: int | None = None):
+    """A batch step (dict of tensors -> logits array) running `path` on ONNX Runtime (`threads` per call, default
+    every core). The session may be called from several threads at once."""
+    run = session(path, threads).run
 
     def run_batch(batch: dict) -> np.ndarray:
         return run(None, {"input_ids": batch["input_ids"].numpy().astype(np.int64),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
@@ -15,6 +17,7 @@ from .calibration import softmax
 from .data import DEFAULT_LABEL_NAMES
 from .model_files import ModelFiles
 from .modeling import inference_settings, load_model
+from .padding import pad
 from .text import LONG_TEXT, clean_text, encode, encode_windows
 
 log = logging.getLogger(__name__)
@@ -52,11 +55,12 @@ class Predictor:
     models trained elsewhere get head truncation at their own window.
     """
 
-    def __init__(self, model, tokenizer, *, batch_size: int = 32, source: str = "", files: ModelFiles | None = None,
-                 **overrides):
+    def __init__(self, model, tokenizer, *, batch_size: int | None = None, source: str = "",
+                 files: ModelFiles | None = None, **overrides):
         self.model = model.eval()
         self.tokenizer = tokenizer
-        self.batch_size = batch_size
+        self.device = next(model.parameters()).device
+        self.batch_size = batch_size or (128 if self.device.type == "cuda" else 32)
         self.source = source  # the folder with config, card and metrics
         self.files = files  # where config and weights came from (Hub commit, conversion PR, local directory)
         settings = {**inference_settings(model), "chunk_stride": None, "chunk_aggregation": "mean"}
@@ -66,7 +70,6 @@ class Predictor:
             raise ValueError(f"long_text must be one of {LONG_TEXT}, not {self.settings['long_text']!r}")
         if self.settings["long_text"] != "chunks":
             self.settings["truncation"] = self.settings["long_text"]
-        self.device = next(model.parameters()).device
         self.runtime = "torch, fp32"  # what runs the batches, as /healthz and the About tab say
 
     @classmethod
@@ -90,16 +93,19 @@ class Predictor:
             sibling.run_batch = run_batch
         return sibling
 
-    def on_onnxruntime(self, path: Path | str | None = None, precision: str = "fp32") -> "Predictor":
+    def on_onnxruntime(self, path: Path | str | None = None, precision: str = "fp32", *,
+                       threads: int | None = None) -> "Predictor":
         """A sibling that runs its batches on ONNX Runtime (CPU; on a GPU, self): from the ONNX file at `path`, else
-        from this model's own export in the cache. It shares these torch weights, which explanations keep using."""
+        from this model's own export in the cache. It shares these torch weights, which explanations keep using.
+        `threads` caps ONNX Runtime's threads per call (default: every core), for callers that run several calls
+        at once (forward's `workers`)."""
         if self.device.type != "cpu":
             return self
         from . import onnx
 
         where = f"{Path(path).parent.name}/{Path(path).name}" if path else "exported at first start, cached"
         path = Path(path) if path else onnx.cached(self.model, self.tokenizer, precision)
-        return self._sibling(self.model, onnx.runner(path), f"ONNX Runtime, {precision} ({where})",
+        return self._sibling(self.model, onnx.runner(path, threads), f"ONNX Runtime, {precision} ({where})",
                              int8=precision == "int8")
 
     def quantized(self) -> "Predictor":
@@ -157,18 +163,18 @@ class Predictor:
         return encode(self.tokenizer, texts, max_length=self.settings["max_length"],
                       truncation=self.settings["truncation"])
 
-    def logits(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+    def logits(self, texts: Sequence[str], *, progress: bool = False, workers: int = 1) -> np.ndarray:
         """Raw logits, one row per text, in input order.
 
         long_text="chunks" reads every token: each window is scored and the window logits are averaged, plainly
         (chunk_aggregation="mean") or weighted by each window's length ("weighted").
         """
         if self.settings["long_text"] != "chunks":
-            return self.forward(self.encode(list(texts)), progress=progress)
+            return self.forward(self.encode(list(texts)), progress=progress, workers=workers)
         windows = encode_windows(self.tokenizer, list(texts), max_length=self.settings["max_length"],
                                  stride=self.settings["chunk_stride"])
         flat = [w for ws in windows for w in ws]
-        scores = self.forward(flat, progress=progress)
+        scores = self.forward(flat, progress=progress, workers=workers)
         out, start = np.zeros((len(windows), scores.shape[1]), dtype=np.float32), 0
         for i, ws in enumerate(windows):
             weights = np.array([len(w) for w in ws], dtype=np.float32)
@@ -182,24 +188,36 @@ class Predictor:
         """Content tokens of a review before any truncation (what the app compares with the window)."""
         return len(self.tokenizer(clean_text(text), add_special_tokens=False, verbose=False)["input_ids"])
 
-    @torch.inference_mode()
-    def forward(self, ids: list[list[int]], *, progress: bool = False) -> np.ndarray:
-        """Logits for already-encoded inputs, in batches sorted by length (small padding), in input order."""
+    def forward(self, ids: list[list[int]], *, progress: bool = False, workers: int = 1) -> np.ndarray:
+        """Logits for already-encoded inputs, in batches sorted by length (small padding), in input order.
+
+        With `workers` > 1 that many batches run at once on threads: for runtimes that release the GIL (ONNX
+        Runtime) with fewer threads per call, which keeps every core busy where one small call could not."""
         order = np.argsort([len(x) for x in ids], kind="stable")
         out = np.zeros((len(ids), self.model.config.num_labels), dtype=np.float32)
-        starts = range(0, len(ids), self.batch_size)
-        for start in tqdm(starts, desc="predicting", disable=not progress, unit="batch"):
-            rows = order[start:start + self.batch_size]
-            out[rows] = self.run_batch(self.tokenizer.pad({"input_ids": [ids[i] for i in rows]}, return_tensors="pt"))
+        groups = [order[s:s + self.batch_size] for s in range(0, len(ids), self.batch_size)]
+        # Padded here, in the calling thread: a tokenizer is not safe to share across threads.
+        batches = (pad(self.tokenizer, [{"input_ids": ids[i]} for i in rows], self.device.type,
+                       self.settings["max_length"]) for rows in groups)
+
+        def run(batch) -> np.ndarray:
+            with torch.inference_mode():  # thread-local, so entered in whichever thread runs the batch
+                return self.run_batch(batch)
+
+        with ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
+            results = pool.map(run, batches) if pool else map(run, batches)
+            for rows, logits in zip(groups, tqdm(results, total=len(groups), desc="predicting",
+                                                 disable=not progress, unit="batch")):
+                out[rows] = logits
         return out
 
     def run_batch(self, batch: dict) -> np.ndarray:
         """One padded batch through the model (the one step another runtime would replace)."""
         return self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits.float().cpu().numpy()
 
-    def predict_proba(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str], *, progress: bool = False, workers: int = 1) -> np.ndarray:
         """Calibrated probabilities: softmax(logits / temperature)."""
-        return softmax(self.logits(texts, progress=progress), self.settings["temperature"])
+        return softmax(self.logits(texts, progress=progress, workers=workers), self.settings["temperature"])
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """{label: probability} per text, every class included."""

@@ -6,6 +6,7 @@ distributed environment); only the main process writes files and talks to the Hu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -17,7 +18,6 @@ import pandas as pd
 import torch
 from transformers import (
     AutoTokenizer,
-    DataCollatorWithPadding,
     EarlyStoppingCallback,
     Trainer,
     TrainingArguments,
@@ -41,6 +41,7 @@ from .int8_bar import ship as ship_onnx
 from .metrics import classification_metrics, ece_interval
 from .model_files import locate
 from .modeling import build_model, save_model, set_temperature
+from .padding import Collator, attention_backends
 from .plots import plot_confusion_matrix, plot_hp_search, plot_training_curves
 from .predictor import Predictor
 from .text import encode
@@ -48,6 +49,13 @@ from .tracking import LOG_DIR, trainer_reporting
 
 CHECKPOINTS = "checkpoints"
 RUN_MARKER = "training_config.json"
+
+
+@contextlib.contextmanager
+def timed(timings: dict, phase: str):
+    start = time.perf_counter()
+    yield
+    timings[phase] = round(time.perf_counter() - start, 1)
 
 
 def distributed_on_cpu() -> bool:
@@ -93,9 +101,22 @@ def precision_flags(choice: str) -> tuple[dict, str]:
     return {"bf16": choice == "bf16", "fp16": choice == "fp16"}, choice
 
 
-def tokenize_split(df: pd.DataFrame, tokenizer, cfg: TrainConfig) -> list[dict]:
+def tokenize_split(df: pd.DataFrame, tokenizer, cfg: TrainConfig, *, by_length: bool = False) -> list[dict]:
+    """Encoded reviews with their labels; `by_length` sorts them (evaluation: least padding, fewest shapes)."""
     ids = encode(tokenizer, df["text"].tolist(), max_length=cfg.max_length, truncation=cfg.truncation)
-    return [{"input_ids": x, "attention_mask": [1] * len(x), "labels": int(y)} for x, y in zip(ids, df["label"])]
+    rows = [{"input_ids": x, "attention_mask": [1] * len(x), "labels": int(y)} for x, y in zip(ids, df["label"])]
+    return sorted(rows, key=lambda r: len(r["input_ids"])) if by_length else rows
+
+
+def speed_arguments(device_type: str) -> dict:
+    """TrainingArguments that decide steps per second (train.py's and benchmarks/training.py's, so they cannot
+    drift): length-grouped batches, and on a GPU data loading in two worker processes, pinned memory and larger
+    evaluation batches. `logging_nan_inf_filter` reads the loss on the host every step, a GPU sync per step; off,
+    a NaN loss is logged as NaN instead of being averaged away."""
+    cuda = device_type == "cuda"
+    return {"train_sampling_strategy": "group_by_length", "logging_nan_inf_filter": False,
+            "dataloader_pin_memory": cuda, "dataloader_num_workers": 2 if cuda else 0,
+            "dataloader_persistent_workers": cuda, "optim": "adamw_torch_fused"}
 
 
 def library_versions() -> dict:
@@ -170,36 +191,46 @@ def train(cfg: TrainConfig) -> dict:
     trainer = build_trainer(cfg, model, tokenizer, splits, out, precision)
     started = time.perf_counter()
     resume = True if cfg.resume_from_checkpoint == "last" else cfg.resume_from_checkpoint
-    result = trainer.train(resume_from_checkpoint=resume)
-    train_seconds = time.perf_counter() - started
-    history = list(trainer.state.log_history)  # before the re-evaluation below adds a duplicate last point
-    stopped_early = trainer.state.global_step < trainer.state.max_steps
-    # Every rank takes part (evaluation gathers across processes), and before saving: --merge-lora folds the
-    # adapter into the weights in place.
-    best_val = trainer.evaluate()
+    with attention_backends(trainer.args.device.type):
+        result = trainer.train(resume_from_checkpoint=resume)
+        train_seconds = time.perf_counter() - started
+        history = list(trainer.state.log_history)  # before the re-evaluation below adds a duplicate last point
+        stopped_early = trainer.state.global_step < trainer.state.max_steps
+        # Every rank takes part (evaluation gathers across processes), and before saving: --merge-lora folds the
+        # adapter into the weights in place.
+        best_val = trainer.evaluate()
     if not trainer.is_world_process_zero():
         return {}
 
+    timings = {"training": round(train_seconds, 1)}
     settings = {"max_length": cfg.max_length, "truncation": cfg.truncation, "temperature": 1.0}
-    save_model(trainer.model, tokenizer, out, settings=settings, merge_lora=cfg.merge_lora)
-    test_metrics, predictor = score_test(out, splits, cfg.calibrate)
-    domains = score_sets(predictor, cfg.eval_sets, text_column=cfg.text_column, label_column=cfg.label_column,
-                         seed=cfg.seed) if cfg.eval_sets else {}
+    with timed(timings, "saving"):
+        save_model(trainer.model, tokenizer, out, settings=settings, merge_lora=cfg.merge_lora)
+    with timed(timings, "calibration and test scoring"):
+        test_metrics, predictor = score_test(out, splits, cfg.calibrate)
+    domains = {}
+    if cfg.eval_sets:
+        with timed(timings, "other domains"):
+            domains = score_sets(predictor, cfg.eval_sets, text_column=cfg.text_column,
+                                 label_column=cfg.label_column, seed=cfg.seed)
     metrics_onnx = None
     if cfg.onnx:
-        sample = stratified_subset(splits.test, INT8_SAMPLES, seed=cfg.seed)
-        metrics_onnx = ship_onnx(out, sample["text"].tolist(), sample["label"].to_numpy())
+        with timed(timings, "ONNX files and int8 bar"):
+            sample = stratified_subset(splits.test, INT8_SAMPLES, seed=cfg.seed)
+            metrics_onnx = ship_onnx(out, sample["text"].tolist(), sample["label"].to_numpy())
         print(metrics_onnx["summary"])
     baseline_metrics = None
     if baseline is not None:
-        baseline_metrics = score(baseline, splits.test["text"].tolist(), splits.test["label"].to_numpy(),
-                                 splits.label_names, progress=True)["metrics"]
+        with timed(timings, "baseline scoring"):
+            baseline_metrics = score(baseline, splits.test["text"].tolist(), splits.test["label"].to_numpy(),
+                                     splits.label_names, progress=True)["metrics"]
     metrics = {"test": test_metrics, **({"baseline": baseline_metrics} if baseline_metrics else {}),
                **({"domains": domains} if domains else {}), **({"onnx": metrics_onnx} if metrics_onnx else {}),
                "validation": {k.removeprefix("eval_"): v for k, v in best_val.items()},
                "train": {"runtime_s": round(train_seconds, 1), "steps": result.global_step,
                          "max_steps": trainer.state.max_steps, "stopped_early": stopped_early,
-                         "loss": result.training_loss}}
+                         "loss": result.training_loss},
+               "timings_s": timings}  # where the run's time went, phase by phase
     write_artifacts(cfg, out, splits, metrics, history, trainer.args.world_size, precision_name, search)
     if not cfg.keep_checkpoints:
         shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
@@ -215,7 +246,8 @@ def train(cfg: TrainConfig) -> dict:
 
 def build_trainer(cfg: TrainConfig, model, tokenizer, splits: Splits, out: Path, precision: dict, *,
                   model_init=None) -> Trainer:
-    """Dynamic padding, length-grouped batches, mixed precision, and model selection on validation accuracy.
+    """Length-grouped batches padded by padding.py's rule, mixed precision, and model selection on validation
+    accuracy.
 
     With `model_init` (a search trial), nothing is saved or tracked: a trial only reports its validation accuracy.
     """
@@ -226,7 +258,8 @@ def build_trainer(cfg: TrainConfig, model, tokenizer, splits: Splits, out: Path,
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
     args = TrainingArguments(
         output_dir=str(out / CHECKPOINTS), num_train_epochs=cfg.epochs, learning_rate=cfg.learning_rate,
-        per_device_train_batch_size=cfg.batch_size, per_device_eval_batch_size=cfg.batch_size * 2,
+        per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.batch_size * (8 if torch.cuda.is_available() else 2),
         gradient_accumulation_steps=cfg.gradient_accumulation_steps, weight_decay=cfg.weight_decay,
         warmup_steps=cfg.warmup_ratio, lr_scheduler_type="linear", seed=cfg.seed, data_seed=cfg.seed,
         eval_strategy="steps", save_strategy="no" if trial else "steps",
@@ -234,14 +267,15 @@ def build_trainer(cfg: TrainConfig, model, tokenizer, splits: Splits, out: Path,
         save_steps=cfg.eval_steps if ratio else int(cfg.eval_steps),
         logging_steps=cfg.eval_steps / 5 if ratio else max(1, int(cfg.eval_steps) // 5),
         load_best_model_at_end=not trial, metric_for_best_model="accuracy", greater_is_better=True,
-        save_total_limit=2, train_sampling_strategy="group_by_length", report_to=report_to,
-        dataloader_pin_memory=torch.cuda.is_available(), **precision,
+        save_total_limit=2, report_to=report_to, **speed_arguments("cuda" if torch.cuda.is_available() else "cpu"),
+        **precision,
         # Accelerate runs several CPU processes (torchrun, gloo) only when told this is a CPU run.
         **({"use_cpu": True, "ddp_backend": "gloo"} if distributed_on_cpu() else {}))
     return Trainer(model=model, model_init=model_init, args=args,
                    train_dataset=tokenize_split(splits.train, tokenizer, cfg),
-                   eval_dataset=tokenize_split(splits.validation, tokenizer, cfg), processing_class=tokenizer,
-                   data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=eval_metrics,
+                   eval_dataset=tokenize_split(splits.validation, tokenizer, cfg, by_length=True),
+                   processing_class=tokenizer, data_collator=Collator(tokenizer, args.device.type, cfg.max_length),
+                   compute_metrics=eval_metrics,
                    callbacks=callbacks)
 
 

@@ -38,12 +38,37 @@ def test_serving_benchmark(tmp_path, trained_model, binary_data, bert_base):
 
 def test_training_benchmark(tmp_path, binary_data, bert_base):
     out = tmp_path / "training.json"
-    bench("training.py", "--size", "tiny", "--tokenizer", str(bert_base), "--dataset", str(binary_data),
-          "--reviews", "32", "--batch-size", "8", "--out", str(out))
+    stdout = bench("training.py", "--size", "tiny", "--tokenizer", str(bert_base), "--dataset", str(binary_data),
+                   "--reviews", "32", "--batch-size", "8", "--warmup-steps", "1", "--out", str(out))
     report = json.loads(out.read_text())
-    seed, ours = report["results"]
-    assert (seed["recipe"], ours["recipe"]) == ("seed", "ours") and seed["steps"] == ours["steps"] == 4
-    assert report["speedup"] == pytest.approx(ours["real_tokens_per_s"] / seed["real_tokens_per_s"])
+    rows = {r["recipe"]: r for r in report["results"]}
+    assert list(rows) == ["seed", "ours", "floor"], "cuDNN's row only where there is a GPU"
+    assert all(r["steps"] == 4 and r["warmup_steps"] == 1 and r["real_tokens_per_s"] > 0 for r in rows.values())
+    assert rows["seed"]["distinct_shapes"] == 1, "the seed pads every review to 512"
+    assert rows["floor"]["precision"] == rows["ours"]["precision"] == "fp32", "no mixed precision on CPU"
+    assert report["speedup"] == pytest.approx(rows["ours"]["real_tokens_per_s"] / rows["seed"]["real_tokens_per_s"])
+    assert report["of_floor"] == pytest.approx(rows["ours"]["real_tokens_per_s"] / rows["floor"]["real_tokens_per_s"])
+    assert report["gpu"] is None and report["machine"]["cpu"] and "ours / floor" in stdout
+
+
+def test_gpu_check_runs_small_on_cpu(tmp_path, bert_base, binary_data):
+    """benchmarks/gpu_check.sh, the one command for a GPU machine, at tiny sizes so that it cannot rot."""
+    import subprocess
+
+    out = tmp_path / "gpu_check"
+    env = subprocess_env(HF_HUB_OFFLINE="1", OUT=str(out), SIZE="tiny", REVIEWS="32", BATCH_SIZE="8",
+                         MAX_LENGTH="64", EPOCHS="1", LEARNING_RATE="1e-3", MAX_TRAIN_SAMPLES="60",
+                         MAX_EVAL_SAMPLES="30")
+    result = subprocess.run(["bash", str(ROOT / "benchmarks/gpu_check.sh"), str(bert_base), str(binary_data)],
+                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = json.loads((out / "gpu_check.json").read_text())
+    assert all(step["rc"] == 0 and step["seconds"] > 0 for step in summary["steps"].values())
+    assert [r["recipe"] for r in summary["benchmark"]] == ["seed", "ours", "floor"]
+    timings = summary["train_py"]["timings_s"]
+    assert {"training", "calibration and test scoring", "ONNX files and int8 bar"} <= set(timings)
+    assert summary["checks"]["train_py_s"] >= sum(timings.values()), "end to end holds every phase"
+    assert "| ours |" in result.stdout and "| train_py_s |" in result.stdout
 
 
 def test_long_review_and_explanation_benchmarks(tmp_path, trained_model, binary_data):
