@@ -15,7 +15,7 @@ MAX_REVIEW_CHARS = 20_000
 def check_review(text) -> tuple[str, list[str]]:
     """(text, notes) for a usable review, else UserError with a message for the person who typed it.
 
-    Notes are warnings worth showing next to the prediction (markup ignored, no words to read).
+    Notes are warnings worth showing next to the prediction (markup ignored).
     """
     if text is None or (isinstance(text, str) and not text.strip()):
         raise UserError("Please type or paste a review first.")
@@ -31,11 +31,13 @@ def check_review(text) -> tuple[str, list[str]]:
                                       and not "\x80" <= c <= "\x9f"))
     if "\x00" in text or control > max(3, len(text) // 100):
         raise UserError("This looks like binary data, not a review. Paste plain text.")
+    if not re.search(r"\w", TAG.sub(" ", text)):
+        # Scored anyway, it would get a verdict at ~50% that means nothing.
+        raise UserError("There is nothing to judge: the review has no words, only emoji, punctuation or symbols. "
+                        "Write a few words about the film.")
     notes = []
     if TAG.search(text):
         notes.append("HTML tags were ignored.")
-    if not re.search(r"\w", TAG.sub(" ", text)):
-        notes.append("The review has no words (only emoji or symbols), so the models are guessing.")
     return text, notes
 
 

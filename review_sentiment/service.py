@@ -179,7 +179,9 @@ class Service:
                     notes.append(f"This review is {tokens:,} tokens long, more than the fine-tuned model's "
                                  f"{window}-token window; it read {how}.")
         if "verdict" in result["finetuned"] and "verdict" in result["baseline"]:
-            result["agree"] = result["finetuned"]["verdict"] == result["baseline"]["verdict"]
+            verdicts = result["finetuned"]["verdict"], result["baseline"]["verdict"]
+            # None: a model is undecided, so there is nothing to agree or disagree with.
+            result["agree"] = None if "undecided" in verdicts else verdicts[0] == verdicts[1]
         return result
 
     # -- many reviews ---------------------------------------------------------------------------------------
@@ -203,7 +205,8 @@ class Service:
             for j, label in enumerate(slot.predictor.labels):
                 table.loc[ok, f"{prefix}_p_{label}"] = probs[:, j].astype(float).round(4)
         if "finetuned_verdict" in table and "baseline_verdict" in table:
-            table.loc[ok, "agree"] = table.loc[ok, "finetuned_verdict"] == table.loc[ok, "baseline_verdict"]
+            ft, bl = table.loc[ok, "finetuned_verdict"], table.loc[ok, "baseline_verdict"]
+            table.loc[ok, "agree"] = (ft == bl).where((ft != "undecided") & (bl != "undecided"))
         table["error"] = errors
         out = Path(tempfile.mkdtemp(prefix="review-sentiment-")) / "predictions.csv"
         table.to_csv(out, index=False)

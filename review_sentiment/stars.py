@@ -11,6 +11,9 @@ import re
 import numpy as np
 
 STAR_LABEL = re.compile(r"^\s*(\d+)\s*stars?\s*$", re.IGNORECASE)
+# Negative and positive masses closer than this are a tie: the model has no verdict between them, and calling it
+# "negative" (the first of a tie) would flag a disagreement it never expressed.
+UNDECIDED_MARGIN = 0.02
 
 
 def star_values(labels: list[str]) -> list[int] | None:
@@ -37,13 +40,17 @@ def label_polarity(label: str) -> str:
 
 
 def star_summary(labels: list[str], probs: np.ndarray) -> dict:
-    """Expected stars, the verdict with its probability mass, and binary P(positive) without the neutral mass."""
+    """Expected stars, the verdict with its probability mass, and binary P(positive) without the neutral mass.
+    The verdict is "undecided" when negative and positive carry (nearly) the same mass and neutral less."""
     stars = np.array(star_values(labels), dtype=float)
     probs = np.asarray(probs, dtype=float)
     top = int(stars.max())
     groups = {p: float(probs[[star_polarity(int(s), top) == p for s in stars]].sum())
               for p in ("negative", "neutral", "positive")}
     verdict = max(groups, key=groups.get)
+    if verdict != "neutral" and abs(groups["negative"] - groups["positive"]) < UNDECIDED_MARGIN:
+        verdict = "undecided"
     polar = groups["negative"] + groups["positive"]
-    return {"expected_stars": float((stars * probs).sum()), "verdict": verdict, "confidence": groups[verdict],
+    confidence = groups.get(verdict, groups["positive"])  # undecided: the mass on either side
+    return {"expected_stars": float((stars * probs).sum()), "verdict": verdict, "confidence": confidence,
             "groups": groups, "p_positive": groups["positive"] / polar if polar > 0 else 0.5}

@@ -10,7 +10,7 @@ from pathlib import Path
 import gradio as gr
 
 from .errors import UserError
-from .service import MAX_BATCH_ROWS, MAX_UPLOAD_MB, Service, Slot, csv_columns
+from .service import BASELINE_ID, MAX_BATCH_ROWS, MAX_UPLOAD_MB, Service, Slot, csv_columns
 from .stars import label_polarity, star_values
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ document.addEventListener("keydown", (e) => {
 </script>"""
 BATCH_COLUMNS = ["review", "finetuned_label", "finetuned_confidence", "baseline_label", "baseline_expected_stars",
                  "baseline_verdict", "agree", "error"]
-STAR_RANGES = {"negative": "1-2", "neutral": "3", "positive": "4-5"}
+STAR_RANGES = {"negative": "1-2", "neutral": "3", "positive": "4-5", "undecided": "1-2 and on 4-5"}
 
 
 def examples() -> list[dict]:
@@ -87,6 +87,10 @@ def agreement_line(result: dict) -> str:
     ft, bl = result["finetuned"], result["baseline"]
     if "agree" not in result:
         return "Only one model is available, so there is nothing to compare."
+    if result["agree"] is None:
+        undecided = "The baseline" if bl["verdict"] == "undecided" else "The fine-tuned model"
+        return (f"{undecided} is undecided: it gives negative and positive the same probability, so there is "
+                "nothing to agree or disagree with.")
     if result["agree"]:
         return (f"✅ **Both models say {ft['verdict']}**: fine-tuned {pct(ft['confidence'])}, baseline "
                 f"{pct(bl['confidence'])}.")
@@ -141,8 +145,10 @@ def build_ui(service: Service) -> gr.Blocks:
         return gr.Dropdown(choices=columns, value=default, visible=bool(columns))
 
     with gr.Blocks(title="Movie review sentiment") as demo:
-        gr.Markdown("# 🎬 Movie review sentiment\nA model fine-tuned on IMDb reviews next to nlptown's multilingual "
-                    "1-5 star model. Type a review, or click an example.")
+        baseline = ("nlptown's multilingual 1-5 star model" if service.baseline.spec == BASELINE_ID
+                    else f"the baseline `{service.baseline.spec}`")
+        gr.Markdown(f"# 🎬 Movie review sentiment\nA model fine-tuned on IMDb reviews next to {baseline}. Type a "
+                    "review, or click an example.")
         for notice in service.notices:
             gr.Markdown(notice, elem_classes="notice")
         with gr.Tab("Analyze"):
@@ -251,11 +257,20 @@ def training_line(slot: Slot) -> str:
             f"it with its own tokenizer. {reading}")
 
 
+def about_intro(service: Service) -> str:
+    """What the two models are, naming the baseline actually loaded (BASELINE_ID may point anywhere)."""
+    spec = service.baseline.spec
+    labels = service.baseline.predictor.labels if service.baseline.predictor else None
+    what = ("was trained on product reviews in six languages to predict 1-5 stars" if spec == BASELINE_ID
+            else f"predicts {', '.join(labels)}" if labels else "is not loaded")
+    mapping = ("; its verdict maps 1-2 stars to negative, 3 to neutral, 4-5 to positive, and is undecided when "
+               "1-2 and 4-5 stars are equally likely") if labels is None or star_values(labels) else ""
+    return (f"The **fine-tuned model** predicts positive/negative from a movie review. The **baseline**, `{spec}`, "
+            f"{what}{mapping}.")
+
+
 def about_tab(service: Service) -> None:
-    gr.Markdown(
-        "The **fine-tuned model** predicts positive/negative from a movie review. The **baseline**, "
-        "`nlptown/bert-base-multilingual-uncased-sentiment`, was trained on product reviews in six languages to "
-        "predict 1-5 stars; its verdict maps 1-2 stars to negative, 3 to neutral, 4-5 to positive.")
+    gr.Markdown(about_intro(service))
     for slot in (service.model, service.baseline):
         link = f" · [model repo]({slot.hub_url})" if slot.hub_url else ""
         if slot.error:

@@ -72,7 +72,7 @@ def test_csv_directory_to_jsonl_with_the_baseline(env, trained_model, star_basel
                  "--baseline", "--baseline-model", star_baseline, "--runtime", "torch")
     assert result.returncode == 0, result.stderr[-3000:]
     scored = pd.read_json(out, lines=True)
-    assert len(scored) == 60 and set(scored["baseline_verdict"]) <= {"negative", "neutral", "positive"}
+    assert len(scored) == 60 and set(scored["baseline_verdict"]) <= {"negative", "neutral", "positive", "undecided"}
     assert scored["baseline_expected_stars"].between(1, 5).all()
     expected = Predictor.load(str(trained_model)).predict_proba(
         pd.concat([pd.read_csv(folder / f"part-{i}.csv") for i in range(2)])["body"].tolist())

@@ -9,7 +9,7 @@ import tiny
 from huggingface_hub import ModelCard
 from test_training import QUICK, assert_clean_error, run_train
 
-from review_sentiment.calibration import calibrate, nll
+from review_sentiment.calibration import MIN_REVIEWS, calibrate, nll
 from review_sentiment.training import main
 
 
@@ -93,6 +93,21 @@ def test_a_temperature_that_does_not_help_on_held_out_reviews_is_not_applied():
     sharp = calibrate(logits * 4, labels)
     assert sharp["kept"] and 3 < sharp["temperature"] < 5
     assert nll(logits * 4, labels, sharp["temperature"]) < nll(logits * 4, labels, 1.0)
+
+
+def test_a_temperature_is_refused_on_too_few_reviews_or_at_the_search_bound():
+    rng = np.random.default_rng(1)
+    margin = rng.normal(0, 2, 400)
+    logits = np.stack([np.zeros(400), margin * 4], axis=1)  # over-confident: a kept T would be ~4
+    labels = (rng.random(400) < 1 / (1 + np.exp(-margin))).astype(int)
+    assert calibrate(logits, labels)["kept"], "with enough reviews this temperature earns its place"
+    few = calibrate(logits[:MIN_REVIEWS - 1], labels[:MIN_REVIEWS - 1])
+    assert not few["kept"] and few["temperature"] == 1.0 and few["decided_by"] == "too few reviews"
+    assert f"fewer than the {MIN_REVIEWS}" in few["reason"]
+    # Separable validation logits: NLL falls all the way to the smallest T searched, which is no temperature.
+    separable = calibrate(np.stack([np.zeros(400), np.abs(margin) * np.where(labels == 1, 1, -1)], axis=1), labels)
+    assert separable["decided_by"] == "search bound" and not separable["kept"] and separable["temperature"] == 1.0
+    assert separable["fitted"] < 0.02, separable
 
 
 @pytest.mark.parametrize("args, needle", [

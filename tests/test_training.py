@@ -60,6 +60,9 @@ def test_full_run_writes_every_artifact_and_learns(full_run):
     calibration = metrics["test"]["calibration"]
     assert settings["temperature"] > 0 and settings["temperature"] == pytest.approx(calibration["temperature"])
     assert 0 <= calibration["ece_after"] <= 1 and 0 <= calibration["ece_before"] <= 1
+    # 24 validation reviews: too few to back a temperature, and the card says which rule decided.
+    assert calibration["decided_by"] == "too few reviews" and settings["temperature"] == 1.0
+    assert "Decided by the too few reviews rule" in " ".join((full_run / "README.md").read_text().split())
     assert {b["bucket"] for b in metrics["test"]["by_length"]} == {"≤128", "129-256", "257-512", ">512"}
     recorded = json.loads((full_run / "training_config.json").read_text())
     assert recorded["arguments"]["learning_rate"] == 1e-3 and recorded["arguments"]["method"] == "full"
