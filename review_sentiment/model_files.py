@@ -147,18 +147,44 @@ def _download(repo_id: str, sha: str, files: list[str]) -> Path:
 
 
 def _from_cache(repo_id: str, revision: str | None) -> ModelFiles:
-    """Offline: the snapshot already in the cache (e.g. preloaded by a Space build), with safetensors weights."""
+    """Offline: the snapshot already in the cache (e.g. preloaded by a Space build), with safetensors weights. With
+    no revision pinned and none in `main`'s snapshot, the weights of a cached pull-request ref (`refs/pr/N`, as a
+    preload of the conversion PR leaves it), config and tokenizer from `main`, as online."""
     from huggingface_hub import snapshot_download
 
-    folder = Path(snapshot_download(repo_id, revision=revision, local_files_only=True,
-                                    allow_patterns=WEIGHT_PATTERNS + CONFIG_PATTERNS + [INT8_FILE, FP32_FILE]))
+    def cached(rev: str | None, patterns=(*WEIGHT_PATTERNS, *CONFIG_PATTERNS, INT8_FILE, FP32_FILE)) -> Path:
+        # The cache knows each commit's tree and refuses a snapshot missing a file the patterns match, so a PR's
+        # snapshot is asked for its weights alone (its config is preloaded from main, not from the PR).
+        return Path(snapshot_download(repo_id, revision=rev, local_files_only=True, allow_patterns=list(patterns)))
+
+    folder = cached(revision)
     names = [p.name for p in folder.iterdir()]
-    if not weight_files(names):
+    origin = "pinned revision, from the local cache" if revision else "main, from the local cache"
+    weights, pr = folder, None
+    if not weight_files(names) and not revision:
+        pr = _cached_pull_request(folder, cached)
+        if pr:
+            weights = cached(f"refs/pr/{pr}", WEIGHT_PATTERNS)
+            origin = f"safetensors conversion PR #{pr}, from the local cache; config from main"
+    if not weight_files(p.name for p in weights.iterdir()):
         raise UserError(f"{repo_id} is in the local cache without safetensors weights; pin the revision that has "
                         "them (MODEL_REVISION / BASELINE_REVISION / --revision).")
-    sha = folder.name
-    origin = "pinned revision, from the local cache" if revision else "main, from the local cache"
-    return ModelFiles(repo_id, folder, folder, repo_id, sha, sha, origin, {sha: sorted(names)})
+    files = {folder.name: sorted(names), weights.name: sorted(p.name for p in weights.iterdir())}
+    return ModelFiles(repo_id, folder, weights, repo_id, weights.name, folder.name, origin, files)
+
+
+def _cached_pull_request(snapshot: Path, cached) -> int | None:
+    """The newest pull request whose ref is in the cache (snapshots/<sha> -> ../../refs/refs/pr/N) and whose snapshot
+    holds safetensors weights."""
+    refs = snapshot.parent.parent / "refs" / "refs" / "pr"
+    numbers = sorted((int(p.name) for p in refs.glob("*") if p.name.isdigit()), reverse=True) if refs.is_dir() else []
+    for number in numbers:
+        try:
+            if weight_files(p.name for p in cached(f"refs/pr/{number}", WEIGHT_PATTERNS).iterdir()):
+                return number
+        except Exception:  # noqa: BLE001 - a ref whose snapshot is gone is no candidate
+            continue
+    return None
 
 
 def locate(spec: str, revision: str | None = None) -> ModelFiles:

@@ -53,6 +53,23 @@ def load(hub, tmp_path, repo, revision=""):
     return json.loads(result.stdout.strip().splitlines()[-1]), hub.downloads[start:]
 
 
+PRELOAD = """
+import sys
+from huggingface_hub import snapshot_download
+for entry in sys.argv[1:]:
+    repo, files, *revision = entry.split(" ")
+    snapshot_download(repo, revision=revision[0] if revision else None, allow_patterns=files.split(","))
+"""
+
+
+def preload(hub, entries, home) -> None:
+    """What a Spaces build does with `preload_from_hub`: each entry's files (at its revision, if it names one) into
+    the cache, with the files the entry lists and no others."""
+    done = subprocess.run([sys.executable, "-c", PRELOAD, *entries], capture_output=True, text=True,
+                          env=subprocess_env(**hub.env(token=None), HF_HOME=str(home)), timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def local_probs(folder) -> np.ndarray:
     return Predictor.load(str(folder), device="cpu").predict_proba(TEXTS)
 
@@ -138,14 +155,8 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
     assert {k: v["value"] for k, v in space.variables.items()} == {
         "MODEL_ID": LVWERRA, "MODEL_REVISION": lv["pr"], "BASELINE_ID": NLPTOWN, "BASELINE_REVISION": nl["main"]}
 
-    # What a Space build does with preload_from_hub: exactly those files at that commit, into the cache.
     home = tmp_path / "space-home"
-    preload = ("import sys\nfrom huggingface_hub import snapshot_download\nfor entry in sys.argv[1:]:\n"
-               "    repo, files, sha = entry.split(' ')\n"
-               "    snapshot_download(repo, revision=sha, allow_patterns=files.split(','))\n")
-    done = subprocess.run([sys.executable, "-c", preload, *card.data.preload_from_hub], capture_output=True,
-                          text=True, env=subprocess_env(**hub.env(token=None), HF_HOME=str(home)), timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    preload(hub, card.data.preload_from_hub, home)
     before = len(hub.downloads)
     started = time.perf_counter()
     app = LiveApp(LVWERRA, NLPTOWN, extra_env={"HF_HOME": str(home), "HF_HUB_OFFLINE": "1",
@@ -226,16 +237,50 @@ def test_the_bot_is_the_only_author_trusted(hub):
 
 
 def test_readme_front_matter_preloads_the_files_the_loader_reads_from_those_layouts(hub):
-    """README's default preloads, without commits (pinning them needs the Hub: `review_sentiment.space` does it),
-    name exactly what the loader reads from main: all of it for nlptown, config and tokenizer for lvwerra (whose
-    weights live in the conversion PR)."""
+    """README's default preloads name exactly what the loader reads: all of nlptown from main; lvwerra's config and
+    tokenizer from main and its weights from the conversion PR's ref (refs/pr/5, as on the real repo; pinning a
+    commit needs the Hub: `review_sentiment.space` does it)."""
     from huggingface_hub import SpaceCard
     card = SpaceCard.load(ROOT / "README.md")
-    entries = dict(entry.split(" ") for entry in card.data.preload_from_hub)
+    entries = {}
+    for entry in card.data.preload_from_hub:
+        repo, files, *revision = entry.split(" ")
+        entries.setdefault(repo, {})[revision[0] if revision else "main"] = files.split(",")
     code = ("import json, sys\nfrom review_sentiment.model_files import plan\n"
-            "p = plan(sys.argv[1])\nprint(json.dumps(p.files[p.config_sha]))")
+            "p = plan(sys.argv[1])\nprint(json.dumps({'files': p.files, 'config': p.config_sha, "
+            "'weights': p.weights_sha}))")
     for repo in (LVWERRA, NLPTOWN):
         result = subprocess.run([sys.executable, "-c", code, repo], capture_output=True, text=True, timeout=120,
                                 env=subprocess_env(**hub.env(token=None)), cwd=ROOT)
         assert result.returncode == 0, result.stderr[-2000:]
-        assert entries[repo].split(",") == sorted(json.loads(result.stdout)), repo
+        found = json.loads(result.stdout)
+        if found["weights"] == found["config"]:
+            assert entries[repo] == {"main": sorted(found["files"][found["config"]])}, repo
+        else:
+            pr = f"refs/pr/{hub.facts[repo]['pr_num']}"
+            assert hub.repo(repo).refs[pr] == found["weights"]
+            assert entries[repo] == {"main": sorted(found["files"][found["config"]]),
+                                     pr: sorted(found["files"][found["weights"]])}, repo
+
+
+def test_a_space_built_from_readme_starts_offline_from_exactly_its_preloads(hub, tmp_path):
+    """The Space as README's front matter builds it: the listed files preloaded into an empty cache, then
+    `python app.py` with HF_HUB_OFFLINE=1 and no revision pinned. It fetches nothing and serves lvwerra's conversion-PR
+    weights with main's config and tokenizer, exactly as it would online."""
+    from huggingface_hub import SpaceCard
+    home = tmp_path / "space-home"
+    preload(hub, SpaceCard.load(ROOT / "README.md").data.preload_from_hub, home)
+    before = len(hub.downloads)
+    app = LiveApp(LVWERRA, NLPTOWN, extra_env={"HF_HOME": str(home), "HF_HUB_OFFLINE": "1"})
+    try:
+        app.wait()
+        answer = httpx.post(f"{app.url}/api/v1/predict", json={"texts": TEXTS}, timeout=60).json()
+        assert [p["probabilities"]["POSITIVE"] for p in answer["predictions"]] == pytest.approx(
+            local_probs(hub.facts[LVWERRA]["local"])[:, 1], abs=1e-5)
+        health = httpx.get(f"{app.url}/healthz").json()["models"]
+        lv, nl = hub.facts[LVWERRA], hub.facts[NLPTOWN]
+        assert health["finetuned"]["revision"] == lv["pr"] and health["finetuned"]["config_revision"] == lv["main"]
+        assert "conversion PR #5" in health["finetuned"]["origin"] and health["baseline"]["revision"] == nl["main"]
+        assert len(hub.downloads) == before, "offline: nothing fetched at start"
+    finally:
+        app.stop()
