@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .answer_cache import AnswerCache
 from .batching import BatchQueue
 from .data import REPO_ID
 from .errors import UserError
@@ -67,6 +68,7 @@ class Slot:
     predictor: Predictor | None = None
     error: str | None = None
     queue: BatchQueue | None = None  # every prediction of this model goes through it (see batching.py)
+    identity: str = ""  # the answer cache's key for this model (AnswerCache.identity)
 
     @classmethod
     def load(cls, role: str, env_var: str, spec: str, **options) -> "Slot":
@@ -114,21 +116,34 @@ class Service:
         self.baseline = Slot.load("Baseline", "BASELINE_ID", baseline_spec or default_baseline_id(),
                                   revision=baseline_revision or os.environ.get("BASELINE_REVISION") or None)
         self.explainer = self.model.predictor  # torch fp32: integrated gradients need gradients
+        self.answers = AnswerCache()
         for slot in (self.model, self.baseline):
             if slot.predictor is not None:
                 # The baseline's int8 accuracy is unknown unless its repo ships a checked file: auto, not int8.
                 slot.predictor = slot.predictor.serving(runtime, quantize if slot is self.model else "auto")
                 slot.queue = BatchQueue(slot.predictor.predict_proba, name=slot.env_var)
+                slot.identity = AnswerCache.identity(slot.predictor)
 
     @property
     def notices(self) -> list[str]:
         return [slot.notice for slot in (self.model, self.baseline) if slot.error]
 
     # -- one review ---------------------------------------------------------------------------------------
-    def score(self, slot: Slot, texts: list[str]) -> np.ndarray:
+    def score(self, slot: Slot, texts: list[str], *, cached: bool = True) -> np.ndarray:
+        """Probabilities per text. Reviews answered before (same model, same settings, same text) come from the answer
+        cache without queueing; the rest go through the model's batch queue. Uploads pass cached=False, so a
+        thousand-row file does not push out what visitors click."""
         if slot.predictor is None:
             raise UserError(f"{slot.role} is unavailable: {slot.error}")
-        return slot.queue(texts)
+        if not cached:
+            return slot.queue(texts)
+        found = [self.answers.get(slot.identity, t) for t in texts]
+        missing = [i for i, answer in enumerate(found) if answer is None]
+        if missing:
+            for i, answer in zip(missing, slot.queue([texts[i] for i in missing])):
+                self.answers.put(slot.identity, texts[i], answer)
+                found[i] = answer
+        return np.stack(found)
 
     def predict(self, texts: list[str]) -> list[dict]:
         """The fine-tuned model alone: {label, score, probabilities} per text (API /predict and REST)."""
@@ -195,7 +210,7 @@ class Service:
         for prefix, slot in (("finetuned", self.model), ("baseline", self.baseline)):
             if slot.predictor is None or not valid:
                 continue
-            probs = self.score(slot, valid)
+            probs = self.score(slot, valid, cached=False)
             described = [self.describe(slot, row, 0.0) for row in probs]
             table.loc[ok, f"{prefix}_label"] = [d["label"] for d in described]
             table.loc[ok, f"{prefix}_verdict"] = [d["verdict"] for d in described]

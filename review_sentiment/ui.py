@@ -40,6 +40,26 @@ def examples() -> list[dict]:
     return json.loads((ASSETS / "examples.json").read_text())
 
 
+# A shared result is a link to the page with the review in `?review=`: the link carries the review and nothing else,
+# and the page fills it in and analyses it on load. Built in the browser from the page's own address, so it points
+# wherever the visitor is: localhost, a --share link, or the Space.
+SHARE_LINK_JS = """(text) => {
+  if (!text || !text.trim()) return "";
+  const url = new URL(window.location.href);
+  url.search = ""; url.hash = "";
+  url.searchParams.set("review", text);
+  const link = url.toString();
+  if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(link).catch(() => {});
+  return link;
+}"""
+
+
+def review_from_link(request: gr.Request) -> str | None:
+    """The review a shared link carries, if the page was opened from one."""
+    params = getattr(request, "query_params", None) or {}
+    return params.get("review") or None
+
+
 SHADES = {"strongly positive": "#15803d", "positive": "#86efac", "negative": "#fca5a5",
           "strongly negative": "#b91c1c"}
 
@@ -88,9 +108,11 @@ def agreement_line(result: dict) -> str:
     if "agree" not in result:
         return "Only one model is available, so there is nothing to compare."
     if result["agree"] is None:
-        undecided = "The baseline" if bl["verdict"] == "undecided" else "The fine-tuned model"
-        return (f"{undecided} is undecided: it gives negative and positive the same probability, so there is "
-                "nothing to agree or disagree with.")
+        if bl["verdict"] == "undecided":
+            return (f"The baseline is undecided: it gives 1-2 ★ and 4-5 ★ the same probability, so there is nothing to "
+                    f"agree or disagree with; the fine-tuned model says {ft['verdict']} ({pct(ft['confidence'])}).")
+        return (f"The fine-tuned model is undecided, so there is nothing to agree or disagree with; the baseline says "
+                f"{bl['verdict']} ({pct(bl['confidence'])}).")
     if result["agree"]:
         return (f"✅ **Both models say {ft['verdict']}**: fine-tuned {pct(ft['confidence'])}, baseline "
                 f"{pct(bl['confidence'])}.")
@@ -183,8 +205,22 @@ def build_ui(service: Service) -> gr.Blocks:
                     bl_chart.render()
                     bl_line.render()
             agreement.render()
+            with gr.Row():
+                share = gr.Button("🔗 Copy a link to this result", size="sm", elem_id="share", scale=0)
+                link = gr.Textbox(show_label=False, container=False, buttons=["copy"], visible=False,
+                                  elem_id="share-link", interactive=False)
             for event in (button.click, review.submit):
                 event(analyze, review, outputs, api_visibility="private")
+            # The browser builds the link (js), which then reaches the function as its input.
+            share.click(lambda url: gr.Textbox(value=url, visible=bool(url)), review, link, js=SHARE_LINK_JS,
+                        api_visibility="private", queue=False)
+
+            def open_shared(request: gr.Request):
+                text = review_from_link(request)
+                if text is None:
+                    return gr.skip(), *[gr.skip()] * len(outputs)
+                return text, *analyze(text)
+            demo.load(open_shared, None, [review, *outputs], api_visibility="private")
             # Explanations (integrated gradients, seconds each) and batches run one at a time: they would otherwise
             # take the cores from the quick predictions, which the models' batch queues serve together.
             explain_button.click(explain, review, explanation, api_visibility="private", concurrency_limit=1)

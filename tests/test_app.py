@@ -11,6 +11,7 @@ import pytest
 from conftest import LiveApp
 from gradio_client import Client
 
+from review_sentiment.answer_cache import AnswerCache
 from review_sentiment.errors import UserError
 from review_sentiment.predictor import Predictor
 from review_sentiment.service import DEFAULT_LONG_TEXT, DEFAULT_QUANTIZE, MAX_BATCH_ROWS, Service, read_reviews_file
@@ -93,6 +94,42 @@ def test_the_about_tab_names_the_baseline_actually_loaded(service):
     intro = about_intro(service)
     assert f"`{service.baseline.spec}`" in intro and "nlptown" not in intro
     assert "1 star, 2 stars" in intro, "a baseline other than nlptown is described by its own classes"
+
+
+def test_a_review_answered_before_comes_from_the_answer_cache_with_the_same_answer(trained_model, star_baseline,
+                                                                                   tmp_path):
+    service = Service(str(trained_model), str(star_baseline))
+    text = examples()[0]["text"]
+    first = service.compare(text)
+    assert service.answers.stats["hits"] == 0 and service.answers.stats["entries"] == 2  # both models
+    again = service.compare(text)
+    assert service.answers.stats["hits"] == 2
+    for side in ("finetuned", "baseline"):
+        assert again[side]["probabilities"] == first[side]["probabilities"]
+    # Never another answer than a fresh run of the same model gives.
+    fresh = service.model.predictor.predict_proba([text])[0]
+    assert list(again["finetuned"]["probabilities"].values()) == pytest.approx(fresh.tolist(), abs=1e-6)
+    # The key is the exact text and the model's identity: other settings are another model.
+    assert service.compare(text + " ")["finetuned"]["probabilities"] == pytest.approx(
+        first["finetuned"]["probabilities"], abs=1e-6) and service.answers.stats["hits"] == 2
+    other = Service(str(trained_model), str(star_baseline), long_text="head")
+    assert AnswerCache.identity(other.model.predictor) != service.model.identity
+    # Uploads do not pass through it, so a big file cannot push out what visitors click.
+    upload = tmp_path / "reviews.txt"
+    upload.write_text("\n".join([text, "a dull film"]))
+    entries = service.answers.stats["entries"]
+    service.batch(str(upload), None)
+    assert service.answers.stats["entries"] == entries
+
+
+def test_the_answer_cache_is_bounded_least_recently_used_first():
+    cache = AnswerCache(max_entries=2)
+    for text in ("a", "b"):
+        cache.put("m", text, np.array([0.1, 0.9]))
+    assert cache.get("m", "a") is not None  # "a" is now the most recent
+    cache.put("m", "c", np.array([0.5, 0.5]))
+    assert cache.get("m", "b") is None and cache.get("m", "a") is not None and cache.get("m", "c") is not None
+    assert cache.stats == {"hits": 3, "misses": 1, "entries": 2, "max_entries": 2}
 
 
 def test_html_reviews_are_scored_with_a_note(service):
@@ -185,6 +222,10 @@ def test_rest_route_healthz_and_openapi(live_app):
         assert body["predictions"][0]["probabilities"]["positive"] == pytest.approx(body["predictions"][0]["score"])
         health = http.get("/healthz").json()
         assert health["status"] == "ok" and health["models"]["baseline"]["loaded"]
+        hits = health["answer_cache"]["hits"]
+        assert http.post("/api/v1/predict", json={"texts": [POSITIVE]}).json()["predictions"][0] == \
+            body["predictions"][0]
+        assert http.get("/healthz").json()["answer_cache"]["hits"] == hits + 1, "the repeat came from the cache"
         spec = http.get("/api/v1/openapi.json").json()
         assert "/api/v1/predict" in spec["paths"]
         assert http.get("/api/v1/docs").status_code == 200

@@ -8,6 +8,8 @@ import sys
 import pytest
 from conftest import ROOT, subprocess_env
 
+from review_sentiment.ui import examples
+
 
 def bench(script: str, *args: str, timeout: int = 600) -> str:
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], capture_output=True,
@@ -27,6 +29,10 @@ def test_serving_benchmark(tmp_path, trained_model, binary_data, bert_base):
                               "onnx-int8", "rest"]
     assert all(v["p50_ms"] > 0 and v["peak_rss_mb"] > 0 for v in variants.values())
     assert variants["rest"]["runtime"] == "ONNX Runtime, int8 (onnx/model_quantized.onnx)", "the shipped int8 file"
+    clicks = variants["rest"]["example_click_p50_ms"]
+    assert clicks["cold"] > 0 and clicks["cached"] > 0 and "answer cache" in stdout
+    # Only the second click of each example hits the cache: the timed reviews were all new to the app.
+    assert variants["rest"]["answer_cache_hits"] == len(examples())
     assert variants["rest"]["vs_plain_pipeline"] == pytest.approx(
         variants["plain-pipeline"]["p50_ms"] / variants["rest"]["p50_ms"])
     accuracy = report["accuracy"]

@@ -167,3 +167,35 @@ def test_explanation_highlights_words_for_an_example(page, live_app):
     explanation.get_by_text("superb").wait_for()
     assert "triumph" in explanation.inner_text()
     page.screenshot(path=str(ARTIFACTS / "explanation.png"), full_page=True)
+
+
+def test_a_shared_link_opens_the_same_review_analysed(browser, page, live_app):
+    """Analyse, copy the result's link, open it in a fresh browser context: the same review, verdicts and
+    probabilities appear; the link carries the review and nothing else."""
+    review = "the acting was superb , but the plot was dull and boring"
+    page.goto(live_app.url)
+    page.locator("#review textarea").fill(review)
+    page.locator("#review textarea").press("Enter")
+    page.locator("#agreement").get_by_text("fine-tuned").wait_for()
+    page.locator("#share").click()
+    box = page.locator("#share-link textarea, #share-link input").first
+    box.wait_for()
+    page.wait_for_function("() => { const e = document.querySelector('#share-link textarea, #share-link input');"
+                           " return e && e.value.includes('review='); }")
+    link = box.input_value()
+    from urllib.parse import parse_qs, urlsplit
+    parts = urlsplit(link)
+    assert f"{parts.scheme}://{parts.netloc}" == live_app.url and parse_qs(parts.query) == {"review": [review]}
+    seen = {key: page.locator(key).inner_text() for key in ("#finetuned", "#baseline", "#agreement")}
+
+    context = browser.new_context()
+    fresh = context.new_page()
+    try:
+        fresh.goto(link)
+        fresh.locator("#agreement").get_by_text("fine-tuned").wait_for()
+        assert fresh.locator("#review textarea").input_value() == review
+        for key, text in seen.items():
+            assert fresh.locator(key).inner_text() == text, key
+        fresh.screenshot(path=str(ARTIFACTS / "shared-link.png"), full_page=True)
+    finally:
+        context.close()
