@@ -3,10 +3,12 @@
     MODEL_ID=outputs/model BASELINE_ID=/path/to/nlptown python app.py    # then open http://localhost:7860
 
     python app.py --share                                                 # a public link, e.g. from a notebook
+    python app.py --mcp                                                   # also an MCP server for agents
+
 
 MODEL_ID / BASELINE_ID (or --model / --baseline) take a Hub id or a local directory, MODEL_REVISION /
 BASELINE_REVISION pin a Hub revision; GRADIO_SERVER_NAME and GRADIO_SERVER_PORT choose where to listen (0.0.0.0:7860,
-as Spaces expect).
+as Spaces expect). On a Space, the variable GRADIO_MCP_SERVER=true does what --mcp does.
 """
 
 import argparse
@@ -24,6 +26,9 @@ if __name__ == "__main__":
     parser.add_argument("--baseline-revision", help="Hub revision of --baseline (default: $BASELINE_REVISION, "
                                                     "else main or its safetensors conversion PR)")
     parser.add_argument("--share", action="store_true", help="also serve on a temporary public gradio.live link")
+    parser.add_argument("--mcp", action="store_true",
+                        help="also serve the predict and compare tools over MCP at /gradio_api/mcp/ (default: "
+                             "$GRADIO_MCP_SERVER)")
     parser.add_argument("--long-text", choices=["head", "head+tail", "chunks"],
                         help="how the fine-tuned model reads reviews longer than its window (default: $LONG_TEXT, "
                              "else the measured best)")
@@ -34,5 +39,5 @@ if __name__ == "__main__":
                         help="run the models on torch or ONNX Runtime (default: $RUNTIME, else onnx on CPU when "
                              "onnxruntime is installed)")
     args = parser.parse_args()
-    serve(args.model, args.baseline, share=args.share, long_text=args.long_text, quantize=args.quantize,
+    serve(args.model, args.baseline, share=args.share, mcp=args.mcp or None, long_text=args.long_text, quantize=args.quantize,
           runtime=args.runtime, model_revision=args.model_revision, baseline_revision=args.baseline_revision)

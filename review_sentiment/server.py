@@ -137,7 +137,10 @@ def app_kwargs(service: Service) -> dict:
             "middleware": [Middleware(BodyLimit, limit=MAX_REQUEST_BYTES)]}
 
 
-def serve(model: str | None = None, baseline: str | None = None, *, share: bool = False, **options) -> None:
+def serve(model: str | None = None, baseline: str | None = None, *, share: bool = False, mcp: bool | None = None,
+          **options) -> None:
+    """Load both models and serve the page, the REST routes and (with `mcp`, or GRADIO_MCP_SERVER=true, which Gradio
+    reads itself when `mcp` is None) the MCP tools."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     service = Service(model, baseline, **options)
     # Gradio runs one event at a time by default; predictions may all come in at once, since each model's batch
@@ -152,7 +155,7 @@ def serve(model: str | None = None, baseline: str | None = None, *, share: bool 
         demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
                     server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), share=share,
                     prevent_thread_lock=True, quiet=True, theme=THEME, css=CSS, head=HEAD, footer_links=["api"],
-                    max_file_size=MAX_UPLOAD_BYTES, app_kwargs=app_kwargs(service))
+                    max_file_size=MAX_UPLOAD_BYTES, app_kwargs=app_kwargs(service), mcp_server=mcp)
     log.debug("gradio: %s", printed.getvalue())
     print(f"Running on {demo.local_url}", flush=True)
     if share and demo.share_url:

@@ -243,14 +243,32 @@ def build_ui(service: Service) -> gr.Blocks:
         # Clean JSON endpoints for gradio_client users.
         # gr.Error is what Gradio passes on to clients (other exceptions stay private: show_error is off).
         def predict(text: str) -> dict:
-            """The fine-tuned model: {label, score, probabilities}."""
+            """Sentiment of one English movie review from the model fine-tuned on IMDb reviews: a JSON object with
+            "label" ("positive" or "negative"), "score" (that label's probability) and "probabilities" (each class).
+
+            Args:
+                text: the review, plain text (up to 20,000 characters).
+
+            Returns:
+                the label, its probability and every class's probability.
+            """
             try:
                 return service.predict([text])[0]
             except UserError as exc:
                 raise gr.Error(str(exc)) from None
 
         def compare(text: str) -> dict:
-            """Both models: probabilities, verdicts, latencies and agreement."""
+            """One review through both models, side by side: the model fine-tuned on IMDb reviews ("finetuned":
+            probabilities, label, confidence, verdict, latency_ms) and the 1-5 star baseline ("baseline": per-star
+            probabilities, verdict negative/neutral/positive/undecided, confidence, expected_stars, p_positive),
+            "agree" (whether the verdicts match; null when a model is undecided) and "notes".
+
+            Args:
+                text: the review, plain text (up to 20,000 characters).
+
+            Returns:
+                both models' answers, whether they agree, and notes on the review.
+            """
             try:
                 return service.compare(text)
             except UserError as exc:
