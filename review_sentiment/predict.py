@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 from .cli import option, parse, run
 from .data import REPO_ID
 from .errors import UserError
+from .language import detect_language
 from .predictor import Predictor
 from .reviews import review_errors
 from .service import BASELINE_ID, DEFAULT_LONG_TEXT
@@ -193,6 +194,9 @@ def score_chunk(rows: list[dict], cfg: PredictConfig, predictor: Predictor, base
     out["confidence"] = probs.max(axis=1)
     for j, name in enumerate(predictor.labels):
         out[f"p_{name}"] = probs[:, j]
+    # The fine-tuned model reads English: the review's language ("und" when unsure) says which rows to doubt.
+    out["language"] = pd.array([detect_language(t)["code"] if not e else None for t, e in zip(texts, errors)],
+                               dtype="string")
     if baseline is not None:
         stars = np.full((len(rows), 3), np.nan)
         verdicts = [None] * len(rows)

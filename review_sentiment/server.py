@@ -41,10 +41,17 @@ class PredictRequest(BaseModel):
                              examples=[["A moving, beautifully acted film.", "Two hours I will never get back."]])
 
 
+class Language(BaseModel):
+    code: str = Field(description='ISO 639-1 code, or "und" when the identifier is unsure (short reviews)')
+    name: str
+    confidence: float
+
+
 class Prediction(BaseModel):
     label: str
     score: float
     probabilities: dict[str, float]
+    language: Language = Field(description="the review's language; the model reads English")
 
 
 class PredictResponse(BaseModel):

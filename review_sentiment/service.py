@@ -21,6 +21,7 @@ from .answer_cache import AnswerCache
 from .batching import BatchQueue
 from .data import REPO_ID
 from .errors import UserError
+from .language import detect_language, notice
 from .modeling import SETTINGS_KEY
 from .predictor import Predictor, default_runtime
 from .reviews import check_review, review_errors
@@ -151,7 +152,8 @@ class Service:
         probs = self.score(self.model, texts)
         labels = self.model.predictor.labels
         return [{"label": labels[int(row.argmax())], "score": float(row.max()),
-                 "probabilities": dict(zip(labels, map(float, row)))} for row in probs]
+                 "probabilities": dict(zip(labels, map(float, row))), "language": detect_language(text)}
+                for text, row in zip(texts, probs)]
 
     def describe(self, slot: Slot, probs: np.ndarray, seconds: float) -> dict:
         labels = slot.predictor.labels
@@ -177,7 +179,7 @@ class Service:
     def compare(self, text: str) -> dict:
         """Both models on one review: probabilities, verdicts, latencies, and whether they agree."""
         text, notes = check_review(text)
-        result = {"notes": notes}
+        result = {"notes": notes, "language": detect_language(text)}
         for key, slot in (("finetuned", self.model), ("baseline", self.baseline)):
             if slot.predictor is None:
                 result[key] = {"error": slot.error}
@@ -186,6 +188,8 @@ class Service:
             probs = self.score(slot, [text])[0]
             result[key] = self.describe(slot, probs, time.perf_counter() - started)
             if key == "finetuned":
+                if notice(result["language"]):
+                    result[key]["language_notice"] = notice(result["language"])
                 tokens, settings = slot.predictor.token_count(text), slot.predictor.settings
                 window = settings["max_length"] - sum(map(len, special_tokens(slot.predictor.tokenizer)))
                 if tokens > window:

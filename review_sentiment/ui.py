@@ -97,6 +97,8 @@ def model_line(slot: Slot, result: dict) -> str:
     if "error" in result:
         return f"⚠️ {slot.role} unavailable: {result['error']}"
     line = f"**{result['label']}** ({pct(result['confidence'])}) · {result['latency_ms']:.0f} ms"
+    if result.get("language_notice"):
+        line += f"  \n🌐 {result['language_notice']}"
     if "expected_stars" in result:
         line = (f"**{result['verdict']}** ({pct(result['confidence'])} on {STAR_RANGES[result['verdict']]} ★) · "
                 f"expected **{result['expected_stars']:.1f} ★** · {result['latency_ms']:.0f} ms")

@@ -130,3 +130,13 @@ def test_cold_start_benchmark(tmp_path, bert_base):
     assert "onnx/model_quantized.onnx" in shipped["finetuned"] and "exported" in shipped["baseline"]
     assert "exported" in bare["finetuned"] and on_torch["finetuned"] == "torch, fp32"
     assert "first REST answer" in stdout
+
+
+def test_language_benchmark(tmp_path, binary_data):
+    out = tmp_path / "language.json"
+    stdout = bench("language.py", "--dataset", str(binary_data), "--imdb-reviews", "20", "--out", str(out))
+    report = json.loads(out.read_text())
+    ours = report["results"]["review_sentiment.language"]
+    assert report["short_reviews"] >= 245 and report["imdb_reviews"] == 20 and report["machine"]["cpu"]
+    assert "py3langid" in report["results"], "the identifier ours is built on, measured beside it"
+    assert 0 < ours["p50_ms"] < 5 and ours["notice_accuracy"] > 0.9 and "IMDb false notice" in stdout
