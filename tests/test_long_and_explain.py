@@ -45,7 +45,7 @@ def test_chunks_average_window_logits_and_equal_head_tail_for_short_reviews(trai
     lengths = np.array([len(w) for w in windows], dtype=np.float32)
     assert np.allclose(weighted.logits([LONG])[0], lengths @ per_window / lengths.sum(), atol=1e-5)
     head = Predictor.load(str(trained_model), long_text="head")
-    assert head.settings["truncation"] == "head" and not np.allclose(head.logits([LONG]), plain.logits([LONG]))
+    assert head.settings.truncation == "head" and not np.allclose(head.logits([LONG]), plain.logits([LONG]))
 
 
 def test_the_app_says_when_a_review_is_longer_than_the_window(trained_model, star_baseline):
@@ -79,14 +79,19 @@ def test_explanation_covers_the_text_with_words_not_word_pieces(predictor):
 
 
 def test_explanations_are_faithful(predictor, binary_data):
-    """Deleting the top-attributed words moves P(predicted) more than deleting as many random words."""
+    """Deleting the top-attributed words moves the decision more than deleting as many random words. Moves are
+    shares of each review's logit margin (predicted class over the next), which no temperature rescales: the tiny
+    model's logits are small, and a temperature fitted on its 24 validation reviews used to be what sharpened them."""
     rng = random.Random(0)
     test = pd.read_parquet(binary_data / "test.parquet").head(20)
     top_moves, random_moves = [], []
     for text in test["text"]:
         words = text.split()
-        base = predictor.predict_proba([text])[0]
+        base = predictor.logits([text])[0]
         cls = int(base.argmax())
+
+        def margin(logits):
+            return logits[cls] - np.delete(logits, cls).max()
         attributions = dict(explain(predictor, text)["words"])
         sign = 1 if predictor.labels[cls] == "positive" else -1  # scores point towards "positive"
         ranked = sorted(range(len(words)), key=lambda i: -sign * attributions.get(words[i], 0.0))
@@ -95,8 +100,8 @@ def test_explanations_are_faithful(predictor, binary_data):
         drop_random = set(rng.sample(range(len(words)), k))
         for drop, bucket in ((drop_top, top_moves), (drop_random, random_moves)):
             kept = " ".join(w for i, w in enumerate(words) if i not in drop)
-            bucket.append(base[cls] - predictor.predict_proba([kept])[0][cls])
-    assert np.mean(top_moves) > np.mean(random_moves) + 0.05, (np.mean(top_moves), np.mean(random_moves))
+            bucket.append((margin(base) - margin(predictor.logits([kept])[0])) / margin(base))
+    assert np.mean(top_moves) > np.mean(random_moves) + 0.25, (np.mean(top_moves), np.mean(random_moves))
 
 
 def test_int8_service_serves_quantized_and_still_explains(trained_model, star_baseline):
