@@ -1,4 +1,4 @@
-"""Bulk scoring: our CLI (`python -m review_sentiment.predict`) against the loop a user would write instead,
+"""Bulk scoring: our CLI (`python -m review_sentiment.bulk`) against the loop a user would write instead,
 `pipeline("text-classification", ...)(texts, batch_size=32, truncation=True)` over a list, same model, same reviews,
 each in its own process (peak RSS is the process's own). Prints a table, writes JSON with the CPU it ran on.
 
@@ -79,7 +79,7 @@ def main() -> None:
         # Warm-up, not measured: the first run on a machine exports the model to ONNX once (cached after), which
         # would otherwise land in the first size's time and peak memory.
         frame.head(10).to_parquet(Path(tmp) / "warm-up.parquet")
-        run_measured([sys.executable, "-m", "review_sentiment.predict", "--model", args.model, "--input",
+        run_measured([sys.executable, "-m", "review_sentiment.bulk", "--model", args.model, "--input",
                       str(Path(tmp) / "warm-up.parquet"), "--output", str(Path(tmp) / "warm-up.csv")], env)
         for size in [int(s) for s in args.sizes.split(",")]:
             subset = frame.head(size)
@@ -96,11 +96,11 @@ def main() -> None:
                              "accuracy": accuracy(labels, truth, names)})
                 print(rows[-1], flush=True)
             output = Path(tmp) / f"ours-{size}.parquet"
-            seconds, rss = run_measured([sys.executable, "-m", "review_sentiment.predict", "--model", args.model,
+            seconds, rss = run_measured([sys.executable, "-m", "review_sentiment.bulk", "--model", args.model,
                                          "--input", str(data), "--output", str(output), "--chunk-size",
                                          str(args.chunk_size)], env)
             scored = pd.read_parquet(output)
-            rows.append({"variant": "python -m review_sentiment.predict", "reviews": size, "seconds": seconds,
+            rows.append({"variant": "python -m review_sentiment.bulk", "reviews": size, "seconds": seconds,
                          "reviews_per_s": size / seconds, "peak_rss_mb": rss,
                          "accuracy": accuracy(scored["label"].tolist(), truth, names)})
             print(rows[-1], flush=True)

@@ -140,7 +140,7 @@ def main() -> None:
     from review_sentiment.predictor import Predictor
 
     texts = stratified_subset(read_split(Path(args.dataset), "test"), 200, seed=1)["text"].tolist()
-    from review_sentiment.service import DEFAULT_LONG_TEXT, DEFAULT_QUANTIZE
+    from review_sentiment.defaults import DEFAULT_LONG_TEXT, DEFAULT_QUANTIZE
 
     # Built as the app builds it, one review at a time as the app serves them.
     reference = Predictor.load(args.model, device="cpu", long_text=os.environ.get("LONG_TEXT") or DEFAULT_LONG_TEXT

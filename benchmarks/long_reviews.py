@@ -44,7 +44,7 @@ def main() -> None:
     share_long = float((lengths > args.threshold).mean())
     sets = {"long": stratified_subset(test[lengths > args.threshold].reset_index(drop=True), args.long_samples, 0),
             "all reviews": stratified_subset(test, args.all_samples, 0)}
-    report = {"model": args.model, "window": probe.settings["max_length"], "threshold": args.threshold,
+    report = {"model": args.model, "window": probe.settings.max_length, "threshold": args.threshold,
               "share_long": share_long,
               "results": {}}
     for name, options in STRATEGIES:

@@ -122,7 +122,6 @@ def timed(run, review: str, batch: list[str], repeats: int, batches: int) -> dic
 def measure_rest(model_dir: str, review: str, batch: list[str], repeats: int, batches: int) -> dict:
     """The app as a Space runs it (its defaults, both models loaded), timed from a client on loopback."""
     import httpx
-
     from load import rss_mb, start_app
 
     from review_sentiment.ui import examples

@@ -28,7 +28,7 @@ class AnswerCache:
         """What makes two answers of a model the same: weights commit, runtime and every inference setting."""
         files = predictor.files.summary if predictor.files else {}
         return json.dumps({"source": predictor.source, "files": files, "runtime": predictor.runtime,
-                           "settings": predictor.settings}, sort_keys=True, default=str)
+                           "settings": predictor.settings.to_dict()}, sort_keys=True, default=str)
 
     def get(self, model: str, text: str) -> np.ndarray | None:
         with self._lock:

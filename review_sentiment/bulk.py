@@ -1,12 +1,12 @@
 """Score a review archive of any size with the Space's own Predictor: streamed, resumable, and scaled out with torchrun.
 
-    python -m review_sentiment.predict --model you/imdb-distilbert --input reviews.csv --output scored.parquet
-    python -m review_sentiment.predict --model outputs/model --input exports/ --output scored.csv --id-column id \\
+    python -m review_sentiment.bulk --model you/imdb-distilbert --input reviews.csv --output scored.parquet
+    python -m review_sentiment.bulk --model outputs/model --input exports/ --output scored.csv --id-column id \\
         --baseline                                   # a folder of parquet/csv/jsonl files; add the star model's verdict
-    python -m review_sentiment.predict --model outputs/model --input stanfordnlp/imdb --split test --output imdb.jsonl
-    torchrun --standalone --nproc_per_node 2 -m review_sentiment.predict ...          # 2 processes, one machine
+    python -m review_sentiment.bulk --model outputs/model --input stanfordnlp/imdb --split test --output imdb.jsonl
+    torchrun --standalone --nproc_per_node 2 -m review_sentiment.bulk ...          # 2 processes, one machine
     torchrun --nnodes 2 --node_rank 0 --nproc_per_node 8 --master_addr HOST0 --master_port 29500 \\
-        -m review_sentiment.predict ...              # on each node (node_rank 0, 1); --output on a shared disk
+        -m review_sentiment.bulk ...              # on each node (node_rank 0, 1); --output on a shared disk
 
 Input is read through `datasets` in streaming mode, `--chunk-size` rows at a time; each chunk's scores are written to
 `<output>.parts/` as they finish, and merged into `<output>` (parquet, csv or jsonl, by extension) in input order at
@@ -36,12 +36,12 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .cli import option, parse, run
-from .data import REPO_ID
+from .defaults import BASELINE_ID, DEFAULT_LONG_TEXT
 from .errors import UserError
+from .hub import REPO_ID
 from .language import detect_language
 from .predictor import Predictor
 from .reviews import review_errors
-from .service import BASELINE_ID, DEFAULT_LONG_TEXT
 from .stars import star_summary
 
 READERS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "json", ".json": "json"}
@@ -198,13 +198,13 @@ def score_chunk(rows: list[dict], cfg: PredictConfig, predictor: Predictor, base
     out["language"] = pd.array([detect_language(t)["code"] if not e else None for t, e in zip(texts, errors)],
                                dtype="string")
     if baseline is not None:
-        stars = np.full((len(rows), 3), np.nan)
+        stars = np.full((len(rows), 2), np.nan)  # confidence of the verdict, expected stars
         verdicts = [None] * len(rows)
         if ok:
             for i, row in zip(ok, baseline.predict_proba([texts[i] for i in ok])):
                 summary = star_summary(baseline.labels, row)
                 verdicts[i] = summary["verdict"]
-                stars[i] = summary["confidence"], summary["expected_stars"], 0
+                stars[i] = summary["confidence"], summary["expected_stars"]
         out["baseline_verdict"] = pd.array(verdicts, dtype="string")
         out["baseline_confidence"] = stars[:, 0]
         out["baseline_expected_stars"] = stars[:, 1]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from .data import REPO_ID
+from .hub import is_hub_id
 from .text import head_tail_sizes
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "model_card.md"
@@ -16,7 +16,7 @@ CARD_METRICS = [("accuracy", "accuracy", "Accuracy"), ("f1", "f1_macro", "F1 (ma
 
 def hub_id_or_none(spec: str) -> str | None:
     """Card metadata may only name Hub repos, never a local path."""
-    return spec if REPO_ID.match(spec) and not Path(spec).exists() else None
+    return spec if is_hub_id(spec) else None
 
 
 def short_name(spec: str) -> str:
@@ -40,7 +40,8 @@ def usage_snippet(repo: str, is_adapter: bool) -> str:
             f'print(Predictor.load("{repo}").predict(["A moving, beautifully acted film."]))')
 
 
-def render_card(*, cfg, metrics: dict, label_names: list[str], sizes: dict, val_origin: str, train_time: str,
+def render_card(*, cfg, window: int, metrics: dict, label_names: list[str], sizes: dict, val_origin: str,
+                train_time: str,
                 hardware: str, versions: dict, is_adapter: bool, baseline: str | None = None,
                 domains: dict | None = None, domains_md: str | None = None, trials: str | None = None,
                 tracked: bool = False, stopped_early: bool = False, onnx: dict | None = None) -> ModelCard:
@@ -67,7 +68,7 @@ def render_card(*, cfg, metrics: dict, label_names: list[str], sizes: dict, val_
     method = (f"LoRA adapters (r={cfg.lora_r}, alpha={cfg.lora_alpha}, dropout={cfg.lora_dropout}) plus a fully "
               f"trained classification head{', merged into the weights' if cfg.merge_lora else ''}"
               if cfg.lora else "full fine-tuning of every weight")
-    head, tail = head_tail_sizes(cfg.max_length - 2)
+    head, tail = head_tail_sizes(window)  # window: the content tokens of max_length (InferenceSettings.window)
     hyper = {"learning rate": cfg.learning_rate, "epochs": cfg.epochs,
              "batch size": cfg.batch_size * cfg.gradient_accumulation_steps, "max length": cfg.max_length,
              "truncation": cfg.truncation, "warm-up ratio": cfg.warmup_ratio, "weight decay": cfg.weight_decay,

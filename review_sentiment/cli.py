@@ -12,10 +12,11 @@ from typing import Any, Callable, Literal, get_args, get_origin, get_type_hints
 from .errors import UserError
 
 
-def option(help: str, default: Any = None, *, repeat: bool = False, **kwargs: Any) -> Any:
+def option(help: str, default: Any = None, *, repeat: bool = False, choices: tuple | None = None, **kwargs: Any) -> Any:
     """A dataclass field that is also a documented command-line flag; `repeat`: the flag may be given many times
-    (a list of strings)."""
-    return dataclasses.field(default=default, metadata={"help": help, "repeat": repeat}, **kwargs)
+    (a list of strings); `choices`: the values it takes, from the tuple that defines them (never typed twice)."""
+    return dataclasses.field(default=default, metadata={"help": help, "repeat": repeat, "choices": choices},
+                             **kwargs)
 
 
 def _unwrap_optional(tp: Any) -> Any:
@@ -47,7 +48,10 @@ def parser_for(cls: type, description: str) -> argparse.ArgumentParser:
         if field.metadata.get("repeat"):
             parser.add_argument(flag, action="append", default=None, metavar="NAME=PATH", **kwargs)
             continue
-        if get_origin(tp) is Literal:
+        if field.metadata.get("choices"):
+            kwargs["choices"] = list(field.metadata["choices"])
+            kwargs["type"] = str
+        elif get_origin(tp) is Literal:
             kwargs["choices"] = list(get_args(tp))
             kwargs["type"] = str
         elif get_origin(tp) is list:

@@ -6,10 +6,10 @@ from dataclasses import asdict, dataclass
 from typing import Literal, Optional
 
 from .cli import option
+from .defaults import BASELINE_ID
 from .domains import parse_eval_datasets
 from .errors import UserError
 from .hp_search import default_space, load_space
-from .service import BASELINE_ID
 from .text import TRUNCATIONS
 from .tracking import check_backend, default_backend
 

@@ -10,18 +10,11 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from .defaults import DEFAULT_LABEL_NAMES
 from .errors import UserError
+from .hub import REPO_ID, explain_hub_error
 
 DATA_SUFFIXES = (".parquet", ".csv", ".jsonl", ".json")
-REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
-
-# Integer labels carry no names; these are the conventional names for sentiment datasets with that many classes
-# (IMDb/SST-2: 0 neg, 1 pos; SST-5: 0 very negative .. 4 very positive). Anything else needs --label-names.
-DEFAULT_LABEL_NAMES = {
-    2: ["negative", "positive"],
-    3: ["negative", "neutral", "positive"],
-    5: ["very negative", "negative", "neutral", "positive", "very positive"],
-}
 
 
 @dataclass
@@ -45,8 +38,6 @@ def resolve_dataset(spec: str) -> Path:
         raise UserError(f"Dataset {spec!r} not found: it is neither an existing path nor a Hub id like "
                         "'stanfordnlp/imdb'.")
     from huggingface_hub import snapshot_download
-
-    from .hub import explain_hub_error
 
     try:
         return Path(snapshot_download(spec, repo_type="dataset", allow_patterns=[f"*{s}" for s in DATA_SUFFIXES]))
@@ -137,6 +128,22 @@ def encode_labels(values: pd.Series, names: list[str], where: str) -> np.ndarray
     return ids
 
 
+def labelled_split(root: Path, split: str, *, text_column: str = "text", label_column: str = "label",
+                   label_names: list[str] | None = None, names: list[str] | None = None
+                   ) -> tuple[pd.DataFrame | None, list[str] | None]:
+    """One split of a resolved dataset with columns `text` and integer `label`, and the class names: `names` when
+    another split already fixed them, else found in this split's labels (with `label_names` for integer labels).
+    (None, names) when the dataset has no such split. Training, evaluation and other domains all read through it."""
+    frame = read_split(root, split)
+    if frame is None:
+        return None, names
+    where = f"{root} {split}"
+    frame = clean_columns(frame, text_column, label_column, where)
+    names = names or label_names_for(frame["label"], label_names)
+    frame["label"] = encode_labels(frame["label"], names, where)
+    return frame, names
+
+
 def stratified_subset(df: pd.DataFrame, n: int | None, seed: int) -> pd.DataFrame:
     """At most `n` rows with the class proportions of `df` (the data may be sorted by label, so never head(n))."""
     if n is None or n >= len(df):
@@ -157,23 +164,16 @@ def load_splits(dataset: str, *, text_column: str = "text", label_column: str = 
     Model selection happens on the validation split only; the test split is scored once, at the end.
     """
     root = resolve_dataset(dataset)
-    train = read_split(root, "train")
+    columns = {"text_column": text_column, "label_column": label_column}
+    train, names = labelled_split(root, "train", **columns, label_names=label_names)
     if train is None:
         raise UserError(f"{root} holds no train split (expected train.parquet, train.csv or train.jsonl).")
-    train = clean_columns(train, text_column, label_column, f"{root} train")
-    names = label_names_for(train["label"], label_names)
-    train["label"] = encode_labels(train["label"], names, f"{root} train")
     if train["label"].nunique() < 2:
         raise UserError(f"{root} train has a single class ({names[int(train['label'].iloc[0])]!r}); "
                         "a classifier needs at least two.")
 
     def other(split: str) -> pd.DataFrame | None:
-        df = read_split(root, split) if root.is_dir() else None
-        if df is None:
-            return None
-        df = clean_columns(df, text_column, label_column, f"{root} {split}")
-        df["label"] = encode_labels(df["label"], names, f"{root} {split}")
-        return df
+        return labelled_split(root, split, **columns, names=names)[0] if root.is_dir() else None
 
     def carve(df: pd.DataFrame, size: float) -> tuple[pd.DataFrame, pd.DataFrame]:
         stratify = df["label"] if df["label"].value_counts().min() >= 2 else None

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import REPO_ID, clean_columns, encode_labels, label_names_for, read_split, resolve_dataset
+from .data import labelled_split, resolve_dataset
 from .errors import UserError
+from .hub import REPO_ID
 from .stars import label_polarity
 
 
@@ -46,12 +47,11 @@ def parse_eval_datasets(items: list[str] | None) -> list[EvalSet]:
 def load_eval_set(spec: str, text_column: str, label_column: str) -> tuple[pd.DataFrame, list[str]]:
     """The set's test split (or its only file), with integer labels and class names."""
     root = resolve_dataset(spec)
-    frame = read_split(root, "test") if root.is_dir() else read_split(root, "train")
+    # A single file is the set itself (read_split hands a file over as its "train" split).
+    frame, names = labelled_split(root, "test" if root.is_dir() else "train", text_column=text_column,
+                                  label_column=label_column)
     if frame is None:
         raise UserError(f"{spec} has no test split (test.parquet/csv/jsonl) to score.")
-    frame = clean_columns(frame, text_column, label_column, spec)
-    names = label_names_for(frame["label"], None)
-    frame["label"] = encode_labels(frame["label"], names, spec)
     return frame, names
 
 

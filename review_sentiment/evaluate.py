@@ -20,7 +20,7 @@ import pandas as pd
 
 from .calibration import softmax
 from .cli import option, parse, run
-from .data import clean_columns, encode_labels, label_names_for, read_split, resolve_dataset, stratified_subset
+from .data import labelled_split, resolve_dataset, stratified_subset
 from .domains import EvalSet, align, domains_table, load_eval_set, parse_eval_datasets
 from .errors import UserError
 from .metrics import classification_metrics, ece_interval
@@ -60,7 +60,7 @@ def score(predictor: Predictor, texts: list[str], labels: np.ndarray, label_name
           progress: bool = False, logits: np.ndarray | None = None) -> dict:
     """Every number of the report for one model on one labelled set of texts (pass `logits` if already run)."""
     logits = predictor.logits(texts, progress=progress) if logits is None else logits
-    raw = softmax(logits, predictor.settings["temperature"])
+    raw = softmax(logits, predictor.settings.temperature)
     probs, extra = dataset_probabilities(predictor, raw, label_names)
     metrics = classification_metrics(labels, probs, label_names)
     if "verdicts" in extra:
@@ -158,12 +158,10 @@ class EvalConfig:
 
 def evaluate(cfg: EvalConfig) -> dict:
     root = resolve_dataset(cfg.dataset)
-    frame = read_split(root, cfg.split)
+    frame, names = labelled_split(root, cfg.split, text_column=cfg.text_column, label_column=cfg.label_column,
+                                  label_names=cfg.label_names)
     if frame is None:
         raise UserError(f"{root} has no {cfg.split!r} split.")
-    frame = clean_columns(frame, cfg.text_column, cfg.label_column, f"{root} {cfg.split}")
-    names = label_names_for(frame["label"], cfg.label_names)
-    frame["label"] = encode_labels(frame["label"], names, f"{root} {cfg.split}")
     frame = stratified_subset(frame, cfg.max_samples, cfg.seed)
     predictor = Predictor.load(cfg.model, revision=cfg.revision, batch_size=cfg.batch_size, long_text=cfg.long_text,
                                chunk_stride=cfg.chunk_stride, chunk_aggregation=cfg.chunk_aggregation)

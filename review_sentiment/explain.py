@@ -13,7 +13,7 @@ import torch
 
 from .predictor import Predictor
 from .stars import label_polarity
-from .text import clean_text, head_tail_sizes, special_tokens
+from .text import clean_text, special_tokens, truncate
 
 
 def _tokens_and_words(predictor: Predictor, text: str):
@@ -22,11 +22,7 @@ def _tokens_and_words(predictor: Predictor, text: str):
     enc = predictor.tokenizer(cleaned, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids, offsets, words = enc["input_ids"], enc["offset_mapping"], enc.word_ids()
     prefix, suffix = special_tokens(predictor.tokenizer)
-    budget = predictor.settings["max_length"] - len(prefix) - len(suffix)
-    keep = list(range(len(ids)))
-    if len(ids) > budget:
-        head, tail = head_tail_sizes(budget) if predictor.settings["truncation"] == "head+tail" else (budget, 0)
-        keep = keep[:head] + (keep[-tail:] if tail else [])
+    keep = truncate(range(len(ids)), predictor.settings.window(predictor.tokenizer), predictor.settings.truncation)
     return cleaned, prefix + [ids[i] for i in keep] + suffix, len(prefix), [words[i] for i in keep], offsets
 
 

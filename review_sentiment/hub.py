@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .errors import UserError
+
+REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+def is_hub_id(spec: str) -> bool:
+    """Whether `spec` names a Hub repo ('user/name') rather than a local path (an existing path always wins)."""
+    return bool(REPO_ID.match(spec)) and not Path(spec).expanduser().exists()
 
 
 def explain_hub_error(exc: BaseException) -> str:
@@ -42,8 +50,9 @@ def explain_hub_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
-def check_write_access(repo_id: str, *, repo_type: str = "model") -> str:
-    """Fail fast, before any training, when the upload at the end could not succeed. Returns the user name."""
+def check_write_access(repo_id: str) -> str:
+    """Fail fast, before any training, when the upload at the end could not succeed (any repo type: the token and
+    the namespace decide). Returns the user name."""
     from huggingface_hub import HfApi
 
     if repo_id.count("/") != 1:
@@ -64,7 +73,7 @@ def check_write_access(repo_id: str, *, repo_type: str = "model") -> str:
 
 
 def upload_folder(folder: Path, repo_id: str, *, repo_type: str = "model", private: bool = False,
-                  message: str, ignore: list[str] | None = None, allow: list[str] | None = None) -> str:
+                  message: str, ignore: list[str] | None = None) -> str:
     """Create the repo if needed and upload the folder as a single commit; returns the repo URL."""
     from huggingface_hub import HfApi
 
@@ -73,7 +82,7 @@ def upload_folder(folder: Path, repo_id: str, *, repo_type: str = "model", priva
         url = api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True,
                               **({"space_sdk": "gradio"} if repo_type == "space" else {}))
         api.upload_folder(folder_path=folder, repo_id=repo_id, repo_type=repo_type, commit_message=message,
-                          ignore_patterns=ignore, allow_patterns=allow)
+                          ignore_patterns=ignore)
     except Exception as exc:  # noqa: BLE001
         raise UserError(f"Upload to {repo_id!r} failed: {explain_hub_error(exc)}.") from exc
     return str(url)

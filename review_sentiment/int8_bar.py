@@ -1,10 +1,10 @@
 """The bar an int8 model must meet before anything serves it by default, and the check train.py runs against it.
 
-int8 is ~1.5x faster than fp32 on ONNX Runtime (47 against 71 ms for a DistilBERT-size model, one 230-word
-review, 2 cores; benchmarks/serving.py), but it flips the odd review near the decision boundary, and on
-small encoders more than on large ones. So a quantised file ships only when, on labelled test reviews, it agrees
-with fp32 on at least 99% of them and its accuracy is within 0.3 points of fp32's. McNemar's exact test on the
-reviews only one of the two gets right says whether the accuracy difference is more than chance.
+int8 is faster than fp32 on ONNX Runtime (by how much depends on the CPU: README "Performance"), but it flips the
+odd review near the decision boundary, and on small encoders more than on large ones. So a quantised file ships
+only when, on labelled test reviews, it agrees with fp32 on at least 99% of them and its accuracy is within 0.3
+points of fp32's. McNemar's exact test on the reviews only one of the two gets right says whether the accuracy
+difference is more than chance.
 """
 
 from __future__ import annotations
@@ -63,8 +63,8 @@ def ship(folder, texts, labels) -> dict:
     paths = onnx.write_files(predictor.model, predictor.tokenizer, folder)
     fp32 = predictor.on_onnxruntime(paths["fp32"]).predict_proba(texts, progress=True)
     # One review per int8 call is too small a job to spread over many cores, so every core runs its own call
-    # (2 cores: 64 against 56 reviews/s; the margin grows with the cores, e.g. on a GPU machine's 16). Batched
-    # fp32 calls spread well and run one at a time on every core.
+    # (faster already on 2 cores, and the margin grows with the cores, e.g. a GPU machine's 16). Batched fp32 calls
+    # spread well and run one at a time on every core.
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     int8 = predictor.on_onnxruntime(paths["int8"], "int8", threads=1).predict_proba(texts, progress=True,
                                                                                   workers=cores)

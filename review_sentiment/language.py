@@ -18,11 +18,11 @@ NAMES = {"en": "English", "fr": "French", "de": "German", "es": "Spanish", "it":
          "hu": "Hungarian", "ja": "Japanese", "zh": "Chinese", "ko": "Korean", "ar": "Arabic", "he": "Hebrew",
          "hi": "Hindi", "id": "Indonesian", "vi": "Vietnamese", "th": "Thai", "ca": "Catalan"}
 # py3langid's probabilities are tempered by the text's length, so short reviews score low even when right. Below
-# this one the identifier is guessing: on benchmarks/data/short_reviews.json the one English review it got wrong
-# ("Meh." as German) scored 0.03, and 0.1 leaves it silent there, at the cost of missing 13 of 210 one-to-three
-# word reviews in other languages: a wrong "not English" notice on an English review costs more than a missed one.
+# this one the identifier is guessing: on benchmarks/data/short_reviews.json it keeps every English review silent
+# and misses only some one-to-three word reviews in other languages (README "Performance"), since a wrong "not
+# English" notice on an English review costs more than a missed one.
 MIN_CONFIDENCE = 0.1
-# Enough text to tell a language apart; a 20,000-character review would cost ~10x more for the same answer.
+# Enough text to tell a language apart; a 20,000-character review would cost far more for the same answer.
 MAX_CHARS = 1_000
 
 

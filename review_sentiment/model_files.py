@@ -22,8 +22,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data import REPO_ID
 from .errors import UserError
+from .hub import REPO_ID
 from .onnx import FP32_FILE, INT8_FILE
 
 CONVERSION_BOT = "SFconvertbot"

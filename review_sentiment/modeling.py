@@ -9,10 +9,9 @@ import torch
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 from .errors import UserError
+from .inference_settings import SETTINGS_KEY, InferenceSettings
 from .model_files import locate
 
-# Where the inference settings travel: inside config.json, so they reach everyone who downloads the model.
-SETTINGS_KEY = "review_sentiment"
 ADAPTER_CONFIG = "adapter_config.json"
 
 
@@ -56,26 +55,18 @@ def build_model(model_spec: str, label_names: list[str], *, lora: dict | None = 
         raise UserError(f"LoRA: {exc}".splitlines()[0]) from exc
 
 
-def save_model(model, tokenizer, out_dir: Path, *, settings: dict, merge_lora: bool = False) -> None:
+def save_model(model, tokenizer, out_dir: Path, *, settings: InferenceSettings, merge_lora: bool = False) -> None:
     """Write safetensors weights (or a LoRA adapter), the tokenizer, and config.json with the inference settings."""
     is_peft = hasattr(model, "peft_config")
     if is_peft and merge_lora:
         model, is_peft = model.merge_and_unload(), False
     config = model.get_base_model().config if is_peft else model.config
-    setattr(config, SETTINGS_KEY, settings)
+    setattr(config, SETTINGS_KEY, settings.saved())
     model.save_pretrained(out_dir, safe_serialization=True)
     if is_peft:
         # The adapter folder also gets the classifier's config (labels, settings) so it loads on its own.
         config.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
-
-
-def set_temperature(model_dir: Path, temperature: float) -> None:
-    """Record the calibrated softmax temperature in config.json, where every loader finds it."""
-    path = Path(model_dir) / "config.json"
-    config = json.loads(path.read_text())
-    config.setdefault(SETTINGS_KEY, {})["temperature"] = float(temperature)
-    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def load_model(spec: str, *, device: torch.device | str = "cpu", revision: str | None = None):
@@ -103,12 +94,3 @@ def load_model(spec: str, *, device: torch.device | str = "cpu", revision: str |
     except (OSError, ValueError, KeyError) as exc:
         raise UserError(f"Could not load model {spec!r}: {str(exc).splitlines()[0]}") from exc
     return model.to(device).eval(), tokenizer, files
-
-
-def inference_settings(model) -> dict:
-    """Truncation, window and temperature the model was trained/calibrated with (defaults for foreign models)."""
-    saved = getattr(model.config, SETTINGS_KEY, None) or {}
-    max_positions = getattr(model.config, "max_position_embeddings", 512)
-    return {"max_length": min(int(saved.get("max_length", 512)), max_positions),
-            "truncation": saved.get("truncation", "head"),
-            "temperature": float(saved.get("temperature", 1.0))}

@@ -2,11 +2,12 @@
 
 On a GPU every new input shape costs a plan. PyTorch >= 2.10 with its bundled cuDNN (> 9.15) runs attention
 through cuDNN on Hopper and Blackwell, and cuDNN builds an execution graph for each new shape (hundreds of ms,
-forward and backward apart). Length-grouped batches padded to their longest review give ~390 distinct lengths in
-one IMDb epoch (batch 16, 512 tokens; counted in tests/test_padding.py), so nearly every step paid for a build:
-train.py ran at 0.30x the seed recipe on an H200. Rounding up to a multiple of 64 leaves 8 lengths at ~12% padding
-(the seed's fixed 512 pads ~93%). On a CPU a new shape costs nothing and padding is the only cost, so CPU batches
-stay padded to their longest review, as the Space has always served them.
+forward and backward apart). Length-grouped batches padded to their longest review give hundreds of distinct
+lengths in one IMDb epoch (counted in tests/test_training_speed.py), so nearly every step paid for a build, and
+train.py ran slower than the seed recipe on an H200 (README "Training on a GPU"). Rounding up to a multiple of 64
+leaves at most 8 lengths for little padding (far less than the seed's fixed 512). On a CPU a new shape costs nothing
+and padding is the only cost, so CPU batches stay padded to their longest review, as the Space has always served
+them.
 """
 
 from __future__ import annotations

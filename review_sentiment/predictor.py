@@ -14,11 +14,12 @@ import torch
 from tqdm.auto import tqdm
 
 from .calibration import softmax
-from .data import DEFAULT_LABEL_NAMES
+from .defaults import DEFAULT_LABEL_NAMES, QUANTIZE
+from .inference_settings import InferenceSettings, read_settings
 from .model_files import ModelFiles
-from .modeling import inference_settings, load_model
+from .modeling import load_model
 from .padding import pad
-from .text import LONG_TEXT, clean_text, encode, encode_windows
+from .text import clean_text, encode, encode_windows
 
 log = logging.getLogger(__name__)
 
@@ -36,23 +37,25 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+RUNTIMES = ("onnx", "torch")
+
+
 def default_runtime() -> str:
-    """ONNX Runtime where it is installed: ~2x faster per review on CPU than torch in fp32 with the same
-    predictions, and the runtime of the int8 files (benchmarks/serving.py); torch on GPUs and where it is missing."""
+    """ONNX Runtime where it is installed: faster per review on CPU than torch in fp32 with the same predictions,
+    and the runtime of the int8 files (benchmarks/serving.py); torch on GPUs and where it is missing."""
     from . import onnx
 
     return "onnx" if onnx.available() and not torch.cuda.is_available() else "torch"
 
 
-# auto: int8 where the model ships an int8 file that met the accuracy bar (int8_bar.py), fp32 otherwise.
-QUANTIZE = ("auto", "none", "int8")
 
 
 class Predictor:
     """Class probabilities for raw review texts, preprocessed exactly as the model was trained.
 
     Truncation strategy, window and temperature come from the model's config.json (written by train.py);
-    models trained elsewhere get head truncation at their own window.
+    models trained elsewhere get head truncation at their own window. `overrides` are InferenceSettings fields
+    (long_text, chunk_stride, chunk_aggregation, ...; None keeps the model's own).
     """
 
     def __init__(self, model, tokenizer, *, batch_size: int | None = None, source: str = "",
@@ -63,13 +66,7 @@ class Predictor:
         self.batch_size = batch_size or (128 if self.device.type == "cuda" else 32)
         self.source = source  # the folder with config, card and metrics
         self.files = files  # where config and weights came from (Hub commit, conversion PR, local directory)
-        settings = {**inference_settings(model), "chunk_stride": None, "chunk_aggregation": "mean"}
-        settings["long_text"] = settings["truncation"]
-        self.settings = {**settings, **{k: v for k, v in overrides.items() if v is not None}}
-        if self.settings["long_text"] not in LONG_TEXT:
-            raise ValueError(f"long_text must be one of {LONG_TEXT}, not {self.settings['long_text']!r}")
-        if self.settings["long_text"] != "chunks":
-            self.settings["truncation"] = self.settings["long_text"]
+        self.settings: InferenceSettings = read_settings(model.config, **overrides)
         self.runtime = "torch, fp32"  # what runs the batches, as /healthz and the About tab say
 
     @classmethod
@@ -82,12 +79,11 @@ class Predictor:
 
     def _sibling(self, model, run_batch=None, runtime: str = "torch, fp32", *, int8: bool = False) -> "Predictor":
         # int8 activations are quantised with one scale per call: batched, a review's answer would move with the
-        # reviews beside it (MiniLM-L6, 400 IMDb reviews: up to 0.19 in probability, 1% of verdicts flipped between
-        # alone and batched; alone, 0.25% differ from fp32). So int8 runs one review per call: the same answer
+        # reviews beside it (measured in README "Performance"). So int8 runs one review per call: the same answer
         # under any traffic, and closer to fp32.
         batch_size = 1 if int8 else self.batch_size
         sibling = Predictor(model, self.tokenizer, batch_size=batch_size, source=self.source, files=self.files)
-        sibling.settings = dict(self.settings)
+        sibling.settings = self.settings
         sibling.runtime = runtime
         if run_batch is not None:
             sibling.run_batch = run_batch
@@ -160,8 +156,8 @@ class Predictor:
         return names
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        return encode(self.tokenizer, texts, max_length=self.settings["max_length"],
-                      truncation=self.settings["truncation"])
+        return encode(self.tokenizer, texts, max_length=self.settings.max_length,
+                      truncation=self.settings.truncation)
 
     def logits(self, texts: Sequence[str], *, progress: bool = False, workers: int = 1) -> np.ndarray:
         """Raw logits, one row per text, in input order.
@@ -169,16 +165,16 @@ class Predictor:
         long_text="chunks" reads every token: each window is scored and the window logits are averaged, plainly
         (chunk_aggregation="mean") or weighted by each window's length ("weighted").
         """
-        if self.settings["long_text"] != "chunks":
+        if self.settings.long_text != "chunks":
             return self.forward(self.encode(list(texts)), progress=progress, workers=workers)
-        windows = encode_windows(self.tokenizer, list(texts), max_length=self.settings["max_length"],
-                                 stride=self.settings["chunk_stride"])
+        windows = encode_windows(self.tokenizer, list(texts), max_length=self.settings.max_length,
+                                 stride=self.settings.chunk_stride)
         flat = [w for ws in windows for w in ws]
         scores = self.forward(flat, progress=progress, workers=workers)
         out, start = np.zeros((len(windows), scores.shape[1]), dtype=np.float32), 0
         for i, ws in enumerate(windows):
             weights = np.array([len(w) for w in ws], dtype=np.float32)
-            if self.settings["chunk_aggregation"] == "mean":
+            if self.settings.chunk_aggregation == "mean":
                 weights[:] = 1.0
             out[i] = weights @ scores[start:start + len(ws)] / weights.sum()
             start += len(ws)
@@ -198,7 +194,7 @@ class Predictor:
         groups = [order[s:s + self.batch_size] for s in range(0, len(ids), self.batch_size)]
         # Padded here, in the calling thread: a tokenizer is not safe to share across threads.
         batches = (pad(self.tokenizer, [{"input_ids": ids[i]} for i in rows], self.device.type,
-                       self.settings["max_length"]) for rows in groups)
+                       self.settings.max_length) for rows in groups)
 
         def run(batch) -> np.ndarray:
             with torch.inference_mode():  # thread-local, so entered in whichever thread runs the batch
@@ -217,7 +213,7 @@ class Predictor:
 
     def predict_proba(self, texts: Sequence[str], *, progress: bool = False, workers: int = 1) -> np.ndarray:
         """Calibrated probabilities: softmax(logits / temperature)."""
-        return softmax(self.logits(texts, progress=progress, workers=workers), self.settings["temperature"])
+        return softmax(self.logits(texts, progress=progress, workers=workers), self.settings.temperature)
 
     def predict(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """{label: probability} per text, every class included."""

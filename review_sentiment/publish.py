@@ -1,7 +1,7 @@
 """Publish the demo as a Hugging Face Space: the app's files only, its models set as Space variables, and each
 model preloaded at build time as exactly the files the app reads, at exactly the commit it will use.
 
-    python -m review_sentiment.space --space-id you/review-sentiment --model-id you/imdb-distilbert
+    python -m review_sentiment.publish --space-id you/review-sentiment --model-id you/imdb-distilbert
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Optional
 
 from .cli import option, parse, run
+from .defaults import BASELINE_ID, PUBLIC_MODEL_ID
 from .errors import UserError
 from .hub import check_write_access, explain_hub_error, upload_folder
 from .model_files import plan
-from .service import BASELINE_ID, PUBLIC_MODEL_ID
 
 ROOT = Path(__file__).resolve().parent.parent
 # What a Space needs to run app.py; never tests, training outputs or caches.
@@ -62,7 +62,7 @@ def preload(repo_id: str, revision: str | None = None) -> tuple[str, str]:
     return f"{repo_id} {','.join(sorted(files))} {sha}", sha
 
 
-def stage(cfg: SpaceConfig, folder: Path, preloads: list[str]) -> list[str]:
+def stage(cfg: SpaceConfig, folder: Path, preloads: list[str]) -> None:
     """Copy the app's files into `folder`, with the README front matter naming the models actually served."""
     from huggingface_hub import SpaceCard
 
@@ -73,13 +73,12 @@ def stage(cfg: SpaceConfig, folder: Path, preloads: list[str]) -> list[str]:
     card.data.models = [cfg.model_id, cfg.baseline_id]
     card.data.preload_from_hub = preloads
     card.save(folder / "README.md")
-    return [str(p) for p in app_files()]
 
 
 def publish(cfg: SpaceConfig) -> str:
     from huggingface_hub import HfApi
 
-    check_write_access(cfg.space_id, repo_type="space")
+    check_write_access(cfg.space_id)
     # Resolved before anything is uploaded: a model the app could not load stops here, with the reason.
     (model_entry, model_sha), (baseline_entry, baseline_sha) = (preload(cfg.model_id, cfg.model_revision),
                                                                 preload(cfg.baseline_id, cfg.baseline_revision))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import os
 
 from fastapi import APIRouter, Request
 from fastapi.middleware import Middleware
@@ -21,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from . import __version__
+from .app_config import AppConfig
 from .errors import UserError
 from .reviews import MAX_REVIEW_CHARS
 from .service import MAX_UPLOAD_BYTES, Service
@@ -144,25 +144,24 @@ def app_kwargs(service: Service) -> dict:
             "middleware": [Middleware(BodyLimit, limit=MAX_REQUEST_BYTES)]}
 
 
-def serve(model: str | None = None, baseline: str | None = None, *, share: bool = False, mcp: bool | None = None,
-          **options) -> None:
-    """Load both models and serve the page, the REST routes and (with `mcp`, or GRADIO_MCP_SERVER=true, which Gradio
-    reads itself when `mcp` is None) the MCP tools."""
+def serve(cfg: AppConfig) -> None:
+    """Load both models and serve the page, the REST routes and, with `cfg.mcp`, the MCP tools."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    service = Service(model, baseline, **options)
+    service = Service(cfg.model, cfg.baseline, long_text=cfg.long_text, quantize=cfg.quantize, runtime=cfg.runtime,
+                      model_revision=cfg.model_revision, baseline_revision=cfg.baseline_revision)
+    share = cfg.share
     # Gradio runs one event at a time by default; predictions may all come in at once, since each model's batch
     # queue (batching.py) is what bounds the inference work.
     demo = build_ui(service).queue(default_concurrency_limit=MAX_CONCURRENT_EVENTS)
-    if share and os.environ.get("SPACE_ID"):  # Spaces set it; their own URL is the public link
+    if share and cfg.space_id:  # on a Space its own URL is the public link
         print("--share is not needed on Spaces: the Space's URL is already public.", flush=True)
         share = False
     printed = io.StringIO()
     # Gradio prints a paragraph (and download instructions) when a share tunnel cannot be made; we say it in one line.
     with contextlib.redirect_stdout(printed):
-        demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
-                    server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")), share=share,
+        demo.launch(server_name=cfg.server_name, server_port=cfg.server_port, share=share,
                     prevent_thread_lock=True, quiet=True, theme=THEME, css=CSS, head=HEAD, footer_links=["api"],
-                    max_file_size=MAX_UPLOAD_BYTES, app_kwargs=app_kwargs(service), mcp_server=mcp)
+                    max_file_size=MAX_UPLOAD_BYTES, app_kwargs=app_kwargs(service), mcp_server=cfg.mcp)
     log.debug("gradio: %s", printed.getvalue())
     print(f"Running on {demo.local_url}", flush=True)
     if share and demo.share_url:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import tempfile
 import time
 from dataclasses import dataclass
@@ -19,44 +18,21 @@ import pandas as pd
 
 from .answer_cache import AnswerCache
 from .batching import BatchQueue
-from .data import REPO_ID
+from .defaults import DEFAULT_LONG_TEXT, DEFAULT_QUANTIZE
 from .errors import UserError
+from .hub import is_hub_id
+from .inference_settings import SETTINGS_KEY
 from .language import detect_language, notice
-from .modeling import SETTINGS_KEY
 from .predictor import Predictor, default_runtime
 from .reviews import check_review, review_errors
 from .stars import label_polarity, star_summary, star_values
-from .text import special_tokens
 
 log = logging.getLogger(__name__)
 
-# The defaults, in one place. MODEL_ID: the locally trained model if there is one, else a public fine-tuned
-# IMDb DistilBERT; BASELINE_ID: nlptown's 1-5 star multilingual BERT.
-LOCAL_MODEL_DIR = "outputs/model"
-PUBLIC_MODEL_ID = "lvwerra/distilbert-imdb"
-BASELINE_ID = "nlptown/bert-base-multilingual-uncased-sentiment"
-# How the fine-tuned model reads reviews longer than its window: overlapping windows, logits averaged, won the
-# long-review measurement (benchmarks/long_reviews.py: 85.0% vs 82.0% head+tail and 75.7% head on IMDb test
-# reviews over 512 tokens) and costs nothing on reviews that fit.
-DEFAULT_LONG_TEXT = "chunks"
-# auto: int8 on ONNX Runtime where the model ships onnx/model_quantized.onnx, which train.py writes only when it met
-# the accuracy bar (int8_bar.py: >= 99% agreement with fp32, accuracy within 0.3 points); fp32 otherwise. int8 is
-# ~1.5x faster than fp32 on ONNX Runtime (benchmarks/serving.py). QUANTIZE=int8 forces it, QUANTIZE=none refuses it.
-DEFAULT_QUANTIZE = "auto"
 MAX_BATCH_ROWS = 1_000
 MAX_UPLOAD_MB = 5
 # In MiB, as Gradio counts and shows its max_file_size, so the page and this check name the same number.
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 2**20
-
-
-def default_model_id() -> str:
-    return os.environ.get("MODEL_ID") or (LOCAL_MODEL_DIR if Path(LOCAL_MODEL_DIR, "config.json").exists()
-                                          or Path(LOCAL_MODEL_DIR, "adapter_config.json").exists()
-                                          else PUBLIC_MODEL_ID)
-
-
-def default_baseline_id() -> str:
-    return os.environ.get("BASELINE_ID") or BASELINE_ID
 
 
 @dataclass
@@ -85,8 +61,7 @@ class Slot:
 
     @property
     def hub_url(self) -> str | None:
-        return f"https://huggingface.co/{self.spec}" if REPO_ID.match(self.spec) and not Path(self.spec).exists() \
-            else None
+        return f"https://huggingface.co/{self.spec}" if is_hub_id(self.spec) else None
 
     @property
     def source(self) -> dict:
@@ -106,16 +81,15 @@ class Slot:
 
 
 class Service:
-    def __init__(self, model_spec: str | None = None, baseline_spec: str | None = None, *,
-                 long_text: str | None = None, quantize: str | None = None, runtime: str | None = None,
-                 model_revision: str | None = None, baseline_revision: str | None = None):
-        long_text = long_text or os.environ.get("LONG_TEXT") or DEFAULT_LONG_TEXT
-        quantize = quantize or os.environ.get("QUANTIZE") or DEFAULT_QUANTIZE
-        runtime = runtime or os.environ.get("RUNTIME") or default_runtime()
-        self.model = Slot.load("Fine-tuned model", "MODEL_ID", model_spec or default_model_id(), long_text=long_text,
-                               revision=model_revision or os.environ.get("MODEL_REVISION") or None)
-        self.baseline = Slot.load("Baseline", "BASELINE_ID", baseline_spec or default_baseline_id(),
-                                  revision=baseline_revision or os.environ.get("BASELINE_REVISION") or None)
+    """Both models, loaded with resolved settings (app_config.AppConfig reads the command line and environment)."""
+
+    def __init__(self, model_spec: str, baseline_spec: str, *, long_text: str = DEFAULT_LONG_TEXT,
+                 quantize: str = DEFAULT_QUANTIZE, runtime: str | None = None, model_revision: str | None = None,
+                 baseline_revision: str | None = None):
+        runtime = runtime or default_runtime()
+        self.model = Slot.load("Fine-tuned model", "MODEL_ID", model_spec, long_text=long_text,
+                               revision=model_revision)
+        self.baseline = Slot.load("Baseline", "BASELINE_ID", baseline_spec, revision=baseline_revision)
         self.explainer = self.model.predictor  # torch fp32: integrated gradients need gradients
         self.answers = AnswerCache()
         for slot in (self.model, self.baseline):
@@ -191,10 +165,10 @@ class Service:
                 if notice(result["language"]):
                     result[key]["language_notice"] = notice(result["language"])
                 tokens, settings = slot.predictor.token_count(text), slot.predictor.settings
-                window = settings["max_length"] - sum(map(len, special_tokens(slot.predictor.tokenizer)))
+                window = settings.window(slot.predictor.tokenizer)
                 if tokens > window:
                     how = {"chunks": "in overlapping windows, averaged", "head": "the beginning only",
-                           "head+tail": "its first quarter and last three quarters"}[settings["long_text"]]
+                           "head+tail": "its first quarter and last three quarters"}[settings.long_text]
                     notes.append(f"This review is {tokens:,} tokens long, more than the fine-tuned model's "
                                  f"{window}-token window; it read {how}.")
         if "verdict" in result["finetuned"] and "verdict" in result["baseline"]:

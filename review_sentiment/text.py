@@ -8,8 +8,6 @@ from typing import Literal, Sequence
 
 Truncation = Literal["head", "head+tail"]
 TRUNCATIONS: tuple[str, ...] = ("head", "head+tail")
-# At inference a long review may also be read whole, in overlapping windows whose predictions are averaged.
-LONG_TEXT = ("head", "head+tail", "chunks")
 
 # Sun et al. 2019 ("How to Fine-Tune BERT for Text Classification?") found that keeping the first 128 and the last
 # 382 tokens of a 512 window beats every other truncation on IMDb: reviews state their verdict at the end.
@@ -42,6 +40,21 @@ def clip_chars(text: str, max_length: int) -> str:
     return text if len(text) <= 2 * limit else text[:limit] + " " + text[-limit:]
 
 
+def window(tokenizer, max_length: int) -> int:
+    """Content tokens a `max_length` input holds once the tokenizer's special tokens are in ([CLS] .. [SEP]: 2)."""
+    prefix, suffix = special_tokens(tokenizer)
+    return max_length - len(prefix) - len(suffix)
+
+
+def truncate(sequence: list, budget: int, truncation: Truncation) -> list:
+    """The items of `sequence` a `budget`-long window keeps: the first ones (`head`), or the first ~25% and the last
+    ~75% (`head+tail`)."""
+    if len(sequence) <= budget:
+        return list(sequence)
+    head, tail = head_tail_sizes(budget) if truncation == "head+tail" else (budget, 0)
+    return list(sequence[:head]) + (list(sequence[-tail:]) if tail else [])
+
+
 def encode(tokenizer, texts: Sequence[str], *, max_length: int, truncation: Truncation) -> list[list[int]]:
     """Token ids (with special tokens) for each text, at most `max_length` long, unpadded.
 
@@ -53,11 +66,10 @@ def encode(tokenizer, texts: Sequence[str], *, max_length: int, truncation: Trun
     if truncation == "head":
         return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
     prefix, suffix = special_tokens(tokenizer)
-    budget = max_length - len(prefix) - len(suffix)
-    head, tail = head_tail_sizes(budget)
+    budget = window(tokenizer, max_length)
     # verbose=False: the untruncated ids are longer than the model's window on purpose.
     ids = tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
-    return [prefix + (x if len(x) <= budget else x[:head] + x[-tail:]) + suffix for x in ids]
+    return [prefix + truncate(x, budget, "head+tail") + suffix for x in ids]
 
 
 def special_tokens(tokenizer) -> tuple[list[int], list[int]]:
@@ -81,7 +93,7 @@ def encode_windows(tokenizer, texts: Sequence[str], *, max_length: int,
     only cut in half. A text that fits is a single window, identical to `encode`'s.
     """
     prefix, suffix = special_tokens(tokenizer)
-    budget = max_length - len(prefix) - len(suffix)
+    budget = window(tokenizer, max_length)
     stride = budget // 4 if stride is None else stride
     if not 0 <= stride < budget:
         raise ValueError(f"stride must be in [0, {budget}), got {stride}")

@@ -5,6 +5,7 @@ shows them."""
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 from .errors import UserError
@@ -12,6 +13,11 @@ from .errors import UserError
 # Backend -> the package the Trainer's integration imports.
 BACKENDS = {"tensorboard": "tensorboard", "trackio": "trackio", "wandb": "wandb", "mlflow": "mlflow", "none": None}
 LOG_DIR = "runs"
+
+
+def is_main_process() -> bool:
+    """Rank 0 of a torchrun/accelerate launch (or the only process): the one that writes files and talks to the Hub."""
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def installed(backend: str) -> bool:
@@ -38,9 +44,8 @@ def trainer_reporting(backend: str, out: Path) -> tuple[list[str], list]:
     if backend == "none":
         return [], []
     if backend == "tensorboard":
-        import os
 
-        if int(os.environ.get("RANK", "0")) != 0:  # only the main process writes (and creates) <out>/runs
+        if not is_main_process():  # only the main process writes (and creates) <out>/runs
             return [], []
         from torch.utils.tensorboard import SummaryWriter
         from transformers.integrations import TensorBoardCallback

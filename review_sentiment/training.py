@@ -36,16 +36,17 @@ from .errors import UserError
 from .evaluate import check_compatible, comparison_table, score, score_sets
 from .hp_search import MODEL_ARGS, search, suggest, trials_table
 from .hub import check_write_access, upload_folder
+from .inference_settings import InferenceSettings, write_settings
 from .int8_bar import SAMPLES as INT8_SAMPLES
 from .int8_bar import ship as ship_onnx
 from .metrics import classification_metrics, ece_interval
 from .model_files import locate
-from .modeling import build_model, save_model, set_temperature
+from .modeling import build_model, save_model
 from .padding import Collator, attention_backends
 from .plots import plot_confusion_matrix, plot_hp_search, plot_training_curves
 from .predictor import Predictor
 from .text import encode
-from .tracking import LOG_DIR, trainer_reporting
+from .tracking import LOG_DIR, is_main_process, trainer_reporting
 
 CHECKPOINTS = "checkpoints"
 RUN_MARKER = "training_config.json"
@@ -60,10 +61,6 @@ def timed(timings: dict, phase: str):
 
 def distributed_on_cpu() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
-
-
-def is_main_process() -> bool:
-    return int(os.environ.get("RANK", "0")) == 0
 
 
 def prepare_output_dir(cfg: TrainConfig) -> Path:
@@ -152,8 +149,8 @@ def score_test(out: Path, splits: Splits, calibrate: bool) -> tuple[dict, Predic
     if calibrate:
         val_logits = predictor.logits(splits.validation["text"].tolist(), progress=True)
         fitted = fit_calibration(val_logits, splits.validation["label"].to_numpy())
-        set_temperature(out, fitted["temperature"])
-        predictor.settings["temperature"] = fitted["temperature"]
+        predictor.settings = predictor.settings.replace(temperature=fitted["temperature"])
+        write_settings(out / "config.json", predictor.settings)
     labels, names = splits.test["label"].to_numpy(), splits.label_names
     logits = predictor.logits(splits.test["text"].tolist(), progress=True)
     result = score(predictor, splits.test["text"].tolist(), labels, names, logits=logits)
@@ -163,7 +160,7 @@ def score_test(out: Path, splits: Splits, calibrate: bool) -> tuple[dict, Predic
         before = classification_metrics(labels, softmax(logits), names)
         metrics["calibration"] = {**fitted, "ece_before": before["ece"], "ece_after": metrics["ece"],
                                   "nll_before": before["loss"], "nll_after": metrics["loss"]}
-    probs = softmax(logits, predictor.settings["temperature"])
+    probs = softmax(logits, predictor.settings.temperature)
     predictions = pd.DataFrame({"label": labels, "prediction": probs.argmax(axis=1)})
     for i, name in enumerate(names):
         predictions[f"p_{name}"] = probs[:, i]
@@ -203,7 +200,7 @@ def train(cfg: TrainConfig) -> dict:
         return {}
 
     timings = {"training": round(train_seconds, 1)}
-    settings = {"max_length": cfg.max_length, "truncation": cfg.truncation, "temperature": 1.0}
+    settings = InferenceSettings(max_length=cfg.max_length, truncation=cfg.truncation)
     with timed(timings, "saving"):
         save_model(trainer.model, tokenizer, out, settings=settings, merge_lora=cfg.merge_lora)
     with timed(timings, "calibration and test scoring"):
@@ -231,7 +228,8 @@ def train(cfg: TrainConfig) -> dict:
                          "max_steps": trainer.state.max_steps, "stopped_early": stopped_early,
                          "loss": result.training_loss},
                "timings_s": timings}  # where the run's time went, phase by phase
-    write_artifacts(cfg, out, splits, metrics, history, trainer.args.world_size, precision_name, search)
+    write_artifacts(cfg, out, splits, metrics, history, trainer.args.world_size, precision_name, search,
+                    window=settings.window(tokenizer))
     if not cfg.keep_checkpoints:
         shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
     print(f"test accuracy {test_metrics['accuracy']:.4f}, macro F1 {test_metrics['f1_macro']:.4f} "
@@ -261,6 +259,7 @@ def build_trainer(cfg: TrainConfig, model, tokenizer, splits: Splits, out: Path,
         per_device_train_batch_size=cfg.batch_size,
         per_device_eval_batch_size=cfg.batch_size * (8 if torch.cuda.is_available() else 2),
         gradient_accumulation_steps=cfg.gradient_accumulation_steps, weight_decay=cfg.weight_decay,
+        # transformers 5 reads a warmup_steps below 1 as a share of all steps (warmup_ratio is gone).
         warmup_steps=cfg.warmup_ratio, lr_scheduler_type="linear", seed=cfg.seed, data_seed=cfg.seed,
         eval_strategy="steps", save_strategy="no" if trial else "steps",
         eval_steps=cfg.eval_steps if ratio else int(cfg.eval_steps),
@@ -303,7 +302,7 @@ def run_search(cfg: TrainConfig, splits: Splits, out: Path, precision: dict) -> 
 
 
 def write_artifacts(cfg: TrainConfig, out: Path, splits: Splits, metrics: dict, history: list[dict],
-                    world_size: int, precision_name: str, search: dict | None = None) -> None:
+                    world_size: int, precision_name: str, search: dict | None = None, *, window: int) -> None:
     """training_config.json, metrics.json, the plots and the model card."""
     sizes = {"train": len(splits.train), "validation": len(splits.validation), "test": len(splits.test),
              "precision": precision_name}
@@ -322,7 +321,7 @@ def write_artifacts(cfg: TrainConfig, out: Path, splits: Splits, metrics: dict, 
     if search:
         trials = trials_table(search["trials"], search["best_number"])
         plot_hp_search(search["trials"], out / "hp_search.png")
-    card = render_card(cfg=cfg, metrics=test, label_names=splits.label_names, sizes=sizes,
+    card = render_card(cfg=cfg, window=window, metrics=test, label_names=splits.label_names, sizes=sizes,
                        val_origin=(f"{cfg.val_size:.0%} of train, stratified" if splits.validation_carved
                                    else "the dataset's own validation split"),
                        train_time=f"{metrics['train']['runtime_s'] / 60:.1f} min",

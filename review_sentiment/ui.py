@@ -9,8 +9,9 @@ from pathlib import Path
 
 import gradio as gr
 
+from .defaults import BASELINE_ID
 from .errors import UserError
-from .service import BASELINE_ID, MAX_BATCH_ROWS, MAX_UPLOAD_MB, Service, Slot, csv_columns
+from .service import MAX_BATCH_ROWS, MAX_UPLOAD_MB, Service, Slot, csv_columns
 from .stars import label_polarity, star_values
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,26 @@ def agreement_line(result: dict) -> str:
 
 
 def build_ui(service: Service) -> gr.Blocks:
+    """The page: a header, the Analyze, Batch and About tabs, and the named API endpoints."""
+    with gr.Blocks(title="Movie review sentiment") as demo:
+        baseline = ("nlptown's multilingual 1-5 star model" if service.baseline.spec == BASELINE_ID
+                    else f"the baseline `{service.baseline.spec}`")
+        gr.Markdown(f"# 🎬 Movie review sentiment\nA model fine-tuned on IMDb reviews next to {baseline}. Type a "
+                    "review, or click an example.")
+        for notice in service.notices:
+            gr.Markdown(notice, elem_classes="notice")
+        with gr.Tab("Analyze"):
+            analyze_tab(service, demo)
+        with gr.Tab("Batch"):
+            batch_tab(service)
+        with gr.Tab("About"):
+            about_tab(service)
+        api_endpoints(service)
+    return demo
+
+
+def analyzer(service: Service):
+    """The Analyze tab's handler: review -> the six result panels."""
     def analyze(text: str):
         """UI handler: every failure becomes a message on the page, never a traceback."""
         try:
@@ -136,6 +157,12 @@ def build_ui(service: Service) -> gr.Blocks:
         notes = " ".join(f"ℹ️ {n}" for n in result["notes"])
         return (notes, ft.get("probabilities"), model_line(service.model, ft),
                 distribution_html(bl.get("probabilities")), model_line(service.baseline, bl), agreement_line(result))
+    return analyze
+
+
+def analyze_tab(service: Service, demo: gr.Blocks) -> None:
+    """The review box, examples, both models' results, explanations and the shareable link."""
+    analyze = analyzer(service)
 
     def explain(text: str):
         try:
@@ -148,6 +175,61 @@ def build_ui(service: Service) -> gr.Blocks:
             gr.Warning("Something went wrong while explaining this review.")
         return gr.HighlightedText(visible=False)
 
+    review = gr.Textbox(label="Review", info="Enter to analyze · Shift+Enter for a new line", lines=5,
+                        max_lines=20, elem_id="review",
+                        placeholder="The acting was superb, but the plot dragged in the middle...")
+    button = gr.Button("Analyze", variant="primary", elem_id="analyze")
+    # Results are created first and placed below the examples, so that on a phone the examples sit right
+    # under the review box instead of after both result panels.
+    notes = gr.Markdown(elem_id="notes", render=False)
+    ft_label = gr.Label(label="Class probabilities", elem_id="finetuned", render=False)
+    ft_line = gr.Markdown(elem_id="finetuned-line", render=False)
+    bl_chart = gr.HTML(elem_id="baseline", render=False)
+    bl_line = gr.Markdown(elem_id="baseline-line", render=False)
+    agreement = gr.Markdown(elem_id="agreement", render=False)
+    outputs = [notes, ft_label, ft_line, bl_chart, bl_line, agreement]
+    gr.Examples([[e["text"]] for e in examples()], inputs=review, outputs=outputs, fn=analyze,
+                run_on_click=True, cache_examples=False, example_labels=[e["title"] for e in examples()],
+                examples_per_page=12, elem_id="examples")
+    notes.render()
+    with gr.Row():
+        with gr.Column():
+            gr.Markdown(f"### Fine-tuned\n`{service.model.spec}`")
+            ft_label.render()
+            ft_line.render()
+            explain_button = gr.Button("Explain: which words decided?", size="sm", elem_id="explain")
+            explanation = gr.HighlightedText(label="Which words pushed the fine-tuned model", show_legend=True,
+                                             color_map=SHADES, combine_adjacent=False, visible=False,
+                                             elem_id="explanation")
+        with gr.Column():
+            gr.Markdown(f"### Baseline\n`{service.baseline.spec}`  \nStar distribution")
+            bl_chart.render()
+            bl_line.render()
+    agreement.render()
+    with gr.Row():
+        share = gr.Button("🔗 Copy a link to this result", size="sm", elem_id="share", scale=0)
+        link = gr.Textbox(show_label=False, container=False, buttons=["copy"], visible=False,
+                          elem_id="share-link", interactive=False)
+    for event in (button.click, review.submit):
+        event(analyze, review, outputs, api_visibility="private")
+    # The browser builds the link (js), which then reaches the function as its input.
+    share.click(lambda url: gr.Textbox(value=url, visible=bool(url)), review, link, js=SHARE_LINK_JS,
+                api_visibility="private", queue=False)
+
+    def open_shared(request: gr.Request):
+        text = review_from_link(request)
+        if text is None:
+            return gr.skip(), *[gr.skip()] * len(outputs)
+        return text, *analyze(text)
+    demo.load(open_shared, None, [review, *outputs], api_visibility="private")
+    # Explanations (integrated gradients, seconds each) and batches run one at a time: they would otherwise
+    # take the cores from the quick predictions, which the models' batch queues serve together.
+    explain_button.click(explain, review, explanation, api_visibility="private", concurrency_limit=1)
+    review.change(lambda: gr.HighlightedText(visible=False), None, explanation, api_visibility="private")
+
+
+def batch_tab(service: Service) -> None:
+    """Upload a CSV or TXT of reviews, score them with both models, download the table."""
     def run_batch(file, column):
         if file is None:
             return "⚠️ Upload a .csv or .txt file first.", None, None
@@ -168,117 +250,56 @@ def build_ui(service: Service) -> gr.Blocks:
         default = "text" if "text" in columns else (columns[0] if columns else None)
         return gr.Dropdown(choices=columns, value=default, visible=bool(columns))
 
-    with gr.Blocks(title="Movie review sentiment") as demo:
-        baseline = ("nlptown's multilingual 1-5 star model" if service.baseline.spec == BASELINE_ID
-                    else f"the baseline `{service.baseline.spec}`")
-        gr.Markdown(f"# 🎬 Movie review sentiment\nA model fine-tuned on IMDb reviews next to {baseline}. Type a "
-                    "review, or click an example.")
-        for notice in service.notices:
-            gr.Markdown(notice, elem_classes="notice")
-        with gr.Tab("Analyze"):
-            review = gr.Textbox(label="Review", info="Enter to analyze · Shift+Enter for a new line", lines=5,
-                                max_lines=20, elem_id="review",
-                                placeholder="The acting was superb, but the plot dragged in the middle...")
-            button = gr.Button("Analyze", variant="primary", elem_id="analyze")
-            # Results are created first and placed below the examples, so that on a phone the examples sit right
-            # under the review box instead of after both result panels.
-            notes = gr.Markdown(elem_id="notes", render=False)
-            ft_label = gr.Label(label="Class probabilities", elem_id="finetuned", render=False)
-            ft_line = gr.Markdown(elem_id="finetuned-line", render=False)
-            bl_chart = gr.HTML(elem_id="baseline", render=False)
-            bl_line = gr.Markdown(elem_id="baseline-line", render=False)
-            agreement = gr.Markdown(elem_id="agreement", render=False)
-            outputs = [notes, ft_label, ft_line, bl_chart, bl_line, agreement]
-            gr.Examples([[e["text"]] for e in examples()], inputs=review, outputs=outputs, fn=analyze,
-                        run_on_click=True, cache_examples=False, example_labels=[e["title"] for e in examples()],
-                        examples_per_page=12, elem_id="examples")
-            notes.render()
-            with gr.Row():
-                with gr.Column():
-                    gr.Markdown(f"### Fine-tuned\n`{service.model.spec}`")
-                    ft_label.render()
-                    ft_line.render()
-                    explain_button = gr.Button("Explain: which words decided?", size="sm", elem_id="explain")
-                    explanation = gr.HighlightedText(label="Which words pushed the fine-tuned model", show_legend=True,
-                                                     color_map=SHADES, combine_adjacent=False, visible=False,
-                                                     elem_id="explanation")
-                with gr.Column():
-                    gr.Markdown(f"### Baseline\n`{service.baseline.spec}`  \nStar distribution")
-                    bl_chart.render()
-                    bl_line.render()
-            agreement.render()
-            with gr.Row():
-                share = gr.Button("🔗 Copy a link to this result", size="sm", elem_id="share", scale=0)
-                link = gr.Textbox(show_label=False, container=False, buttons=["copy"], visible=False,
-                                  elem_id="share-link", interactive=False)
-            for event in (button.click, review.submit):
-                event(analyze, review, outputs, api_visibility="private")
-            # The browser builds the link (js), which then reaches the function as its input.
-            share.click(lambda url: gr.Textbox(value=url, visible=bool(url)), review, link, js=SHARE_LINK_JS,
-                        api_visibility="private", queue=False)
+    gr.Markdown(f"Upload a **CSV** (choose the text column) or a **TXT** file (one review per line), up to "
+                f"{MAX_BATCH_ROWS:,} reviews and {MAX_UPLOAD_MB} MB.")
+    upload = gr.File(label="Reviews file", file_types=[".csv", ".txt"], elem_id="batch-file")
+    column = gr.Dropdown(label="Text column", choices=[], visible=False, allow_custom_value=True)
+    run = gr.Button("Run batch", variant="primary", elem_id="run-batch")
+    status = gr.Markdown(elem_id="batch-status")
+    table = gr.Dataframe(label="Predictions", wrap=True, max_height=500)
+    download = gr.File(label="Download predictions (CSV)", elem_id="batch-download")
+    upload.change(pick_column, upload, column, api_visibility="private")
+    run.click(run_batch, [upload, column], [status, table, download], api_visibility="private",
+              concurrency_limit=1)
 
-            def open_shared(request: gr.Request):
-                text = review_from_link(request)
-                if text is None:
-                    return gr.skip(), *[gr.skip()] * len(outputs)
-                return text, *analyze(text)
-            demo.load(open_shared, None, [review, *outputs], api_visibility="private")
-            # Explanations (integrated gradients, seconds each) and batches run one at a time: they would otherwise
-            # take the cores from the quick predictions, which the models' batch queues serve together.
-            explain_button.click(explain, review, explanation, api_visibility="private", concurrency_limit=1)
-            review.change(lambda: gr.HighlightedText(visible=False), None, explanation, api_visibility="private")
-        with gr.Tab("Batch"):
-            gr.Markdown(f"Upload a **CSV** (choose the text column) or a **TXT** file (one review per line), up to "
-                        f"{MAX_BATCH_ROWS:,} reviews and {MAX_UPLOAD_MB} MB.")
-            upload = gr.File(label="Reviews file", file_types=[".csv", ".txt"], elem_id="batch-file")
-            column = gr.Dropdown(label="Text column", choices=[], visible=False, allow_custom_value=True)
-            run = gr.Button("Run batch", variant="primary", elem_id="run-batch")
-            status = gr.Markdown(elem_id="batch-status")
-            table = gr.Dataframe(label="Predictions", wrap=True, max_height=500)
-            download = gr.File(label="Download predictions (CSV)", elem_id="batch-download")
-            upload.change(pick_column, upload, column, api_visibility="private")
-            run.click(run_batch, [upload, column], [status, table, download], api_visibility="private",
-                      concurrency_limit=1)
-        with gr.Tab("About"):
-            about_tab(service)
 
-        # Clean JSON endpoints for gradio_client users.
-        # gr.Error is what Gradio passes on to clients (other exceptions stay private: show_error is off).
-        def predict(text: str) -> dict:
-            """Sentiment of one English movie review from the model fine-tuned on IMDb reviews: a JSON object with
-            "label" ("positive" or "negative"), "score" (that label's probability) and "probabilities" (each class).
+def api_endpoints(service: Service) -> None:
+    """Clean JSON endpoints for gradio_client users (and, with --mcp, MCP tools).
+    gr.Error is what Gradio passes on to clients (other exceptions stay private: show_error is off)."""
+    def predict(text: str) -> dict:
+        """Sentiment of one English movie review from the model fine-tuned on IMDb reviews: a JSON object with
+        "label" ("positive" or "negative"), "score" (that label's probability) and "probabilities" (each class).
 
-            Args:
-                text: the review, plain text (up to 20,000 characters).
+        Args:
+            text: the review, plain text (up to 20,000 characters).
 
-            Returns:
-                the label, its probability and every class's probability.
-            """
-            try:
-                return service.predict([text])[0]
-            except UserError as exc:
-                raise gr.Error(str(exc)) from None
+        Returns:
+            the label, its probability and every class's probability.
+        """
+        try:
+            return service.predict([text])[0]
+        except UserError as exc:
+            raise gr.Error(str(exc)) from None
 
-        def compare(text: str) -> dict:
-            """One review through both models, side by side: the model fine-tuned on IMDb reviews ("finetuned":
-            probabilities, label, confidence, verdict, latency_ms) and the 1-5 star baseline ("baseline": per-star
-            probabilities, verdict negative/neutral/positive/undecided, confidence, expected_stars, p_positive),
-            "agree" (whether the verdicts match; null when a model is undecided) and "notes".
+    def compare(text: str) -> dict:
+        """One review through both models, side by side: the model fine-tuned on IMDb reviews ("finetuned":
+        probabilities, label, confidence, verdict, latency_ms) and the 1-5 star baseline ("baseline": per-star
+        probabilities, verdict negative/neutral/positive/undecided, confidence, expected_stars, p_positive),
+        "agree" (whether the verdicts match; null when a model is undecided) and "notes".
 
-            Args:
-                text: the review, plain text (up to 20,000 characters).
+        Args:
+            text: the review, plain text (up to 20,000 characters).
 
-            Returns:
-                both models' answers, whether they agree, and notes on the review.
-            """
-            try:
-                return service.compare(text)
-            except UserError as exc:
-                raise gr.Error(str(exc)) from None
+        Returns:
+            both models' answers, whether they agree, and notes on the review.
+        """
+        try:
+            return service.compare(text)
+        except UserError as exc:
+            raise gr.Error(str(exc)) from None
 
-        gr.api(predict, api_name="predict")
-        gr.api(compare, api_name="compare")
-    return demo
+    gr.api(predict, api_name="predict")
+    gr.api(compare, api_name="compare")
 
 
 LONG_TEXT_WORDS = {"chunks": "are read whole, in overlapping windows whose predictions are averaged",
@@ -302,9 +323,9 @@ def origin_line(slot: Slot) -> str:
 def training_line(slot: Slot) -> str:
     """Whether this project's train.py made the model (its card and metrics are ours) or it was trained elsewhere."""
     settings = slot.predictor.settings
-    calibration = (f"temperature-calibrated (T = {settings['temperature']:.2f})" if settings["temperature"] != 1
+    calibration = (f"temperature-calibrated (T = {settings.temperature:.2f})" if settings.temperature != 1
                    else "the raw softmax (no calibration)")
-    reading = (f"Reviews longer than its {settings['max_length']}-token window {LONG_TEXT_WORDS[settings['long_text']]}"
+    reading = (f"Reviews longer than its {settings.max_length}-token window {LONG_TEXT_WORDS[settings.long_text]}"
                f"; its probabilities are {calibration}.")
     if slot.trained_here:
         return f"Fine-tuned with this project's `train.py`, which wrote its model card and test metrics. {reading}"

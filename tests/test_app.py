@@ -14,9 +14,9 @@ from gradio_client import Client
 from review_sentiment.answer_cache import AnswerCache
 from review_sentiment.errors import UserError
 from review_sentiment.predictor import Predictor
+from review_sentiment.reviews import review_errors
 from review_sentiment.service import DEFAULT_LONG_TEXT, DEFAULT_QUANTIZE, MAX_BATCH_ROWS, Service, read_reviews_file
 from review_sentiment.stars import star_summary
-from review_sentiment.reviews import review_errors
 from review_sentiment.ui import about_intro, agreement_line, examples
 
 POSITIVE = "the acting was superb and the story wonderful , i loved it"

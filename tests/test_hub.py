@@ -124,6 +124,6 @@ def test_hub_dataset_id_resolves_through_the_same_loader_as_a_local_directory(hu
 
 def test_publish_space_without_token_fails_first(hub, tmp_path):
     env = subprocess_env(**hub.env(token=None), HF_HOME=str(tmp_path / "h"))
-    result = run(["-m", "review_sentiment.space", "--space-id", f"{USER}/demo"], env)
+    result = run(["-m", "review_sentiment.publish", "--space-id", f"{USER}/demo"], env)
     assert result.returncode == 2 and "no Hugging Face token" in result.stderr and "Traceback" not in result.stderr
     assert not hub.repos

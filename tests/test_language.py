@@ -56,9 +56,10 @@ def test_rest_and_the_bulk_cli_carry_the_language(live_app, trained_model, tmp_p
 
     from conftest import subprocess_env
     source = tmp_path / "in.csv"
-    pd.DataFrame({"text": [FRENCH, "the acting was superb and the story wonderful", "😍🔥"]}).to_csv(source, index=False)
+    texts = [FRENCH, "the acting was superb and the story wonderful", "😍🔥"]
+    pd.DataFrame({"text": texts}).to_csv(source, index=False)
     out = tmp_path / "out.csv"
-    result = subprocess.run([sys.executable, "-m", "review_sentiment.predict", "--model", str(trained_model), "--input",
+    result = subprocess.run([sys.executable, "-m", "review_sentiment.bulk", "--model", str(trained_model), "--input",
                              str(source), "--output", str(out)], capture_output=True, text=True, cwd=ROOT,
                             env=subprocess_env(HF_HUB_OFFLINE="1"), timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -35,7 +35,7 @@ def reviews(tmp_path_factory):
 
 
 def cli(env, *args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "review_sentiment.predict", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "review_sentiment.bulk", *map(str, args)], capture_output=True,
                           text=True, env=env, timeout=timeout, cwd=ROOT)
 
 
@@ -84,7 +84,7 @@ def test_torchrun_two_processes_write_the_same_file_as_one(env, reviews, trained
     args = ["--model", trained_model, "--input", reviews, "--id-column", "review_id", "--chunk-size", 300]
     assert cli(env, *args, "--output", single).returncode == 0
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                             "-m", "review_sentiment.predict", *map(str, args), "--output", str(double)],
+                             "-m", "review_sentiment.bulk", *map(str, args), "--output", str(double)],
                             capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     assert double.read_bytes() == single.read_bytes()
@@ -98,7 +98,7 @@ def test_killed_midway_then_resumed_is_byte_identical(env, trained_model, tmp_pa
     whole, resumed = tmp_path / "whole.csv", tmp_path / "resumed.csv"
     assert cli(env, *args, "--output", whole).returncode == 0
     parts = tmp_path / "resumed.csv.parts"
-    process = subprocess.Popen([sys.executable, "-m", "review_sentiment.predict", *map(str, args), "--output",
+    process = subprocess.Popen([sys.executable, "-m", "review_sentiment.bulk", *map(str, args), "--output",
                                 str(resumed)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     while time.time() < deadline and len(list(parts.glob("chunk-*.parquet"))) < 3:
@@ -159,3 +159,13 @@ def test_bad_input_is_one_line_and_leaves_nothing_behind(env, trained_model, tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == before, "nothing written, nothing removed"
     if case == "output-exists":
         assert out.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("old, new", [("review_sentiment.predict", "review_sentiment.bulk"),
+                                      ("review_sentiment.space", "review_sentiment.publish")])
+def test_the_earlier_module_names_still_run_the_same_command(old, new):
+    """Scripts written against the earlier names keep working (documented aliases)."""
+    helps = [subprocess.run([sys.executable, "-m", name, "--help"], capture_output=True, text=True, cwd=ROOT,
+                            timeout=120) for name in (old, new)]
+    assert all(h.returncode == 0 for h in helps) and helps[0].stdout.split("options:")[1] == \
+        helps[1].stdout.split("options:")[1]

@@ -131,7 +131,7 @@ def test_evaluate_cli_takes_a_revision_and_refuses_pickled_repos_in_one_line(hub
 
 def publish(hub, tmp_path, *extra):
     env = subprocess_env(**hub.env(), HF_HOME=str(tmp_path / "publisher"))
-    return subprocess.run([sys.executable, "-m", "review_sentiment.space", "--space-id", f"{USER}/demo",
+    return subprocess.run([sys.executable, "-m", "review_sentiment.publish", "--space-id", f"{USER}/demo",
                            "--model-id", LVWERRA, *extra], capture_output=True, text=True, env=env, timeout=300,
                           cwd=ROOT)
 
@@ -142,7 +142,7 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
     space = hub.repo(f"{USER}/demo", "space")
     from huggingface_hub import SpaceCard
 
-    from review_sentiment.space import app_files
+    from review_sentiment.publish import app_files
     assert set(space.files) == {str(p) for p in app_files()} and len(space.commits) == 1
     card = SpaceCard(space.files["README.md"].decode())
     assert card.data.models == [LVWERRA, NLPTOWN]
@@ -188,7 +188,7 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
 
 def test_publishing_a_pickled_only_model_stops_before_uploading(hub, tmp_path):
     env = subprocess_env(**hub.env(), HF_HOME=str(tmp_path / "h"))
-    result = subprocess.run([sys.executable, "-m", "review_sentiment.space", "--space-id", f"{USER}/other",
+    result = subprocess.run([sys.executable, "-m", "review_sentiment.publish", "--space-id", f"{USER}/other",
                              "--model-id", PICKLED_ONLY], capture_output=True, text=True, env=env, timeout=300,
                             cwd=ROOT)
     assert result.returncode == 2 and "publishes only pickled weights" in result.stderr
@@ -239,7 +239,7 @@ def test_the_bot_is_the_only_author_trusted(hub):
 def test_readme_front_matter_preloads_the_files_the_loader_reads_from_those_layouts(hub):
     """README's default preloads name exactly what the loader reads: all of nlptown from main; lvwerra's config and
     tokenizer from main and its weights from the conversion PR's ref (refs/pr/5, as on the real repo; pinning a
-    commit needs the Hub: `review_sentiment.space` does it)."""
+    commit needs the Hub: `review_sentiment.publish` does it)."""
     from huggingface_hub import SpaceCard
     card = SpaceCard.load(ROOT / "README.md")
     entries = {}

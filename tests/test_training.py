@@ -102,7 +102,7 @@ def test_saved_model_reloads_to_the_recorded_probabilities(full_run, binary_data
     test = pd.read_parquet(binary_data / "test.parquet")  # no subsetting: predictions.csv keeps the file's order
     assert (labels == test["label"].to_numpy()).all()
     predictor = Predictor.load(str(full_run))
-    assert predictor.labels == ["negative", "positive"] and predictor.settings["truncation"] == "head+tail"
+    assert predictor.labels == ["negative", "positive"] and predictor.settings.truncation == "head+tail"
     assert np.allclose(predictor.predict_proba(test["text"].tolist()), probs, atol=1e-5)
 
 
