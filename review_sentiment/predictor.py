@@ -37,7 +37,7 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-RUNTIMES = ("onnx", "torch")
+RUNTIMES = ("onnx", "torch")  # what runs a Predictor's batches on CPU (RUNTIME, --runtime)
 
 
 def default_runtime() -> str:
@@ -46,8 +46,6 @@ def default_runtime() -> str:
     from . import onnx
 
     return "onnx" if onnx.available() and not torch.cuda.is_available() else "torch"
-
-
 
 
 class Predictor:

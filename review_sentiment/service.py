@@ -121,7 +121,7 @@ class Service:
         return np.stack(found)
 
     def predict(self, texts: list[str]) -> list[dict]:
-        """The fine-tuned model alone: {label, score, probabilities} per text (API /predict and REST)."""
+        """The fine-tuned model alone: {label, score, probabilities, language} per text (API /predict and REST)."""
         texts = [check_review(t)[0] for t in texts]
         probs = self.score(self.model, texts)
         labels = self.model.predictor.labels
