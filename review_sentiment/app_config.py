@@ -60,7 +60,10 @@ class AppConfig:
         self.runtime = self.runtime or env("RUNTIME") or default_runtime()
         self.mcp = self.mcp or env("GRADIO_MCP_SERVER", "").lower() == "true"
         self.server_name = env("GRADIO_SERVER_NAME") or "0.0.0.0"
-        self.server_port = int(env("GRADIO_SERVER_PORT") or 7860)
+        port = env("GRADIO_SERVER_PORT") or "7860"
+        if not port.isdigit():
+            raise UserError(f"GRADIO_SERVER_PORT={port!r} is not a port number.")
+        self.server_port = int(port)
         self.space_id = env("SPACE_ID")  # set by Spaces
         for name, value, allowed in (("LONG_TEXT", self.long_text, LONG_TEXT), ("QUANTIZE", self.quantize, QUANTIZE),
                                      ("RUNTIME", self.runtime, RUNTIMES)):
