@@ -7,7 +7,7 @@ import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -54,10 +54,14 @@ class Predictor:
     Truncation strategy, window and temperature come from the model's config.json (written by train.py);
     models trained elsewhere get head truncation at their own window. `overrides` are InferenceSettings fields
     (long_text, chunk_stride, chunk_aggregation, ...; None keeps the model's own).
+
+    `batch_runner` runs one padded batch (dict of tensors -> logits array) where torch should not (ONNX Runtime, or
+    any other runtime), named by `runtime`; the Predictor itself never changes for a new runtime.
     """
 
     def __init__(self, model, tokenizer, *, batch_size: int | None = None, source: str = "",
-                 files: ModelFiles | None = None, **overrides):
+                 files: ModelFiles | None = None, batch_runner: Callable[[dict], np.ndarray] | None = None,
+                 runtime: str = "torch, fp32", **overrides):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.device = next(model.parameters()).device
@@ -65,7 +69,8 @@ class Predictor:
         self.source = source  # the folder with config, card and metrics
         self.files = files  # where config and weights came from (Hub commit, conversion PR, local directory)
         self.settings: InferenceSettings = read_settings(model.config, **overrides)
-        self.runtime = "torch, fp32"  # what runs the batches, as /healthz and the About tab say
+        self.batch_runner = batch_runner
+        self.runtime = runtime  # what runs the batches, as /healthz and the About tab say
 
     @classmethod
     def load(cls, spec: str, *, device: torch.device | str | None = None, revision: str | None = None,
@@ -75,16 +80,14 @@ class Predictor:
         model, tokenizer, files = load_model(spec, device=device or default_device(), revision=revision)
         return cls(model, tokenizer, source=str(files.config_dir), files=files, **kwargs)
 
-    def _sibling(self, model, run_batch=None, runtime: str = "torch, fp32", *, int8: bool = False) -> "Predictor":
+    def _sibling(self, model, batch_runner=None, runtime: str = "torch, fp32", *, int8: bool = False) -> "Predictor":
         # int8 activations are quantised with one scale per call: batched, a review's answer would move with the
         # reviews beside it (measured in README "Performance"). So int8 runs one review per call: the same answer
         # under any traffic, and closer to fp32.
         batch_size = 1 if int8 else self.batch_size
-        sibling = Predictor(model, self.tokenizer, batch_size=batch_size, source=self.source, files=self.files)
+        sibling = Predictor(model, self.tokenizer, batch_size=batch_size, source=self.source, files=self.files,
+                            batch_runner=batch_runner, runtime=runtime)
         sibling.settings = self.settings
-        sibling.runtime = runtime
-        if run_batch is not None:
-            sibling.run_batch = run_batch
         return sibling
 
     def on_onnxruntime(self, path: Path | str | None = None, precision: str = "fp32", *,
@@ -206,7 +209,9 @@ class Predictor:
         return out
 
     def run_batch(self, batch: dict) -> np.ndarray:
-        """One padded batch through the model (the one step another runtime would replace)."""
+        """One padded batch through the batch runner, else through the torch model."""
+        if self.batch_runner is not None:
+            return self.batch_runner(batch)
         return self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits.float().cpu().numpy()
 
     def predict_proba(self, texts: Sequence[str], *, progress: bool = False, workers: int = 1) -> np.ndarray:

@@ -344,6 +344,23 @@ def test_service_serves_on_onnxruntime_by_default_and_explains_with_torch(servic
     from review_sentiment.predictor import default_runtime
 
     assert default_runtime() == "onnx"
-    assert service.model.predictor.run_batch.__qualname__.startswith("runner")
-    assert service.explainer.run_batch.__func__ is Predictor.run_batch
+    assert service.model.predictor.batch_runner.__qualname__.startswith("runner")  # onnx.runner's batch step
+    assert service.explainer.batch_runner is None, "explanations run the torch model"
     assert service.explain(POSITIVE)["label"] == "positive"
+
+
+def test_a_new_runtime_is_a_batch_runner_handed_to_the_predictor(trained_model):
+    """Another runtime plugs in as a function batch -> logits, given at construction: Predictor is not changed or
+    patched, and padding, ordering, long-review reading and calibration stay the Predictor's own."""
+    torch_side = Predictor.load(str(trained_model), device="cpu")
+    calls = []
+
+    def toy_runtime(batch):  # the torch model itself, behind the runner interface, counting its calls
+        calls.append(tuple(batch["input_ids"].shape))
+        return torch_side.model(**batch).logits.detach().numpy()
+
+    toy = Predictor(torch_side.model, torch_side.tokenizer, batch_runner=toy_runtime, runtime="toy runtime")
+    texts = ["great wonderful film", "awful boring plot , a waste of time and money"]
+    assert toy.runtime == "toy runtime" and calls == []
+    np.testing.assert_allclose(toy.predict_proba(texts), torch_side.predict_proba(texts), atol=1e-6)
+    assert len(calls) == 1 and calls[0][0] == 2, "one padded batch of both reviews"
