@@ -61,13 +61,12 @@ def ship(folder, texts, labels) -> dict:
     folder = Path(folder)
     predictor = Predictor.load(str(folder), device="cpu")
     paths = onnx.write_files(predictor.model, predictor.tokenizer, folder)
-    fp32 = predictor.on_onnxruntime(paths["fp32"]).predict_proba(texts, progress=True)
-    # One review per int8 call is too small a job to spread over many cores, so every core runs its own call
-    # (faster already on 2 cores, and the margin grows with the cores, e.g. a GPU machine's 16). Batched fp32 calls
-    # spread well and run one at a time on every core.
+    # ONNX Runtime scores one review per call (Predictor.on_onnxruntime), too small a job to spread over many
+    # cores, so every core runs its own call (faster already on 2 cores; the margin grows with the cores, e.g. a
+    # GPU machine's 16).
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    int8 = predictor.on_onnxruntime(paths["int8"], "int8", threads=1).predict_proba(texts, progress=True,
-                                                                                  workers=cores)
+    fp32, int8 = (predictor.on_onnxruntime(paths[p], p, threads=1).predict_proba(texts, progress=True, workers=cores)
+                  for p in ("fp32", "int8"))
     check = compare(labels, fp32, int8)
     if not check["passed"]:
         paths.pop("int8").unlink()

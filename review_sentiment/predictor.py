@@ -80,11 +80,9 @@ class Predictor:
         model, tokenizer, files = load_model(spec, device=device or default_device(), revision=revision)
         return cls(model, tokenizer, source=str(files.config_dir), files=files, **kwargs)
 
-    def _sibling(self, model, batch_runner=None, runtime: str = "torch, fp32", *, int8: bool = False) -> "Predictor":
-        # int8 activations are quantised with one scale per call: batched, a review's answer would move with the
-        # reviews beside it (measured in README "Performance"). So int8 runs one review per call: the same answer
-        # under any traffic, and closer to fp32.
-        batch_size = 1 if int8 else self.batch_size
+    def _sibling(self, model, batch_runner=None, runtime: str = "torch, fp32", *,
+                 one_per_call: bool = False) -> "Predictor":
+        batch_size = 1 if one_per_call else self.batch_size
         sibling = Predictor(model, self.tokenizer, batch_size=batch_size, source=self.source, files=self.files,
                             batch_runner=batch_runner, runtime=runtime)
         sibling.settings = self.settings
@@ -102,15 +100,20 @@ class Predictor:
 
         where = f"{Path(path).parent.name}/{Path(path).name}" if path else "exported at first start, cached"
         path = Path(path) if path else onnx.cached(self.model, self.tokenizer, precision)
+        # One review per call, in both precisions. int8 activations are quantised with one scale per call, so in a
+        # batch a review's answer would move with the reviews beside it; alone it is the same under any traffic, and
+        # closer to fp32. fp32 costs less per review alone than batched on CPU (padding and cache pressure grow
+        # with the batch; README "Performance"), and its memory stays at one review's shapes.
         return self._sibling(self.model, onnx.runner(path, threads), f"ONNX Runtime, {precision} ({where})",
-                             int8=precision == "int8")
+                             one_per_call=True)
 
     def quantized(self) -> "Predictor":
         """An int8 copy with the same settings (CPU only; on a GPU, self). Gradients do not flow through it, so
         explanations keep using the fp32 original."""
         if self.device.type != "cpu":
             return self
-        return self._sibling(quantize_int8(self.model), runtime="torch, int8 (dynamic)", int8=True)
+        # Per-call activation scales, as int8 on ONNX Runtime: one review per call.
+        return self._sibling(quantize_int8(self.model), runtime="torch, int8 (dynamic)", one_per_call=True)
 
     def shipped_onnx(self) -> dict[str, Path]:
         """The ONNX files the model came with ({"fp32": onnx/model.onnx, "int8": onnx/model_quantized.onnx}, as
