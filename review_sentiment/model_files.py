@@ -162,9 +162,9 @@ def _from_cache(repo_id: str, revision: str | None) -> ModelFiles:
     origin = "pinned revision, from the local cache" if revision else "main, from the local cache"
     weights, pr = folder, None
     if not weight_files(names) and not revision:
-        pr = _cached_pull_request(folder, cached)
+        pr, pr_folder = _cached_pull_request(folder, cached)
         if pr:
-            weights = cached(f"refs/pr/{pr}", WEIGHT_PATTERNS)
+            weights = pr_folder
             origin = f"safetensors conversion PR #{pr}, from the local cache; config from main"
     if not weight_files(p.name for p in weights.iterdir()):
         raise UserError(f"{repo_id} is in the local cache without safetensors weights; pin the revision that has "
@@ -173,18 +173,19 @@ def _from_cache(repo_id: str, revision: str | None) -> ModelFiles:
     return ModelFiles(repo_id, folder, weights, repo_id, weights.name, folder.name, origin, files)
 
 
-def _cached_pull_request(snapshot: Path, cached) -> int | None:
+def _cached_pull_request(snapshot: Path, cached) -> tuple[int | None, Path | None]:
     """The newest pull request whose ref is in the cache (snapshots/<sha> -> ../../refs/refs/pr/N) and whose snapshot
-    holds safetensors weights."""
+    holds safetensors weights: (its number, its snapshot folder), else (None, None)."""
     refs = snapshot.parent.parent / "refs" / "refs" / "pr"
     numbers = sorted((int(p.name) for p in refs.glob("*") if p.name.isdigit()), reverse=True) if refs.is_dir() else []
     for number in numbers:
         try:
-            if weight_files(p.name for p in cached(f"refs/pr/{number}", WEIGHT_PATTERNS).iterdir()):
-                return number
+            folder = cached(f"refs/pr/{number}", WEIGHT_PATTERNS)
+            if weight_files(p.name for p in folder.iterdir()):
+                return number, folder
         except Exception:  # noqa: BLE001 - a ref whose snapshot is gone is no candidate
             continue
-    return None
+    return None, None
 
 
 def locate(spec: str, revision: str | None = None) -> ModelFiles:

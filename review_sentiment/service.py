@@ -162,8 +162,9 @@ class Service:
             probs = self.score(slot, [text])[0]
             result[key] = self.describe(slot, probs, time.perf_counter() - started)
             if key == "finetuned":
-                if notice(result["language"]):
-                    result[key]["language_notice"] = notice(result["language"])
+                line = notice(result["language"])
+                if line:
+                    result[key]["language_notice"] = line
                 tokens, settings = slot.predictor.token_count(text), slot.predictor.settings
                 window = settings.window(slot.predictor.tokenizer)
                 if tokens > window:

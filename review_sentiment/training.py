@@ -251,13 +251,14 @@ def build_trainer(cfg: TrainConfig, model, tokenizer, splits: Splits, out: Path,
     """
     ratio = cfg.eval_steps < 1
     trial = model_init is not None
+    device = "cuda" if torch.cuda.is_available() and not distributed_on_cpu() else "cpu"
     report_to, callbacks = ([], []) if trial else trainer_reporting(cfg.report_to, out)
     if cfg.early_stopping_patience and not trial:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience))
     args = TrainingArguments(
         output_dir=str(out / CHECKPOINTS), num_train_epochs=cfg.epochs, learning_rate=cfg.learning_rate,
         per_device_train_batch_size=cfg.batch_size,
-        per_device_eval_batch_size=cfg.batch_size * (8 if torch.cuda.is_available() else 2),
+        per_device_eval_batch_size=cfg.batch_size * (8 if device == "cuda" else 2),
         gradient_accumulation_steps=cfg.gradient_accumulation_steps, weight_decay=cfg.weight_decay,
         # transformers 5 reads a warmup_steps below 1 as a share of all steps (warmup_ratio is gone).
         warmup_steps=cfg.warmup_ratio, lr_scheduler_type="linear", seed=cfg.seed, data_seed=cfg.seed,
@@ -266,14 +267,14 @@ def build_trainer(cfg: TrainConfig, model, tokenizer, splits: Splits, out: Path,
         save_steps=cfg.eval_steps if ratio else int(cfg.eval_steps),
         logging_steps=cfg.eval_steps / 5 if ratio else max(1, int(cfg.eval_steps) // 5),
         load_best_model_at_end=not trial, metric_for_best_model="accuracy", greater_is_better=True,
-        save_total_limit=2, report_to=report_to, **speed_arguments("cuda" if torch.cuda.is_available() else "cpu"),
+        save_total_limit=2, report_to=report_to, **speed_arguments(device),
         **precision,
         # Accelerate runs several CPU processes (torchrun, gloo) only when told this is a CPU run.
         **({"use_cpu": True, "ddp_backend": "gloo"} if distributed_on_cpu() else {}))
     return Trainer(model=model, model_init=model_init, args=args,
                    train_dataset=tokenize_split(splits.train, tokenizer, cfg),
                    eval_dataset=tokenize_split(splits.validation, tokenizer, cfg, by_length=True),
-                   processing_class=tokenizer, data_collator=Collator(tokenizer, args.device.type, cfg.max_length),
+                   processing_class=tokenizer, data_collator=Collator(tokenizer, device, cfg.max_length),
                    compute_metrics=eval_metrics,
                    callbacks=callbacks)
 
