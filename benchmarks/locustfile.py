@@ -17,7 +17,7 @@ from locust.exception import StopUser
 
 CASES = json.loads(open(os.environ["LOAD_CASES"]).read()) if os.environ.get("LOAD_CASES") else []
 TOTAL = int(os.environ.get("LOAD_TOTAL", "100"))
-# Batching never moves an answer (ONNX Runtime runs one review per call, Predictor.on_onnxruntime): one tolerance.
+# Batching never moves an answer (ONNX Runtime runs one review per call, call_plan.py): one tolerance.
 TOLERANCE = 1e-3
 SENT = itertools.count()
 

@@ -1,26 +1,13 @@
-"""Which machine a benchmark ran on: CPU model, cores and the ISA flags that decide kernel speed. Recorded with every
-result, since a speed-up measured on one CPU generation can halve on another."""
+"""Which machine a benchmark ran on: the CPU (review_sentiment.cpu, the same facts the Space reports) and, where
+there is one, the GPU and its software stack."""
 
 from __future__ import annotations
 
-import os
-import platform
+import sys
 from pathlib import Path
 
-ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")
-
-
-def cpu_info() -> dict:
-    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")),
-                 platform.processor() or platform.machine())
-    flags = set(next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []))
-    return {"cpu": model, "cores": os.cpu_count(), "isa": [f for f in ISA_FLAGS if f in flags],
-            "machine": platform.machine()}
-
-
-def describe(info: dict) -> str:
-    return f"{info['cpu']}, {info['cores']} cores, ISA: {', '.join(info['isa']) or 'none of ' + '/'.join(ISA_FLAGS)}"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from review_sentiment.cpu import cpu_info, describe, isa_class  # noqa: E402,F401 - the benchmarks' one import
 
 
 def gpu_info() -> dict | None:

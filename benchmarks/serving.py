@@ -98,7 +98,7 @@ def build(variant: str, model_dir: str):
     # The model's own settings: 512 head+tail for the timed random models, what it was trained with otherwise.
     predictor = Predictor.load(model_dir, device="cpu").serving(
         runtime, "int8" if precision == "int8" else "none")
-    assert runtime == "torch" or "ONNX Runtime" in predictor.runtime, predictor.runtime
+    assert predictor.runtime.name == runtime, predictor.runtime
     positive = predictor.labels.index("positive")
     return lambda texts: predictor.predict_proba(list(texts))[:, positive]
 

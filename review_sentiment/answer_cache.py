@@ -27,7 +27,7 @@ class AnswerCache:
     def identity(predictor) -> str:
         """What makes two answers of a model the same: weights commit, runtime and every inference setting."""
         files = predictor.files.summary if predictor.files else {}
-        return json.dumps({"source": predictor.source, "files": files, "runtime": predictor.runtime,
+        return json.dumps({"source": predictor.source, "files": files, "runtime": predictor.runtime.description,
                            "settings": predictor.settings.to_dict()}, sort_keys=True, default=str)
 
     def get(self, model: str, text: str) -> np.ndarray | None:

@@ -20,7 +20,7 @@ from .defaults import (
     QUANTIZE,
 )
 from .errors import UserError
-from .predictor import RUNTIMES, default_runtime
+from .predictor import AUTO, RUNTIME_CHOICES
 
 
 def trained_here() -> bool:
@@ -43,8 +43,9 @@ class AppConfig:
     quantize: Optional[str] = option("auto: int8 where the model ships a checked int8 file; none: fp32; int8: int8 "
                                      f"even unchecked (default: $QUANTIZE, else {DEFAULT_QUANTIZE}).",
                                      choices=QUANTIZE)
-    runtime: Optional[str] = option("Run the models on ONNX Runtime or torch (default: $RUNTIME, else onnx on CPU "
-                                    "where onnxruntime is installed).", choices=RUNTIMES)
+    runtime: Optional[str] = option("What runs the models on CPU: auto times every allowed runtime and file once at "
+                                    "start and serves the fastest on this CPU; onnx or torch narrow it to one "
+                                    f"(default: $RUNTIME, else {AUTO}).", choices=RUNTIME_CHOICES)
     share: bool = option("Also serve on a temporary public gradio.live link.", False)
     mcp: bool = option("Also serve the predict and compare tools over MCP at /gradio_api/mcp/ (default: "
                        "$GRADIO_MCP_SERVER).", False)
@@ -57,7 +58,7 @@ class AppConfig:
         self.baseline_revision = self.baseline_revision or env("BASELINE_REVISION") or None
         self.long_text = self.long_text or env("LONG_TEXT") or DEFAULT_LONG_TEXT
         self.quantize = self.quantize or env("QUANTIZE") or DEFAULT_QUANTIZE
-        self.runtime = self.runtime or env("RUNTIME") or default_runtime()
+        self.runtime = self.runtime or env("RUNTIME") or AUTO
         self.mcp = self.mcp or env("GRADIO_MCP_SERVER", "").lower() == "true"
         self.server_name = env("GRADIO_SERVER_NAME") or "0.0.0.0"
         port = env("GRADIO_SERVER_PORT") or "7860"
@@ -66,6 +67,6 @@ class AppConfig:
         self.server_port = int(port)
         self.space_id = env("SPACE_ID")  # set by Spaces
         for name, value, allowed in (("LONG_TEXT", self.long_text, LONG_TEXT), ("QUANTIZE", self.quantize, QUANTIZE),
-                                     ("RUNTIME", self.runtime, RUNTIMES)):
+                                     ("RUNTIME", self.runtime, RUNTIME_CHOICES)):
             if value not in allowed:
                 raise UserError(f"{name}={value!r} is not one of {', '.join(allowed)}.")

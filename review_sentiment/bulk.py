@@ -40,7 +40,7 @@ from .defaults import BASELINE_ID, DEFAULT_LONG_TEXT
 from .errors import UserError
 from .hub import REPO_ID
 from .language import detect_language
-from .predictor import Predictor
+from .predictor import AUTO, RUNTIME_CHOICES, Predictor
 from .reviews import review_errors
 from .stars import star_summary
 
@@ -62,9 +62,10 @@ class PredictConfig:
     baseline_model: str = option("The star model for --baseline: Hub id or local directory.", BASELINE_ID)
     long_text: Optional[Literal["head", "head+tail", "chunks"]] = option(
         f"How reviews longer than the model's window are read (default: {DEFAULT_LONG_TEXT}, as the Space).")
-    runtime: Optional[Literal["onnx", "torch"]] = option("onnx or torch on CPU (default: onnx where installed); "
-                                                         "GPUs always run torch, in bf16 where supported.")
-    batch_size: int = option("Reviews per forward pass.", 32)
+    runtime: Optional[str] = option("What runs the models on CPU: auto serves the fastest allowed runtime, timed on "
+                                    "this CPU; onnx or torch narrow it to one. GPUs always run torch, in bf16 where "
+                                    "supported.", AUTO, choices=RUNTIME_CHOICES)
+    batch_size: int = option("Most reviews in one forward pass (on CPU, long reviews run alone: call_plan.py).", 32)
     chunk_size: int = option("Rows per chunk: the unit of streaming, progress on disk, --resume and sharding.", 1000)
     resume: bool = option("Continue an interrupted run after its last complete chunk.", False)
     overwrite: bool = option("Replace an existing output (and any interrupted run's parts).", False)

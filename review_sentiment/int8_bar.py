@@ -5,15 +5,23 @@ odd review near the decision boundary, and on small encoders more than on large 
 only when, on labelled test reviews, it agrees with fp32 on at least 99% of them and its accuracy is within 0.3
 points of fp32's. McNemar's exact test on the reviews only one of the two gets right says whether the accuracy
 difference is more than chance.
+
+Two places run the check: train.py, for the model it trains (the passing file ships in the model's onnx/), and
+publishing, for a Hub model that ships no ONNX files (`review_sentiment.publish`): the passing file then ships
+with the Space, under checked-onnx/<owner>--<name>/<weights commit>/, with the figures beside it, and the loader
+serves it only for exactly that commit (checked_onnx.py).
 """
 
 from __future__ import annotations
 
-import os
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 from scipy.stats import binomtest
+
+from .checked_onnx import CHECK_FILE, checked_folder
 
 MIN_AGREEMENT = 0.99
 MAX_ACCURACY_POINTS = 0.3
@@ -51,24 +59,52 @@ def reason(check: dict) -> str:
             f"{check['mcnemar_p']:.2f}")
 
 
+def score_both(predictor, paths: dict, texts, labels) -> dict:
+    """Both files on ONNX Runtime (CPU, one review per call, as the Space serves them) over `texts`: `compare`."""
+    from .cpu import usable_cores
+
+    # One review per call is too small a job to spread over many cores, so every core runs its own call (faster
+    # already on 2 cores; the margin grows with the cores, e.g. a GPU machine's 16).
+    fp32, int8 = (predictor.on("onnx", p, paths[p], threads=1).predict_proba(texts, progress=True,
+                                                                             workers=usable_cores())
+                  for p in ("fp32", "int8"))
+    return compare(labels, fp32, int8)
+
+
 def ship(folder, texts, labels) -> dict:
-    """Write onnx/model.onnx and onnx/model_quantized.onnx into the saved model's `folder`, score `texts` with both
-    on ONNX Runtime (CPU, as the Space does), and keep the int8 file only if it meets the bar.
-    Returns what metrics.json and the card report."""
+    """Write onnx/model.onnx and onnx/model_quantized.onnx into the saved model's `folder`, score `texts` with both,
+    and keep the int8 file only if it meets the bar. Returns what metrics.json and the card report."""
     from . import onnx
     from .predictor import Predictor
 
     folder = Path(folder)
     predictor = Predictor.load(str(folder), device="cpu")
     paths = onnx.write_files(predictor.model, predictor.tokenizer, folder)
-    # ONNX Runtime scores one review per call (Predictor.on_onnxruntime), too small a job to spread over many
-    # cores, so every core runs its own call (faster already on 2 cores; the margin grows with the cores, e.g. a
-    # GPU machine's 16).
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    fp32, int8 = (predictor.on_onnxruntime(paths[p], p, threads=1).predict_proba(texts, progress=True, workers=cores)
-                  for p in ("fp32", "int8"))
-    check = compare(labels, fp32, int8)
+    check = score_both(predictor, paths, texts, labels)
     if not check["passed"]:
         paths.pop("int8").unlink()
     return {"files": sorted(p.relative_to(folder).as_posix() for p in paths.values()), "int8": check,
             "summary": reason(check) + ("" if check["passed"] else "; only the fp32 file ships")}
+
+
+def check_hub_model(predictor, texts, labels, dataset: str, out: Path) -> dict:
+    """For a Hub model that ships no ONNX files (publishing): export and quantise it, run the bar on `texts`, and
+    when int8 passes, put the file and its figures under `out`/<owner>--<name>/<commit>/ for the Space to ship.
+    Returns the check with a one-line summary; fp32 alone (exported at the Space's first start) when it misses."""
+    import tempfile
+
+    from . import onnx
+
+    files = predictor.files
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = onnx.write_files(predictor.model, predictor.tokenizer, Path(tmp))
+        check = score_both(predictor, paths, texts, labels)
+        check |= {"dataset": dataset, "repo": files.repo_id, "revision": files.revision,
+                  "summary": reason(check) + ("; the Space ships it" if check["passed"]
+                                              else "; the Space serves fp32, exported at its first start")}
+        if check["passed"]:
+            folder = checked_folder(files.repo_id, files.revision, out)
+            (folder / onnx.FOLDER).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(paths["int8"], folder / onnx.INT8_FILE)
+            (folder / CHECK_FILE).write_text(json.dumps(check, indent=1))
+    return check

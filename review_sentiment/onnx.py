@@ -1,4 +1,4 @@
-"""ONNX files for a model, and ONNX Runtime as the Predictor's batch step on CPU.
+"""ONNX files for a model: export, quantisation, and the cached export of a model that ships none.
 
 A model repo gets the layout ONNX Runtime, Optimum and transformers.js users look for:
 
@@ -17,7 +17,8 @@ Why this export and this quantisation (measured with benchmarks/serving.py; the 
   last encoder layers and the head stay fp32: without that, 7-bit int8 missed the agreement bar on a fine-tuned
   MiniLM-L6; with it, it met the bar at no cost in accuracy.
 
-Models that ship no ONNX files are exported once into the Hugging Face cache, keyed by their weights.
+Models that ship no ONNX files are exported once into the Hugging Face cache, keyed by their weights. ONNX Runtime
+runs these files as one of the Predictor's runtimes (runtimes/ort.py).
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ import tempfile
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 
 log = logging.getLogger(__name__)
@@ -39,14 +39,6 @@ FOLDER = "onnx"
 FP32_FILE = f"{FOLDER}/model.onnx"
 INT8_FILE = f"{FOLDER}/model_quantized.onnx"
 OPSET = 17
-
-
-def available() -> bool:
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def cache_dir(model) -> Path:
@@ -173,24 +165,3 @@ def cached(model, tokenizer, precision: str) -> Path:
         if precision == "int8":
             quantize(folder / FP32_FILE, path)
     return path
-
-
-def session(path: Path, threads: int | None = None):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3  # the optimizer's notes on unused initializers are not for users
-    if threads:
-        options.intra_op_num_threads = threads
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def runner(path: Path, threads: int | None = None):
-    """A batch step (dict of tensors -> logits array) running `path` on ONNX Runtime (`threads` per call, default
-    every core). The session may be called from several threads at once."""
-    run = session(path, threads).run
-
-    def run_batch(batch: dict) -> np.ndarray:
-        return run(None, {"input_ids": batch["input_ids"].numpy().astype(np.int64),
-                          "attention_mask": batch["attention_mask"].numpy().astype(np.int64)})[0]
-    return run_batch

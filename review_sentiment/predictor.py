@@ -5,47 +5,36 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from . import runtimes
 from .calibration import softmax
+from .call_plan import calls
+from .cpu import cpu_info
 from .defaults import DEFAULT_LABEL_NAMES, QUANTIZE
 from .inference_settings import InferenceSettings, read_settings
 from .model_files import ModelFiles
 from .modeling import load_model
-from .padding import pad
+from .padding import pad, pad_multiple
 from .text import clean_text, encode, encode_windows
 
 log = logging.getLogger(__name__)
-
-
-def quantize_int8(model):
-    """Linear weights to int8, activations quantised on the fly (torch's dynamic quantisation, CPU kernels)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch points eager-mode users at torchao; this API still works
-        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-RUNTIMES = ("onnx", "torch")  # what runs a Predictor's batches on CPU (RUNTIME, --runtime)
-
-
-def default_runtime() -> str:
-    """ONNX Runtime where it is installed: faster per review on CPU than torch in fp32 with the same predictions,
-    and the runtime of the int8 files (benchmarks/serving.py); torch on GPUs and where it is missing."""
-    from . import onnx
-
-    return "onnx" if onnx.available() and not torch.cuda.is_available() else "torch"
+AUTO = "auto"
+RUNTIME_CHOICES = (AUTO, *runtimes.RUNTIMES)  # RUNTIME, --runtime: auto times every runtime allowed, once, at start
+PROBE_TOKENS = 320  # the runtime choice is timed on one review of this many tokens (a ~230-word IMDb review)
 
 
 class Predictor:
@@ -55,22 +44,21 @@ class Predictor:
     models trained elsewhere get head truncation at their own window. `overrides` are InferenceSettings fields
     (long_text, chunk_stride, chunk_aggregation, ...; None keeps the model's own).
 
-    `batch_runner` runs one padded batch (dict of tensors -> logits array) where torch should not (ONNX Runtime, or
-    any other runtime), named by `runtime`; the Predictor itself never changes for a new runtime.
+    `runtime` runs its calls (runtimes/: torch by default, ONNX Runtime, or any runtime in the table); the Predictor
+    itself never changes for a new runtime. Which reviews share a call is call_plan.py's rule.
     """
 
     def __init__(self, model, tokenizer, *, batch_size: int | None = None, source: str = "",
-                 files: ModelFiles | None = None, batch_runner: Callable[[dict], np.ndarray] | None = None,
-                 runtime: str = "torch, fp32", **overrides):
+                 files: ModelFiles | None = None, runtime: runtimes.Runtime | None = None, **overrides):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.device = next(model.parameters()).device
-        self.batch_size = batch_size or (128 if self.device.type == "cuda" else 32)
+        self.batch_size = batch_size or (128 if self.device.type == "cuda" else 32)  # most reviews in one call
         self.source = source  # the folder with config, card and metrics
         self.files = files  # where config and weights came from (Hub commit, conversion PR, local directory)
         self.settings: InferenceSettings = read_settings(model.config, **overrides)
-        self.batch_runner = batch_runner
-        self.runtime = runtime  # what runs the batches, as /healthz and the About tab say
+        self.runtime = runtime or runtimes.build("torch", model, tokenizer)
+        self.choice: dict = {}  # how serving() chose this runtime (candidates timed, CPU), for /healthz
 
     @classmethod
     def load(cls, spec: str, *, device: torch.device | str | None = None, revision: str | None = None,
@@ -80,75 +68,107 @@ class Predictor:
         model, tokenizer, files = load_model(spec, device=device or default_device(), revision=revision)
         return cls(model, tokenizer, source=str(files.config_dir), files=files, **kwargs)
 
-    def _sibling(self, model, batch_runner=None, runtime: str = "torch, fp32", *,
-                 one_per_call: bool = False) -> "Predictor":
-        batch_size = 1 if one_per_call else self.batch_size
-        sibling = Predictor(model, self.tokenizer, batch_size=batch_size, source=self.source, files=self.files,
-                            batch_runner=batch_runner, runtime=runtime)
+    def on(self, runtime: str, precision: str = "fp32", path: Path | str | None = None, *,
+           threads: int | None = None) -> "Predictor":
+        """A sibling whose calls run on `runtime` (a name in runtimes.RUNTIMES) at `precision`, from the file at
+        `path` for runtimes that read one (else their own, e.g. an export cached on first use). It shares these
+        torch weights, which explanations keep using. `threads` caps the runtime's threads per call (default:
+        every core), for callers that run several calls at once (forward's `workers`)."""
+        built = runtimes.build(runtime, self.model, self.tokenizer, precision, Path(path) if path else None,
+                               threads)
+        sibling = Predictor(self.model, self.tokenizer, batch_size=self.batch_size, source=self.source,
+                            files=self.files, runtime=built)
         sibling.settings = self.settings
         return sibling
 
-    def on_onnxruntime(self, path: Path | str | None = None, precision: str = "fp32", *,
-                       threads: int | None = None) -> "Predictor":
-        """A sibling that runs its batches on ONNX Runtime (CPU; on a GPU, self): from the ONNX file at `path`, else
-        from this model's own export in the cache. It shares these torch weights, which explanations keep using.
-        `threads` caps ONNX Runtime's threads per call (default: every core), for callers that run several calls
-        at once (forward's `workers`)."""
-        if self.device.type != "cpu":
-            return self
-        from . import onnx
-
-        where = f"{Path(path).parent.name}/{Path(path).name}" if path else "exported at first start, cached"
-        path = Path(path) if path else onnx.cached(self.model, self.tokenizer, precision)
-        # One review per call, in both precisions. int8 activations are quantised with one scale per call, so in a
-        # batch a review's answer would move with the reviews beside it; alone it is the same under any traffic, and
-        # closer to fp32. fp32 costs less per review alone than batched on CPU (padding and cache pressure grow
-        # with the batch; README "Performance"), and its memory stays at one review's shapes.
-        return self._sibling(self.model, onnx.runner(path, threads), f"ONNX Runtime, {precision} ({where})",
-                             one_per_call=True)
-
-    def quantized(self) -> "Predictor":
-        """An int8 copy with the same settings (CPU only; on a GPU, self). Gradients do not flow through it, so
-        explanations keep using the fp32 original."""
-        if self.device.type != "cpu":
-            return self
-        # Per-call activation scales, as int8 on ONNX Runtime: one review per call.
-        return self._sibling(quantize_int8(self.model), runtime="torch, int8 (dynamic)", one_per_call=True)
-
     def shipped_onnx(self) -> dict[str, Path]:
-        """The ONNX files the model came with ({"fp32": onnx/model.onnx, "int8": onnx/model_quantized.onnx}, as
-        present); train.py ships the int8 one only when it met the accuracy bar (int8_bar.py)."""
+        """The ONNX files that came with the model ({"fp32": onnx/model.onnx, "int8": onnx/model_quantized.onnx}, as
+        present), or that publishing checked for it (checked_onnx.py); an int8 file is there only when it met
+        the accuracy bar (int8_bar.py)."""
         from . import onnx
+        from .checked_onnx import checked_files
 
         folder = self.files.weights_dir if self.files else None
         found = {"fp32": onnx.FP32_FILE, "int8": onnx.INT8_FILE}
-        return {k: folder / name for k, name in found.items() if folder and (folder / name).is_file()}
+        shipped = {k: folder / name for k, name in found.items() if folder and (folder / name).is_file()}
+        return checked_files(self.files) | shipped
+
+    def candidates(self, runtime: str | None, quantize: str) -> list[tuple[str, str, Path | None]]:
+        """(runtime, precision, file) options allowed for serving on CPU: fp32 always; int8 only from a file that
+        met the accuracy bar, unless quantize="int8" asks for it unchecked; none of it with quantize="none"."""
+        names = runtimes.available() if runtime in (None, AUTO) else [runtime]
+        shipped = self.shipped_onnx()
+        options = []
+        for name in names:
+            if name == "onnx":
+                if quantize != "none" and "int8" in shipped:
+                    options.append(("onnx", "int8", shipped["int8"]))
+                elif quantize == "int8":
+                    options.append(("onnx", "int8", None))  # an export of its own: faster, accuracy unchecked
+                # fp32 as well where there is no int8 option, or its file is already here (never exported only to
+                # be timed against a checked int8 file)
+                if quantize != "int8" and ("fp32" in shipped or not options):
+                    options.append(("onnx", "fp32", shipped.get("fp32")))
+            elif name == "torch":
+                options.append(("torch", "int8" if quantize == "int8" else "fp32", None))
+            else:
+                options.append((name, "fp32", None))
+        return options
 
     def serving(self, runtime: str | None = None, quantize: str = "auto", *, bf16: bool = False) -> "Predictor":
-        """The fastest sibling for serving, as the Space and the bulk CLI run it.
+        """The fastest allowed sibling for serving, as the Space and the bulk CLI run it.
 
-        CPU, ONNX Runtime (the default where installed): the model's shipped int8 file when it has one (it met the
-        accuracy bar) unless quantize="none"; with quantize="int8" and none shipped, an int8 export of its own
-        (faster, but no one checked its accuracy); else fp32, shipped or exported once. torch where the export
-        fails. CPU, torch: int8 dynamic quantisation only when asked. GPUs: bf16 when asked and supported (in place:
-        the fp32 weights are gone, so the Space, which explains with them, does not ask).
+        CPU: every allowed option (`candidates`) is built and timed on one typical review, and the fastest serves:
+        the choice is this CPU's, not a rule from another machine (README "Performance"). `runtime` narrows the
+        options to one runtime ("auto" or None: all installed). An option that fails to build (an architecture the
+        exporter cannot handle) drops out. GPUs: torch, bf16 when asked and supported (in place: the fp32 weights
+        are gone, so the Space, which explains with them, does not ask).
         """
         if quantize not in QUANTIZE:
             raise ValueError(f"quantize must be one of {QUANTIZE}, not {quantize!r}")
         if self.device.type == "cuda":
             if bf16 and torch.cuda.is_bf16_supported():
                 self.model.to(torch.bfloat16)
-                self.runtime = "torch, bf16"
+                self.runtime = runtimes.build("torch", self.model, self.tokenizer)
             return self
-        if (runtime or default_runtime()) != "onnx":
-            return self.quantized() if quantize == "int8" else self
-        shipped = self.shipped_onnx()
-        precision = "int8" if quantize == "int8" or (quantize == "auto" and "int8" in shipped) else "fp32"
-        try:
-            return self.on_onnxruntime(shipped.get(precision), precision)
-        except Exception:  # noqa: BLE001 - an architecture the exporter cannot handle stays on torch
-            log.exception("ONNX Runtime cannot run %s; serving it with torch", self.source)
-            return self.quantized() if quantize == "int8" else self
+        built = []
+        for name, precision, path in self.candidates(runtime, quantize):
+            try:
+                built.append(self.on(name, precision, path))
+            except Exception:  # noqa: BLE001 - that option drops out; the others still serve
+                log.exception("%s cannot run %s at %s; trying the other runtimes", name, self.source, precision)
+        if not built:
+            return self
+        timings = {p.runtime.description: p.probe_ms() for p in built} if len(built) > 1 else {}
+        chosen = min(built, key=lambda p: timings.get(p.runtime.description, 0.0))
+        chosen.choice = {"chosen": chosen.runtime.description, "probe_tokens": PROBE_TOKENS,
+                         "probe_ms": {k: round(v, 2) for k, v in timings.items()},
+                         "rule": "fastest on this CPU" if timings else "the only option allowed", "cpu": cpu_info()}
+        log.info("serving %s on %s %s", self.source, chosen.runtime.description, chosen.choice["probe_ms"])
+        return chosen
+
+    @property
+    def int8_check(self) -> dict | None:
+        """The accuracy bar's figures for the int8 file this Predictor serves (None when it serves no such file)."""
+        from .checked_onnx import check_of
+
+        if self.runtime.precision != "int8" or self.runtime.file is None:
+            return None
+        return check_of(self.runtime.file, self.files.config_dir if self.files else None)
+
+    def probe_ms(self, repeats: int = 3) -> float:
+        """Median ms of one call on a typical review (random ids, this model's window), after a warm-up call."""
+        length = min(PROBE_TOKENS, self.settings.max_length)
+        vocab = self.tokenizer.vocab_size
+        ids = np.random.default_rng(0).integers(vocab // 2, vocab, length).tolist()  # no special tokens: low ids
+        batch = pad(self.tokenizer, [{"input_ids": ids}], self.device.type, self.settings.max_length)
+        times = []
+        with torch.inference_mode():
+            for _ in range(repeats + 1):
+                start = time.perf_counter()
+                self.run_batch(batch)
+                times.append(time.perf_counter() - start)
+        return 1000 * float(np.median(times[1:]))
 
     @property
     def labels(self) -> list[str]:
@@ -189,13 +209,13 @@ class Predictor:
         return len(self.tokenizer(clean_text(text), add_special_tokens=False, verbose=False)["input_ids"])
 
     def forward(self, ids: list[list[int]], *, progress: bool = False, workers: int = 1) -> np.ndarray:
-        """Logits for already-encoded inputs, in batches sorted by length (small padding), in input order.
+        """Logits for already-encoded inputs, in calls of similar lengths (call_plan.py), in input order.
 
         With `workers` > 1 that many batches run at once on threads: for runtimes that release the GIL (ONNX
         Runtime) with fewer threads per call, which keeps every core busy where one small call could not."""
-        order = np.argsort([len(x) for x in ids], kind="stable")
         out = np.zeros((len(ids), self.model.config.num_labels), dtype=np.float32)
-        groups = [order[s:s + self.batch_size] for s in range(0, len(ids), self.batch_size)]
+        groups = calls([len(x) for x in ids], self.runtime.token_budget, self.batch_size,
+                       pad_multiple(self.device.type), self.settings.max_length)
         # Padded here, in the calling thread: a tokenizer is not safe to share across threads.
         batches = (pad(self.tokenizer, [{"input_ids": ids[i]} for i in rows], self.device.type,
                        self.settings.max_length) for rows in groups)
@@ -212,10 +232,8 @@ class Predictor:
         return out
 
     def run_batch(self, batch: dict) -> np.ndarray:
-        """One padded batch through the batch runner, else through the torch model."""
-        if self.batch_runner is not None:
-            return self.batch_runner(batch)
-        return self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits.float().cpu().numpy()
+        """One padded call through the runtime."""
+        return self.runtime.run(batch)
 
     def predict_proba(self, texts: Sequence[str], *, progress: bool = False, workers: int = 1) -> np.ndarray:
         """Calibrated probabilities: softmax(logits / temperature)."""

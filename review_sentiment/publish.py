@@ -1,6 +1,11 @@
 """Publish the demo as a Hugging Face Space: the app's files only, its models set as Space variables, and each
 model preloaded at build time as exactly the files the app reads, at exactly the commit it will use.
 
+A fine-tuned model that ships no ONNX files (the default `lvwerra/distilbert-imdb` is one) would be served in fp32,
+the slow path on CPU. So publishing gives it the int8 path the way train.py does: export, quantise, run the int8
+accuracy bar on labelled test reviews (int8_bar.py), and ship the file that passed with the Space
+(checked_onnx.py), its figures shown in the About tab and /healthz. A file that misses the bar is not shipped.
+
     python -m review_sentiment.publish --space-id you/review-sentiment --model-id you/imdb-distilbert
 """
 
@@ -12,10 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from .checked_onnx import CHECKED_DIR
 from .cli import option, parse, run
+from .data import labelled_split, resolve_dataset, stratified_subset
 from .defaults import BASELINE_ID, PUBLIC_MODEL_ID
 from .errors import UserError
 from .hub import check_write_access, explain_hub_error, upload_folder
+from .int8_bar import SAMPLES, check_hub_model
 from .model_files import plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,10 +40,18 @@ class SpaceConfig:
                                            "conversion PR); pinned by commit sha either way.")
     baseline_revision: Optional[str] = option("Revision of --baseline-id to serve, as --model-revision.")
     private: bool = option("Create the Space as private.", False)
+    int8_check: bool = option("When --model-id ships no ONNX files: export and quantise it, run the int8 accuracy bar "
+                              "on --check-dataset's test reviews, and ship the int8 file with the Space if it passes.",
+                              True)
+    check_dataset: str = option("Labelled reviews for the int8 check: a Hub dataset id or a local directory holding "
+                                "test.* (columns text, label).", "stanfordnlp/imdb")
+    check_samples: int = option("Test reviews the int8 check scores (stratified).", SAMPLES)
 
     def __post_init__(self):
         if not self.space_id or self.space_id.count("/") != 1:
             raise UserError("--space-id must look like user/name")
+        if self.check_samples < 1:
+            raise UserError("--check-samples must be at least 1")
         self.model_id = self.model_id or PUBLIC_MODEL_ID
 
 
@@ -44,8 +60,8 @@ def app_files(root: Path = ROOT) -> list[Path]:
     return sorted(p.relative_to(root) for p in files)
 
 
-def preload(repo_id: str, revision: str | None = None) -> tuple[str, str]:
-    """(preload_from_hub entry, commit sha): `repo file1,file2,... sha`, the files the app's loader reads.
+def preload(repo_id: str, revision: str | None = None) -> tuple[str, str, list[str]]:
+    """(preload_from_hub entry, commit sha, its files): `repo file1,file2,... sha`, the files the app's loader reads.
 
     When the weights live in a conversion PR, the whole model is pinned to the PR's commit: its tree is main's
     plus the safetensors file, so one entry and one revision variable hold everything.
@@ -59,7 +75,28 @@ def preload(repo_id: str, revision: str | None = None) -> tuple[str, str]:
     except Exception as exc:  # noqa: BLE001
         raise UserError(f"Cannot resolve {repo_id!r} on the Hub: {explain_hub_error(exc)}.") from exc
     sha, files = next(iter(found.files.items()))
-    return f"{repo_id} {','.join(sorted(files))} {sha}", sha
+    return f"{repo_id} {','.join(sorted(files))} {sha}", sha, files
+
+
+def check_int8(cfg: SpaceConfig, sha: str, folder: Path) -> dict:
+    """The int8 bar for the served model at `sha`, on --check-dataset's test reviews; the passing file goes into
+    `folder` (the Space's checked-onnx/)."""
+    from .predictor import Predictor
+
+    root = resolve_dataset(cfg.check_dataset)
+    test, names = labelled_split(root, "test")
+    if test is None:
+        raise UserError(f"{cfg.check_dataset} holds no test split (test.parquet, test.csv or test.jsonl) for the int8 "
+                        "check; pass another --check-dataset, or --no-int8-check.")
+    sample = stratified_subset(test, cfg.check_samples, seed=42)
+    predictor = Predictor.load(cfg.model_id, revision=sha, device="cpu")
+    # The dataset's class ids in the model's order, where both name the same classes (IMDb's negative/positive and a
+    # model's NEGATIVE/POSITIVE); else as they are. Agreement, the bar's main figure, does not depend on it.
+    model_names = [n.lower() for n in predictor.labels]
+    labels = sample["label"].to_numpy()
+    if sorted(model_names) == sorted(n.lower() for n in names):
+        labels = [model_names.index(names[i].lower()) for i in labels]
+    return check_hub_model(predictor, sample["text"].tolist(), labels, cfg.check_dataset, folder)
 
 
 def stage(cfg: SpaceConfig, folder: Path, preloads: list[str]) -> None:
@@ -80,10 +117,14 @@ def publish(cfg: SpaceConfig) -> str:
 
     check_write_access(cfg.space_id)
     # Resolved before anything is uploaded: a model the app could not load stops here, with the reason.
-    (model_entry, model_sha), (baseline_entry, baseline_sha) = (preload(cfg.model_id, cfg.model_revision),
-                                                                preload(cfg.baseline_id, cfg.baseline_revision))
+    (model_entry, model_sha, model_files), (baseline_entry, baseline_sha, _) = (
+        preload(cfg.model_id, cfg.model_revision), preload(cfg.baseline_id, cfg.baseline_revision))
     with tempfile.TemporaryDirectory() as tmp:
         stage(cfg, Path(tmp), [model_entry, baseline_entry])
+        if any(f.startswith("onnx/") for f in model_files):
+            print(f"{cfg.model_id} ships its own ONNX file; the Space serves it (no int8 check here).")
+        elif cfg.int8_check:
+            print(check_int8(cfg, model_sha, Path(tmp) / CHECKED_DIR.name)["summary"])
         url = upload_folder(Path(tmp), cfg.space_id, repo_type="space", private=cfg.private,
                             message=f"Deploy review-sentiment demo serving {cfg.model_id}@{model_sha[:10]}")
     api = HfApi()

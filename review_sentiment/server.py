@@ -112,11 +112,13 @@ def rest_routes(service: Service) -> APIRouter:
 
     @router.get("/healthz")
     def healthz() -> dict:
-        """Liveness, which model (repo, commit sha, origin) each side serves on which runtime, and the answer cache's
-        hits and misses."""
+        """Liveness, which model (repo, commit sha, origin) each side serves on which runtime, how that runtime was
+        chosen on this CPU (options timed, ISA), the int8 check it passed, and the answer cache's hits and misses."""
         slots = {"finetuned": service.model, "baseline": service.baseline}
         return {"status": "ok", "models": {k: {"id": s.spec, "loaded": s.predictor is not None, "error": s.error,
-                                               "runtime": s.predictor and s.predictor.runtime, **s.source}
+                                               "runtime": s.predictor and s.predictor.runtime.description,
+                                               "runtime_choice": s.predictor and s.predictor.choice,
+                                               "int8_check": s.predictor and s.predictor.int8_check, **s.source}
                                            for k, s in slots.items()}, "answer_cache": service.answers.stats}
 
     # Docs for the REST API alone (Gradio's own routes are described at /gradio_api/info and the page's footer).

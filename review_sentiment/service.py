@@ -23,7 +23,7 @@ from .errors import UserError
 from .hub import is_hub_id
 from .inference_settings import SETTINGS_KEY
 from .language import detect_language, notice
-from .predictor import Predictor, default_runtime
+from .predictor import Predictor
 from .reviews import check_review, review_errors
 from .stars import label_polarity, star_summary, star_values
 
@@ -86,7 +86,6 @@ class Service:
     def __init__(self, model_spec: str, baseline_spec: str, *, long_text: str = DEFAULT_LONG_TEXT,
                  quantize: str = DEFAULT_QUANTIZE, runtime: str | None = None, model_revision: str | None = None,
                  baseline_revision: str | None = None):
-        runtime = runtime or default_runtime()
         self.model = Slot.load("Fine-tuned model", "MODEL_ID", model_spec, long_text=long_text,
                                revision=model_revision)
         self.baseline = Slot.load("Baseline", "BASELINE_ID", baseline_spec, revision=baseline_revision)

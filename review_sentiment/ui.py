@@ -11,6 +11,7 @@ import gradio as gr
 
 from .defaults import BASELINE_ID
 from .errors import UserError
+from .int8_bar import reason
 from .service import MAX_BATCH_ROWS, MAX_UPLOAD_MB, Service, Slot, csv_columns
 from .stars import label_polarity, star_values
 
@@ -309,7 +310,11 @@ LONG_TEXT_WORDS = {"chunks": "are read whole, in overlapping windows whose predi
 def origin_line(slot: Slot) -> str:
     """Where the served weights come from: a local folder, or a Hub repo at a commit (main, a pinned revision, or
     the safetensors conversion PR), linked to that exact tree."""
-    source, runs = slot.source, f" Runs on {slot.predictor.runtime}."
+    source, runs = slot.source, f" Runs on {slot.predictor.runtime.description}."
+    check = slot.predictor.int8_check
+    if check:
+        when = "when the Space was published" if check.get("repo") else "by train.py"
+        runs += f" int8 checked {when}: {reason(check)}."
     if not source.get("repo"):
         return f"Loaded from the local folder `{slot.spec}`.{runs}"
     sha = source["revision"]

@@ -331,36 +331,49 @@ def test_onnxruntime_predictor_matches_torch_and_caches_its_export(trained_model
 
     torch_predictor = Predictor.load(str(trained_model), long_text="chunks")
     path = onnx.cache_dir(torch_predictor.model) / onnx.FP32_FILE
-    ort_predictor = torch_predictor.on_onnxruntime()
+    ort_predictor = torch_predictor.on("onnx")
     assert path.exists() and ort_predictor.model is torch_predictor.model
     texts = [POSITIVE, NEGATIVE, " ".join([NEGATIVE] * 12)]  # the last one spans several windows
     assert np.allclose(ort_predictor.predict_proba(texts), torch_predictor.predict_proba(texts), atol=1e-5)
     stamp = path.stat().st_mtime_ns
-    torch_predictor.on_onnxruntime()
+    torch_predictor.on("onnx")
     assert path.stat().st_mtime_ns == stamp, "the second start reuses the export"
 
 
-def test_service_serves_on_onnxruntime_by_default_and_explains_with_torch(service):
-    from review_sentiment.predictor import default_runtime
+def test_service_serves_the_fastest_allowed_option_timed_on_this_cpu_and_explains_with_torch(service):
+    """auto (the default): every allowed runtime and file is timed on one typical review at start; the fastest
+    serves, and /healthz's choice says what was timed, on which CPU."""
+    from review_sentiment.cpu import cpu_info
 
-    assert default_runtime() == "onnx"
-    assert service.model.predictor.batch_runner.__qualname__.startswith("runner")  # onnx.runner's batch step
-    assert service.explainer.batch_runner is None, "explanations run the torch model"
+    served, choice = service.model.predictor, service.model.predictor.choice
+    assert choice["chosen"] == served.runtime.description and choice["rule"] == "fastest on this CPU"
+    timed = choice["probe_ms"]
+    assert {"torch, fp32"} < set(timed) and any(k.startswith("ONNX Runtime") for k in timed)
+    assert timed[served.runtime.description] == min(timed.values())
+    assert choice["cpu"]["isa"] == cpu_info()["isa"]
+    assert service.explainer.runtime.name == "torch", "explanations run the torch model"
     assert service.explain(POSITIVE)["label"] == "positive"
 
 
-def test_a_new_runtime_is_a_batch_runner_handed_to_the_predictor(trained_model):
-    """Another runtime plugs in as a function batch -> logits, given at construction: Predictor is not changed or
-    patched, and padding, ordering, long-review reading and calibration stay the Predictor's own."""
+def test_a_runtime_registered_in_the_table_is_served_without_touching_predictor(trained_model, monkeypatch):
+    """A new runtime is a factory in runtimes.RUNTIMES (model, tokenizer, precision, file -> run function): the app
+    serves it by name, and padding, ordering, long-review reading and calibration stay the Predictor's own."""
+    from review_sentiment import runtimes
+
     torch_side = Predictor.load(str(trained_model), device="cpu")
     calls = []
 
-    def toy_runtime(batch):  # the torch model itself, behind the runner interface, counting its calls
-        calls.append(tuple(batch["input_ids"].shape))
-        return torch_side.model(**batch).logits.detach().numpy()
+    def toy(model, tokenizer, *, precision, path, threads):  # the torch model behind the interface, counting calls
+        def run(batch):
+            calls.append(tuple(batch["input_ids"].shape))
+            return model(**batch).logits.detach().numpy()
+        return {"run": run, "description": "toy runtime", "token_budget": 10_000}
 
-    toy = Predictor(torch_side.model, torch_side.tokenizer, batch_runner=toy_runtime, runtime="toy runtime")
-    texts = ["great wonderful film", "awful boring plot , a waste of time and money"]
-    assert toy.runtime == "toy runtime" and calls == []
-    np.testing.assert_allclose(toy.predict_proba(texts), torch_side.predict_proba(texts), atol=1e-6)
-    assert len(calls) == 1 and calls[0][0] == 2, "one padded batch of both reviews"
+    monkeypatch.setitem(runtimes.RUNTIMES, "toy", (toy, lambda: True))
+    served = torch_side.serving("toy")
+    texts = ["great wonderful film", "awful boring plot"]
+    assert len(set(map(len, served.encode(texts)))) == 1, "the same length: no padding to refuse"
+    assert served.runtime.description == "toy runtime" and calls == []
+    assert served.choice["rule"] == "the only option allowed"
+    np.testing.assert_allclose(served.predict_proba(texts), torch_side.predict_proba(texts), atol=1e-6)
+    assert len(calls) == 1 and calls[0][0] == 2, "within its token budget: one call for both reviews"

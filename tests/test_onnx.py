@@ -9,7 +9,7 @@ import onnxruntime as ort
 import pytest
 import tiny
 
-from review_sentiment import onnx
+from review_sentiment import onnx, runtimes
 from review_sentiment.int8_bar import MAX_ACCURACY_POINTS, MIN_AGREEMENT, compare, mcnemar_p
 from review_sentiment.predictor import Predictor
 from review_sentiment.service import Service
@@ -49,8 +49,9 @@ def test_export_is_plain_onnx_with_eager_attention_that_onnxruntime_folds(four_l
     assert optimized.count("FusedMatMul") == 4 and optimized.count("BiasGelu") == 4, "scaled QK^T and GELU folded"
     batch = tokenizer([POSITIVE, NEGATIVE + " and long, " * 5], padding=True, return_tensors="pt")
     expected = model(**batch).logits.detach().numpy()
-    assert np.allclose(onnx.runner(paths["fp32"])(batch), expected, atol=1e-5)
-    assert np.isfinite(onnx.runner(paths["int8"])(batch)).all()
+    fp32, int8 = (runtimes.build("onnx", model, tokenizer, p, paths[p]) for p in ("fp32", "int8"))
+    assert np.allclose(fp32.run(batch), expected, atol=1e-5) and fp32.token_budget > 0
+    assert np.isfinite(int8.run(batch)).all() and int8.token_budget == 0, "int8: one review per call"
 
 
 def test_int8_keeps_the_first_and_last_layers_and_the_head_in_fp32(four_layers, tmp_path):
@@ -103,12 +104,14 @@ def test_train_ships_onnx_with_its_check_and_the_space_serves_the_shipped_file(t
     exec(snippet, scope)  # noqa: S102 - our own card's code
     assert scope["logits"].shape == (1, 2)
     shipped = onnx.INT8_FILE if check["passed"] else onnx.FP32_FILE
-    service = Service(str(trained_model), str(star_baseline))
-    assert service.model.predictor.runtime == f"ONNX Runtime, {'int8' if check['passed'] else 'fp32'} ({shipped})"
-    refused = Service(str(trained_model), str(star_baseline), quantize="none")
-    assert refused.model.predictor.runtime == f"ONNX Runtime, fp32 ({onnx.FP32_FILE})"
+    service = Service(str(trained_model), str(star_baseline), runtime="onnx")
+    precision = "int8" if check["passed"] else "fp32"
+    assert service.model.predictor.runtime.description == f"ONNX Runtime, {precision} ({shipped})"
+    assert service.model.predictor.int8_check == (check if check["passed"] else None), "its figures, for /healthz"
+    refused = Service(str(trained_model), str(star_baseline), quantize="none", runtime="onnx")
+    assert refused.model.predictor.runtime.description == f"ONNX Runtime, fp32 ({onnx.FP32_FILE})"
     # The baseline ships no ONNX files: its own export, cached, in fp32 (its int8 accuracy was never checked).
-    assert service.baseline.predictor.runtime == "ONNX Runtime, fp32 (exported at first start, cached)"
+    assert service.baseline.predictor.runtime.description == "ONNX Runtime, fp32 (exported at first start, cached)"
     torch_probs = Predictor.load(str(trained_model)).predict_proba([POSITIVE, NEGATIVE])
     assert np.allclose(refused.model.predictor.predict_proba([POSITIVE, NEGATIVE]), torch_probs, atol=1e-5)
 
@@ -121,3 +124,38 @@ def test_no_onnx_flag_writes_none(tmp_path, distilbert_base, binary_data):
           "--max-length", "32", "--batch-size", "8", "--max-train-samples", "16", "--max-eval-samples", "16",
           "--no-onnx", "--no-calibrate"])
     assert not (out / "onnx").exists() and "onnx" not in json.loads((out / "metrics.json").read_text())
+
+
+@pytest.mark.parametrize("bar", ["met", "missed"])
+def test_publish_time_int8_check_ships_only_a_file_that_met_the_bar(trained_model, binary_data, tmp_path, monkeypatch,
+                                                                    bar):
+    """check_hub_model (what publishing runs for a Hub model without onnx/): the passing file and its figures land under
+    <owner>--<name>/<commit>/, and the loader serves it for that commit alone; a miss ships nothing. The bar is set
+    out of reach to make the tiny model miss it (its two layers stay fp32, so it always agrees)."""
+    import shutil
+
+    import pandas as pd
+
+    from review_sentiment import int8_bar
+
+    if bar == "missed":
+        monkeypatch.setattr(int8_bar, "MIN_AGREEMENT", 1.01)
+    hub_like = shutil.copytree(trained_model, tmp_path / "model", ignore=shutil.ignore_patterns("onnx", "checkpoints"))
+    predictor = Predictor.load(str(hub_like), device="cpu")
+    predictor.files.repo_id, predictor.files.revision = "someone/model", "a" * 40  # as a Hub model would be
+    test = pd.read_parquet(binary_data / "test.parquet")
+    check = int8_bar.check_hub_model(predictor, test["text"].tolist(), test["label"].to_numpy(), "local",
+                                     tmp_path / "checked-onnx")
+    folder = tmp_path / "checked-onnx" / "someone--model" / ("a" * 40)
+    assert check["passed"] == (bar == "met") and check["reviews"] == len(test)
+    assert (folder / onnx.INT8_FILE).exists() == (folder / "int8_check.json").exists() == (bar == "met")
+    monkeypatch.setenv("CHECKED_ONNX_DIR", str(tmp_path / "checked-onnx"))
+    served = predictor.serving("onnx")
+    if bar == "met":
+        assert served.runtime.file == folder / onnx.INT8_FILE and served.int8_check == check
+        assert "the Space ships it" in check["summary"]
+    else:
+        assert served.runtime.precision == "fp32" and served.int8_check is None
+        assert "the Space serves fp32" in check["summary"]
+    predictor.files.revision = "b" * 40  # other weights: the file checked for another commit is never served
+    assert predictor.shipped_onnx() == {}

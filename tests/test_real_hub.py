@@ -136,17 +136,33 @@ def publish(hub, tmp_path, *extra):
                           cwd=ROOT)
 
 
-def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_from_them(hub, tmp_path, request):
-    result = publish(hub, tmp_path)
+def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_from_them(hub, tmp_path, request,
+                                                                                       binary_data):
+    """lvwerra's layout ships no ONNX files: publishing runs the int8 bar on local test reviews (the real command reads
+    stanfordnlp/imdb) and ships the checked file with the Space; the app, started offline from the preloads and the
+    Space's files, serves that file for exactly that commit and shows its figures."""
+    result = publish(hub, tmp_path, "--check-dataset", str(binary_data))
     assert result.returncode == 0, result.stderr[-3000:]
     space = hub.repo(f"{USER}/demo", "space")
     from huggingface_hub import SpaceCard
 
     from review_sentiment.publish import app_files
-    assert set(space.files) == {str(p) for p in app_files()} and len(space.commits) == 1
+    lv, nl = hub.facts[LVWERRA], hub.facts[NLPTOWN]
+    checked = f"checked-onnx/{LVWERRA.replace('/', '--')}/{lv['pr']}"
+    # Two layers, both kept fp32 by the quantiser (first and last): int8 agrees on every review and ships.
+    assert "int8 meets the bar on 60 test reviews" in result.stdout and "the Space ships it" in result.stdout
+    assert set(space.files) == {str(p) for p in app_files()} | {f"{checked}/onnx/model_quantized.onnx",
+                                                                 f"{checked}/int8_check.json"}
+    assert len(space.commits) == 1
+    figures = json.loads(space.files[f"{checked}/int8_check.json"])
+    assert figures["passed"] and figures["revision"] == lv["pr"] and figures["dataset"] == str(binary_data)
+    space_dir = tmp_path / "space-files"
+    for name, data in space.files.items():
+        if name.startswith("checked-onnx/"):
+            (space_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            (space_dir / name).write_bytes(data)
     card = SpaceCard(space.files["README.md"].decode())
     assert card.data.models == [LVWERRA, NLPTOWN]
-    lv, nl = hub.facts[LVWERRA], hub.facts[NLPTOWN]
     assert card.data.preload_from_hub == [
         f"{LVWERRA} config.json,model.safetensors,special_tokens_map.json,tokenizer.json,"
         f"tokenizer_config.json,vocab.txt {lv['pr']}",
@@ -159,18 +175,23 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
     preload(hub, card.data.preload_from_hub, home)
     before = len(hub.downloads)
     started = time.perf_counter()
-    app = LiveApp(LVWERRA, NLPTOWN, extra_env={"HF_HOME": str(home), "HF_HUB_OFFLINE": "1",
-                                               "MODEL_REVISION": lv["pr"], "BASELINE_REVISION": nl["main"]})
+    app = LiveApp(LVWERRA, NLPTOWN, extra_env={"HF_HOME": str(home), "HF_HUB_OFFLINE": "1", "RUNTIME": "onnx",
+                                               "MODEL_REVISION": lv["pr"], "BASELINE_REVISION": nl["main"],
+                                               "CHECKED_ONNX_DIR": str(space_dir / "checked-onnx")})
     try:
         app.wait()
         answer = httpx.post(f"{app.url}/api/v1/predict", json={"texts": TEXTS}, timeout=60).json()
         first_answer_s = time.perf_counter() - started
         expected = local_probs(lv["local"])
+        # The checked int8 file serves: within what the bar allows of fp32 (the tiny model's answers sit near 0.5).
         assert [p["probabilities"]["POSITIVE"] for p in answer["predictions"]] == pytest.approx(expected[:, 1],
-                                                                                               abs=1e-5)
+                                                                                               abs=0.01)
         health = httpx.get(f"{app.url}/healthz").json()["models"]
         assert health["finetuned"]["loaded"] and health["baseline"]["loaded"]
         assert health["finetuned"]["revision"] == lv["pr"] and health["baseline"]["revision"] == nl["main"]
+        assert health["finetuned"]["runtime"] == "ONNX Runtime, int8 (onnx/model_quantized.onnx)"
+        assert health["finetuned"]["int8_check"] == figures, "the figures publishing measured"
+        assert health["baseline"]["int8_check"] is None, "the baseline was not checked: fp32"
         assert len(hub.downloads) == before, "offline: nothing fetched at start"
         print(f"\ncold start to first answer (tiny models, offline cache): {first_answer_s:.1f} s")
         if HAS_CHROMIUM:  # the About tab names the repo, the pinned commit and that the model was trained elsewhere
@@ -181,6 +202,7 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
             about = page.locator("body").inner_text()
             assert f"Weights from {LVWERRA} at {lv['pr'][:10]}" in about
             assert f"Weights from {NLPTOWN} at {nl['main'][:10]}" in about
+            assert "int8 checked when the Space was published: int8 meets the bar on 60 test reviews" in about
             page.screenshot(path=str(ARTIFACTS / "about-hub-models.png"), full_page=True)
     finally:
         app.stop()
@@ -199,7 +221,7 @@ SERVE = """
 import json, sys
 from review_sentiment.predictor import Predictor
 p = Predictor.load(sys.argv[1], device="cpu").serving("onnx", "auto")
-print(json.dumps({"runtime": p.runtime, "probs": p.predict_proba(json.loads(sys.argv[2])).tolist()}))
+print(json.dumps({"runtime": p.runtime.description, "probs": p.predict_proba(json.loads(sys.argv[2])).tolist()}))
 """
 
 

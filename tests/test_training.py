@@ -112,7 +112,7 @@ def test_lora_adapter_ships_onnx_of_the_merged_model(lora_run):
     assert (lora_run / onnx.FP32_FILE).is_file() and not (lora_run / "model.safetensors").exists()
     predictor = Predictor.load(str(lora_run))
     texts = ["great wonderful film , i loved it", "awful boring plot , a waste", "the movie was okay"]
-    on_onnx = predictor.on_onnxruntime(lora_run / onnx.FP32_FILE)
+    on_onnx = predictor.on("onnx", "fp32", lora_run / onnx.FP32_FILE)
     assert np.allclose(on_onnx.predict_proba(texts), predictor.predict_proba(texts), atol=1e-5)
 
 

@@ -97,8 +97,8 @@ def test_parallel_onnx_runtime_calls_give_the_same_answers(trained_model, binary
     predictor = Predictor.load(str(trained_model), device="cpu")
     texts = pd.read_parquet(binary_data / "test.parquet")["text"].tolist()[:40]
     path = onnx.cached(predictor.model, predictor.tokenizer, "int8")
-    alone = predictor.on_onnxruntime(path, "int8").predict_proba(texts)
-    parallel = predictor.on_onnxruntime(path, "int8", threads=1).predict_proba(texts, workers=4)
+    alone = predictor.on("onnx", "int8", path).predict_proba(texts)
+    parallel = predictor.on("onnx", "int8", path, threads=1).predict_proba(texts, workers=4)
     np.testing.assert_allclose(alone, parallel, atol=1e-6)
 
 

@@ -1,0 +1,97 @@
+"""What a call costs per review, by runtime, review length and reviews per call, on this CPU: the measurement behind
+`call_plan.py`'s rule (reviews share a call only while it holds at most the runtime's token budget).
+
+Each cell is the median of `--repeats` calls of `n` reviews of `length` tokens (random ids, no padding: the cost of
+the shape alone), as ms per review, and its ratio to one review per call. A ratio above 1.0 means the batch costs
+more per review than singles. The CPU model and its ISA flags are recorded with the results.
+
+    python benchmarks/batching.py --model runs/minilm --sizes distilbert
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import cpu_info, describe  # noqa: E402
+from serving import make_random_model  # noqa: E402
+
+LENGTHS = (16, 32, 64, 128, 256, 512)
+REVIEWS = (1, 2, 4, 8, 16)
+
+
+def per_review_ms(run, length: int, n: int, repeats: int, vocab: int) -> float:
+    import torch
+
+    rng = np.random.default_rng(length * 100 + n)
+    batch = {"input_ids": torch.tensor(rng.integers(vocab // 2, vocab, (n, length))),
+             "attention_mask": torch.ones(n, length, dtype=torch.long)}
+    run(batch)  # warm-up: first call of a shape
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run(batch)
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times)) / n
+
+
+def measure(model_dir: str, runtime: str, precision: str, lengths, reviews, repeats: int) -> list[dict]:
+    from review_sentiment import runtimes
+    from review_sentiment.predictor import Predictor
+
+    base = Predictor.load(model_dir, device="cpu")
+    served = runtimes.build(runtime, base, precision)
+    run = served.run or base.run_batch
+    rows = []
+    for length in lengths:
+        single = per_review_ms(run, length, 1, repeats, base.tokenizer.vocab_size)
+        for n in reviews:
+            ms = single if n == 1 else per_review_ms(run, length, n, repeats, base.tokenizer.vocab_size)
+            rows.append({"model": Path(model_dir).name, "runtime": served.description, "length": length,
+                         "reviews": n, "tokens": length * n, "ms_per_review": round(ms, 3),
+                         "vs_single": round(ms / single, 3)})
+    return rows
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", action="append", default=[], help="A model directory (repeatable).")
+    parser.add_argument("--sizes", nargs="*", default=["distilbert"], help="Random-weight model sizes to add.")
+    parser.add_argument("--tokenizer", help="Tokenizer for the random-weight models (default: the first --model).")
+    parser.add_argument("--variants", nargs="*", default=["onnx:fp32", "onnx:int8", "torch:fp32"])
+    parser.add_argument("--lengths", type=int, nargs="*", default=list(LENGTHS))
+    parser.add_argument("--reviews", type=int, nargs="*", default=list(REVIEWS))
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "batching.json"))
+    args = parser.parse_args(argv)
+    info = cpu_info()
+    print(f"# per-review cost of one call, {describe(info)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        models = list(args.model) + [make_random_model(size, args.tokenizer or args.model[0], Path(tmp))
+                                     for size in args.sizes]
+        rows = []
+        for model in models:
+            for variant in args.variants:
+                runtime, precision = variant.split(":")
+                rows += measure(model, runtime, precision, args.lengths, args.reviews, args.repeats)
+    print("| model | runtime | length | " + " | ".join(f"{n}/call" for n in args.reviews) + " |")
+    print("| --- | --- | ---: | " + " | ".join("---:" for _ in args.reviews) + " |")
+    for key in dict.fromkeys((r["model"], r["runtime"], r["length"]) for r in rows):
+        cells = [r for r in rows if (r["model"], r["runtime"], r["length"]) == key]
+        print(f"| {key[0]} | {key[1]} | {key[2]} | " + " | ".join(
+            f"{c['ms_per_review']:.2f} ms ({c['vs_single']:.2f}x)" for c in cells) + " |")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"machine": info, "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""int8 files that publishing checked for a Hub model that ships none (int8_bar.check_hub_model): where the Space keeps
+them, and the accuracy bar's figures for whichever int8 file a Predictor serves.
+
+    checked-onnx/<owner>--<name>/<weights commit sha>/onnx/model_quantized.onnx
+    checked-onnx/<owner>--<name>/<weights commit sha>/int8_check.json
+
+Keyed by the exact commit, so a model updated after publishing is never served a file checked for other weights.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .onnx import INT8_FILE
+
+CHECKED_DIR = Path(__file__).resolve().parent.parent / "checked-onnx"  # in the Space, beside app.py
+CHECK_FILE = "int8_check.json"
+
+
+def checked_root() -> Path:
+    return Path(os.environ.get("CHECKED_ONNX_DIR") or CHECKED_DIR)
+
+
+def checked_folder(repo_id: str, sha: str, root: Path | None = None) -> Path:
+    return (root or checked_root()) / repo_id.replace("/", "--") / sha
+
+
+def checked_files(files) -> dict[str, Path]:
+    """{"int8": path} when publishing checked an int8 file for exactly this Hub commit (model_files.ModelFiles)."""
+    if not (files and files.repo_id and files.revision):
+        return {}
+    path = checked_folder(files.repo_id, files.revision) / INT8_FILE
+    return {"int8": path} if path.is_file() else {}
+
+
+def check_of(path: Path | None, config_dir: Path | None) -> dict | None:
+    """The bar's figures for a served int8 file: beside it (publishing) or in the model's metrics.json (train.py)."""
+    for candidate in ([path.parent.parent / CHECK_FILE] if path else []) + \
+            ([Path(config_dir) / "metrics.json"] if config_dir else []):
+        if candidate.is_file():
+            data = json.loads(candidate.read_text())
+            found = data if candidate.name == CHECK_FILE else (data.get("onnx") or {}).get("int8")
+            if found:
+                return found
+    return None

@@ -1,0 +1,40 @@
+"""The CPU this process runs on: model, cores and the ISA flags that decide kernel speed. The Space reports them
+beside its runtime choice (/healthz), and every benchmark records them, since a speed-up measured on one CPU
+generation can halve on another."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")
+
+
+def cpu_info() -> dict:
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")),
+                 platform.processor() or platform.machine())
+    family = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("cpu family")), None)
+    flags = set(next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []))
+    return {"cpu": model, "family": family, "cores": usable_cores(), "isa": [f for f in ISA_FLAGS if f in flags],
+            "machine": platform.machine()}
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the host's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def isa_class(info: dict) -> str:
+    """The class a measurement holds for: 'AVX-512 VNNI', 'AVX-512', 'AVX2' or 'older'."""
+    isa = set(info["isa"])
+    if "avx512_vnni" in isa:
+        return "AVX-512 VNNI"
+    return "AVX-512" if "avx512f" in isa else "AVX2" if "avx2" in isa else "older"
+
+
+def describe(info: dict) -> str:
+    family = f" (family {info['family']})" if info.get("family") else ""
+    return (f"{info['cpu']}{family}, {info['cores']} cores, ISA: "
+            f"{', '.join(info['isa']) or 'none of ' + '/'.join(ISA_FLAGS)}")

@@ -1,0 +1,50 @@
+"""What runs a Predictor's calls: one module per runtime, one table from name to factory.
+
+A factory takes the torch model and tokenizer, a precision ("fp32", "int8") and, for runtimes that read a file, the
+file (None: the runtime makes its own, e.g. an ONNX export cached on first use), and returns a `Runtime`: a function
+from one padded batch (dict of tensors) to a logits array, the words /healthz and the About tab use for it, and the
+token budget of one call (call_plan.py). The Predictor never changes for a new runtime: OpenVINO, say, is one
+module here, one line in RUNTIMES, and its file name in model_files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from . import ort, pytorch
+
+
+@dataclass(frozen=True)
+class Runtime:
+    run: Callable[[dict], np.ndarray]
+    description: str  # "ONNX Runtime, int8 (onnx/model_quantized.onnx)": what /healthz and the About tab say
+    token_budget: Optional[int]  # most padded tokens one call may hold on CPU (call_plan.py); None: no limit
+    name: str = "torch"
+    precision: str = "fp32"
+    file: Optional[Path] = None  # the file it runs, for runtimes that read one
+
+
+Factory = Callable[..., Runtime]
+# name -> (factory, whether it can run here). The first that can run is the default on CPU.
+RUNTIMES: dict[str, tuple[Factory, Callable[[], bool]]] = {
+    "onnx": (ort.build, ort.available),
+    "torch": (pytorch.build, lambda: True),
+}
+
+
+def available() -> list[str]:
+    return [name for name, (_, can_run) in RUNTIMES.items() if can_run()]
+
+
+def build(name: str, model, tokenizer, precision: str = "fp32", path: Path | None = None,
+          threads: int | None = None) -> Runtime:
+    """The runtime `name` for this model, at `precision`, from `path` where it reads a file."""
+    if name not in RUNTIMES:
+        raise ValueError(f"unknown runtime {name!r}; known: {', '.join(RUNTIMES)}")
+    factory, _ = RUNTIMES[name]
+    return Runtime(**factory(model, tokenizer, precision=precision, path=path, threads=threads), name=name,
+                   precision=precision, file=path)
