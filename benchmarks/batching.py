@@ -45,12 +45,11 @@ def per_review_ms(run, length: int, n: int, repeats: int, vocab: int) -> float:
 
 
 def measure(model_dir: str, runtime: str, precision: str, lengths, reviews, repeats: int) -> list[dict]:
-    from review_sentiment import runtimes
     from review_sentiment.predictor import Predictor
 
     base = Predictor.load(model_dir, device="cpu")
-    served = runtimes.build(runtime, base, precision)
-    run = served.run or base.run_batch
+    served = base.on(runtime, precision).runtime
+    run = served.run
     rows = []
     for length in lengths:
         single = per_review_ms(run, length, 1, repeats, base.tokenizer.vocab_size)
@@ -59,7 +58,51 @@ def measure(model_dir: str, runtime: str, precision: str, lengths, reviews, repe
             rows.append({"model": Path(model_dir).name, "runtime": served.description, "length": length,
                          "reviews": n, "tokens": length * n, "ms_per_review": round(ms, 3),
                          "vs_single": round(ms / single, 3)})
+        print(f"{served.description} {length}: " + ", ".join(f"{r['reviews']}/call {r['vs_single']:.2f}x"
+                                                               for r in rows[-len(reviews):]), flush=True)
     return rows
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def memory(model_dir: str, precision: str, arena: bool, calls: int = 300) -> dict:
+    """One review per call over `calls` random lengths (8-512): RSS after 100 calls and at the end, and the time."""
+    import torch
+
+    from review_sentiment.predictor import Predictor
+    from review_sentiment.runtimes import ort
+
+    ort.ARENA = arena
+    served = Predictor.load(model_dir, device="cpu").on("onnx", precision)
+    vocab = served.tokenizer.vocab_size
+    rng = np.random.default_rng(7)
+    lengths = rng.integers(8, 513, calls)
+    marks, start = {}, time.perf_counter()
+    for i, length in enumerate(lengths):
+        served.runtime.run({"input_ids": torch.tensor(rng.integers(vocab // 2, vocab, (1, length))),
+                            "attention_mask": torch.ones(1, length, dtype=torch.long)})
+        if i + 1 == 100:
+            marks["rss_100_mb"] = rss_mb()
+    marks["rss_end_mb"] = rss_mb()
+    return {"model": Path(model_dir).name, "precision": precision, "arena": arena, "calls": calls,
+            "ms_per_call": round(1000 * (time.perf_counter() - start) / calls, 2),
+            "rss_100_mb": round(marks["rss_100_mb"]), "rss_end_mb": round(marks["rss_end_mb"]),
+            "growth": round(marks["rss_end_mb"] / marks["rss_100_mb"] - 1, 4)}
+
+
+def memory_in_subprocess(model_dir: str, precision: str, arena: bool) -> dict:
+    """Each setting in a fresh process: RSS is a process's whole history."""
+    import subprocess
+
+    code = (f"import json, sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import batching; "
+            f"print(json.dumps(batching.memory({model_dir!r}, {precision!r}, {arena!r})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None) -> None:
@@ -71,6 +114,7 @@ def main(argv=None) -> None:
     parser.add_argument("--lengths", type=int, nargs="*", default=list(LENGTHS))
     parser.add_argument("--reviews", type=int, nargs="*", default=list(REVIEWS))
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--memory-only", action="store_true", help="Only the arena rows (RSS over many shapes).")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "batching.json"))
     args = parser.parse_args(argv)
     info = cpu_info()
@@ -79,10 +123,16 @@ def main(argv=None) -> None:
         models = list(args.model) + [make_random_model(size, args.tokenizer or args.model[0], Path(tmp))
                                      for size in args.sizes]
         rows = []
-        for model in models:
+        for model in models if not args.memory_only else []:
             for variant in args.variants:
                 runtime, precision = variant.split(":")
                 rows += measure(model, runtime, precision, args.lengths, args.reviews, args.repeats)
+        memory_rows = [memory_in_subprocess(m, p, a) for m in models for p in ("fp32", "int8") for a in (True, False)]
+    print("| model | ONNX Runtime | arena | ms / call | RSS after 100 calls | at 300 | growth |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
+    for r in memory_rows:
+        print(f"| {r['model']} | {r['precision']} | {'on' if r['arena'] else 'off'} | {r['ms_per_call']:.1f} | "
+              f"{r['rss_100_mb']} MB | {r['rss_end_mb']} MB | {r['growth']:+.1%} |")
     print("| model | runtime | length | " + " | ".join(f"{n}/call" for n in args.reviews) + " |")
     print("| --- | --- | ---: | " + " | ".join("---:" for _ in args.reviews) + " |")
     for key in dict.fromkeys((r["model"], r["runtime"], r["length"]) for r in rows):
@@ -90,7 +140,7 @@ def main(argv=None) -> None:
         print(f"| {key[0]} | {key[1]} | {key[2]} | " + " | ".join(
             f"{c['ms_per_review']:.2f} ms ({c['vs_single']:.2f}x)" for c in cells) + " |")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"machine": info, "rows": rows}, indent=1))
+    Path(args.out).write_text(json.dumps({"machine": info, "rows": rows, "memory": memory_rows}, indent=1))
 
 
 if __name__ == "__main__":

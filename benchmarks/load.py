@@ -139,18 +139,24 @@ def main() -> None:
     from review_sentiment.data import read_split, stratified_subset
     from review_sentiment.predictor import Predictor
 
-    texts = stratified_subset(read_split(Path(args.dataset), "test"), 200, seed=1)["text"].tolist()
-    from review_sentiment.defaults import DEFAULT_LONG_TEXT, DEFAULT_QUANTIZE
+    # The same reviews, in the same order, for every phase: each phase sends whole rounds of them (--single reviews;
+    # --total - 100 is a multiple of it by default), so one client and many see the same mix of lengths.
+    texts = stratified_subset(read_split(Path(args.dataset), "test"), args.single, seed=1)["text"].tolist()
+    import httpx
 
-    # Built as the app builds it, one review at a time as the app serves them.
+    from review_sentiment.defaults import DEFAULT_LONG_TEXT
+
+    process, url = start_app(args.model, args.baseline)
+    # Built as the app built it: the runtime and file it chose on this CPU (/healthz), one review at a time.
+    choice = httpx.get(f"{url}/healthz").json()["models"]["finetuned"]["runtime_choice"]
     reference = Predictor.load(args.model, device="cpu", long_text=os.environ.get("LONG_TEXT") or DEFAULT_LONG_TEXT
-                               ).serving(os.environ.get("RUNTIME"), os.environ.get("QUANTIZE") or DEFAULT_QUANTIZE)
+                               ).on(choice["runtime"], choice["precision"], choice["file"])
     positive = reference.labels.index("positive")
     expected = np.array([reference.predict_proba([t])[0, positive] for t in texts])
     import tempfile
 
-    process, url = start_app(args.model, args.baseline)
-    report = {"machine": cpu_info(), "model": args.model, "clients": args.clients}
+    report = {"machine": cpu_info(), "model": args.model, "clients": args.clients, "runtime_choice": choice,
+              "reviews": len(texts)}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             cases = Path(tmp) / "cases.json"
@@ -175,7 +181,8 @@ def main() -> None:
     report["summary"] = {"throughput_vs_single": many["requests_per_s"] / single["requests_per_s"],
                          "p95_over_p50": many["p95_ms"] / many["p50_ms"],
                          "rss_growth_100_to_total": report["rss_after_total_mb"] / report["rss_after_100_mb"] - 1}
-    print(f"\nMachine: {describe(report['machine'])}; model {args.model}")
+    print(f"\nMachine: {describe(report['machine'])}; model {args.model}, served on {choice['chosen']} "
+          f"(timed at start: {choice['probe_ms']}); {len(texts)} IMDb test reviews, the same in every phase")
     print("| phase | users | requests | errors | req/s | p50 ms | p95 ms | server CPU busy |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, key in (("REST, one user", "single"), ("REST, first 100", "first_100"),

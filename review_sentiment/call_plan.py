@@ -1,11 +1,12 @@
 """Which reviews share one call of a runtime.
 
-On a CPU a call's cost grows with its padded tokens (reviews x longest), and for long windows faster than that
-(attention grows with length squared, and its buffers leave the caches); what sharing a call saves is the call's
-fixed cost, which matters only for short reviews. So, measured per runtime (benchmarks/batching.py), reviews share
-a call only while it holds at most the runtime's token budget and padding adds at most MAX_PADDING to the real
-tokens: short reviews go together, long ones alone. A budget of 0 is one review per call (int8, whose activation
-scale is per call). On a GPU (budget None) calls are plain length-sorted batches: there, batching is the speed.
+On a CPU, sharing a call saves the call's fixed cost, which matters for short reviews; for long ones attention
+(length squared) and cache pressure make a shared call cost more per review than single calls. Measured per runtime
+(benchmarks/batching.py, README "Performance"), the turn comes at a review length, not at a number of reviews: so
+reviews share a call only while the call's longest review is at most the runtime's `shared_length` tokens and
+padding adds at most MAX_PADDING to the real tokens; longer reviews run alone. `shared_length` 0 is one review per
+call (int8, whose activation scale is per call: alone, an answer never depends on its neighbours). On a GPU
+(`shared_length` None) calls are plain length-sorted batches: there, batching is the speed.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from .padding import padded_length
 MAX_PADDING = 0.10
 
 
-def calls(lengths: Sequence[int], token_budget: int | None, max_reviews: int, multiple: int = 1,
+def calls(lengths: Sequence[int], shared_length: int | None, max_reviews: int, multiple: int = 1,
           max_length: int | None = None) -> list[np.ndarray]:
     """Indices into `lengths`, one array per call, shortest reviews first. `multiple` and `max_length` are the
     padding rule (padding.py) the calls will be padded with."""
     order = np.argsort(np.asarray(lengths), kind="stable")
-    if token_budget is None:
+    if shared_length is None:
         return [order[s:s + max_reviews] for s in range(0, len(order), max_reviews)]
     groups: list[list[int]] = []
     current: list[int] = []
@@ -33,7 +34,7 @@ def calls(lengths: Sequence[int], token_budget: int | None, max_reviews: int, mu
         length = int(lengths[i])
         # Ascending order: the newest review is the call's longest.
         padded = padded_length(length, multiple, max_length) * (len(current) + 1)
-        if current and (len(current) >= max_reviews or padded > token_budget
+        if current and (len(current) >= max_reviews or length > shared_length
                         or padded > (1 + MAX_PADDING) * (real + length)):
             groups.append(current)
             current, real = [], 0

@@ -35,6 +35,7 @@ def default_device() -> torch.device:
 AUTO = "auto"
 RUNTIME_CHOICES = (AUTO, *runtimes.RUNTIMES)  # RUNTIME, --runtime: auto times every runtime allowed, once, at start
 PROBE_TOKENS = 320  # the runtime choice is timed on one review of this many tokens (a ~230-word IMDb review)
+CHOICE_MARGIN = 0.10
 
 
 class Predictor:
@@ -53,7 +54,8 @@ class Predictor:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.device = next(model.parameters()).device
-        self.batch_size = batch_size or (128 if self.device.type == "cuda" else 32)  # most reviews in one call
+        # Most reviews in one call: on CPU, 16, the most benchmarks/batching.py measured (and only short ones share).
+        self.batch_size = batch_size or (128 if self.device.type == "cuda" else 16)
         self.source = source  # the folder with config, card and metrics
         self.files = files  # where config and weights came from (Hub commit, conversion PR, local directory)
         self.settings: InferenceSettings = read_settings(model.config, **overrides)
@@ -118,8 +120,9 @@ class Predictor:
     def serving(self, runtime: str | None = None, quantize: str = "auto", *, bf16: bool = False) -> "Predictor":
         """The fastest allowed sibling for serving, as the Space and the bulk CLI run it.
 
-        CPU: every allowed option (`candidates`) is built and timed on one typical review, and the fastest serves:
-        the choice is this CPU's, not a rule from another machine (README "Performance"). `runtime` narrows the
+        CPU: every allowed option (`candidates`) is built and timed on one typical review, and the fastest serves
+        (the first in order of preference unless another beats it by CHOICE_MARGIN): the choice is this CPU's, not a
+        rule from another machine (README "Performance"). `runtime` narrows the
         options to one runtime ("auto" or None: all installed). An option that fails to build (an architecture the
         exporter cannot handle) drops out. GPUs: torch, bf16 when asked and supported (in place: the fp32 weights
         are gone, so the Space, which explains with them, does not ask).
@@ -140,10 +143,18 @@ class Predictor:
         if not built:
             return self
         timings = {p.runtime.description: p.probe_ms() for p in built} if len(built) > 1 else {}
-        chosen = min(built, key=lambda p: timings.get(p.runtime.description, 0.0))
-        chosen.choice = {"chosen": chosen.runtime.description, "probe_tokens": PROBE_TOKENS,
+        # The options come in order of preference (checked int8, fp32 ONNX Runtime, torch): a later one serves only
+        # when it is faster by more than CHOICE_MARGIN, so timing noise cannot flip the choice between starts.
+        chosen = built[0]
+        for option in built[1:]:
+            if timings[option.runtime.description] < timings[chosen.runtime.description] / (1 + CHOICE_MARGIN):
+                chosen = option
+        chosen.choice = {"chosen": chosen.runtime.description, "runtime": chosen.runtime.name,
+                         "precision": chosen.runtime.precision, "probe_tokens": PROBE_TOKENS,
+                         "file": str(chosen.runtime.file) if chosen.runtime.file else None,
                          "probe_ms": {k: round(v, 2) for k, v in timings.items()},
-                         "rule": "fastest on this CPU" if timings else "the only option allowed", "cpu": cpu_info()}
+                         "rule": f"the first allowed option, unless another is faster by more than {CHOICE_MARGIN:.0%}"
+                                 if timings else "the only option allowed", "cpu": cpu_info()}
         log.info("serving %s on %s %s", self.source, chosen.runtime.description, chosen.choice["probe_ms"])
         return chosen
 
@@ -156,19 +167,21 @@ class Predictor:
             return None
         return check_of(self.runtime.file, self.files.config_dir if self.files else None)
 
-    def probe_ms(self, repeats: int = 3) -> float:
-        """Median ms of one call on a typical review (random ids, this model's window), after a warm-up call."""
+    def probe_ms(self, min_calls: int = 5, min_seconds: float = 0.25, max_calls: int = 50) -> float:
+        """Median ms of one call on a typical review (random ids, this model's window), after a warm-up call: at
+        least `min_calls` calls and `min_seconds`, so a fast model is timed over many calls."""
         length = min(PROBE_TOKENS, self.settings.max_length)
         vocab = self.tokenizer.vocab_size
         ids = np.random.default_rng(0).integers(vocab // 2, vocab, length).tolist()  # no special tokens: low ids
         batch = pad(self.tokenizer, [{"input_ids": ids}], self.device.type, self.settings.max_length)
-        times = []
+        times: list[float] = []
         with torch.inference_mode():
-            for _ in range(repeats + 1):
+            self.run_batch(batch)
+            while len(times) < max_calls and (len(times) < min_calls or sum(times) < min_seconds):
                 start = time.perf_counter()
                 self.run_batch(batch)
                 times.append(time.perf_counter() - start)
-        return 1000 * float(np.median(times[1:]))
+        return 1000 * float(np.median(times))
 
     @property
     def labels(self) -> list[str]:
@@ -214,7 +227,7 @@ class Predictor:
         With `workers` > 1 that many batches run at once on threads: for runtimes that release the GIL (ONNX
         Runtime) with fewer threads per call, which keeps every core busy where one small call could not."""
         out = np.zeros((len(ids), self.model.config.num_labels), dtype=np.float32)
-        groups = calls([len(x) for x in ids], self.runtime.token_budget, self.batch_size,
+        groups = calls([len(x) for x in ids], self.runtime.shared_length, self.batch_size,
                        pad_multiple(self.device.type), self.settings.max_length)
         # Padded here, in the calling thread: a tokenizer is not safe to share across threads.
         batches = (pad(self.tokenizer, [{"input_ids": ids[i]} for i in rows], self.device.type,

@@ -344,12 +344,17 @@ def test_service_serves_the_fastest_allowed_option_timed_on_this_cpu_and_explain
     """auto (the default): every allowed runtime and file is timed on one typical review at start; the fastest
     serves, and /healthz's choice says what was timed, on which CPU."""
     from review_sentiment.cpu import cpu_info
+    from review_sentiment.predictor import CHOICE_MARGIN
 
     served, choice = service.model.predictor, service.model.predictor.choice
-    assert choice["chosen"] == served.runtime.description and choice["rule"] == "fastest on this CPU"
-    timed = choice["probe_ms"]
-    assert {"torch, fp32"} < set(timed) and any(k.startswith("ONNX Runtime") for k in timed)
-    assert timed[served.runtime.description] == min(timed.values())
+    assert choice["chosen"] == served.runtime.description and "faster by more than 10%" in choice["rule"]
+    timed = list(choice["probe_ms"].items())  # in order of preference
+    assert timed[-1][0] == "torch, fp32" and timed[0][0].startswith("ONNX Runtime")
+    expected = timed[0]
+    for option in timed[1:]:
+        if option[1] < expected[1] / (1 + CHOICE_MARGIN):
+            expected = option
+    assert served.runtime.description == expected[0]
     assert choice["cpu"]["isa"] == cpu_info()["isa"]
     assert service.explainer.runtime.name == "torch", "explanations run the torch model"
     assert service.explain(POSITIVE)["label"] == "positive"
@@ -367,7 +372,7 @@ def test_a_runtime_registered_in_the_table_is_served_without_touching_predictor(
         def run(batch):
             calls.append(tuple(batch["input_ids"].shape))
             return model(**batch).logits.detach().numpy()
-        return {"run": run, "description": "toy runtime", "token_budget": 10_000}
+        return {"run": run, "description": "toy runtime", "shared_length": 10_000}
 
     monkeypatch.setitem(runtimes.RUNTIMES, "toy", (toy, lambda: True))
     served = torch_side.serving("toy")

@@ -50,8 +50,27 @@ def test_export_is_plain_onnx_with_eager_attention_that_onnxruntime_folds(four_l
     batch = tokenizer([POSITIVE, NEGATIVE + " and long, " * 5], padding=True, return_tensors="pt")
     expected = model(**batch).logits.detach().numpy()
     fp32, int8 = (runtimes.build("onnx", model, tokenizer, p, paths[p]) for p in ("fp32", "int8"))
-    assert np.allclose(fp32.run(batch), expected, atol=1e-5) and fp32.token_budget > 0
-    assert np.isfinite(int8.run(batch)).all() and int8.token_budget == 0, "int8: one review per call"
+    assert np.allclose(fp32.run(batch), expected, atol=1e-5) and fp32.shared_length > 0
+    assert np.isfinite(int8.run(batch)).all() and int8.shared_length == 0, "int8: one review per call"
+
+
+@pytest.mark.parametrize("kind", ["bert", "distilbert"])
+def test_the_second_scheme_also_keeps_every_ffn_output_projection_in_fp32(kind, tmp_path):
+    """edges+ffn-out, the scheme int8_bar tries when edges misses the bar: each middle layer's FFN output projection
+    (BERT's output.dense, DistilBERT's ffn.lin2) stays fp32 too, and nothing else changes."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = tiny.make_classifier(tmp_path / kind, ["negative", "positive"], kind=kind)
+    layers = {"num_hidden_layers": 4} if kind == "bert" else {"n_layers": 4}
+    model = AutoModelForSequenceClassification.from_config(AutoConfig.from_pretrained(folder, **layers)).eval()
+    fp32 = onnx.export(model, AutoTokenizer.from_pretrained(folder), tmp_path / "model.onnx")
+    edges, safer = set(onnx.sensitive_nodes(fp32)), set(onnx.sensitive_nodes(fp32, "edges+ffn-out"))
+    extra = sorted(safer - edges)
+    ffn_out = "output/dense" if kind == "bert" else "ffn/lin2"
+    assert len(extra) == 2 and all(ffn_out in n and "attention" not in n for n in extra), extra
+    assert {n.split("layer.")[1].split("/")[0] for n in extra} == {"1", "2"}, "the middle layers' FFN outputs"
+    int8 = onnx.quantize(fp32, tmp_path / "int8.onnx", "edges+ffn-out")
+    assert len([n for n in ops(int8) if n.op_type == "MatMulInteger"]) == 2 * 5, "the other five products per layer"
 
 
 def test_int8_keeps_the_first_and_last_layers_and_the_head_in_fp32(four_layers, tmp_path):
@@ -106,8 +125,15 @@ def test_train_ships_onnx_with_its_check_and_the_space_serves_the_shipped_file(t
     shipped = onnx.INT8_FILE if check["passed"] else onnx.FP32_FILE
     service = Service(str(trained_model), str(star_baseline), runtime="onnx")
     precision = "int8" if check["passed"] else "fp32"
-    assert service.model.predictor.runtime.description == f"ONNX Runtime, {precision} ({shipped})"
-    assert service.model.predictor.int8_check == (check if check["passed"] else None), "its figures, for /healthz"
+    # Both shipped files are allowed (int8 only past the bar), and the faster on this CPU serves.
+    options = list(service.model.predictor.choice["probe_ms"] or [service.model.predictor.choice["chosen"]])
+    assert options == [f"ONNX Runtime, {p} ({f})" for p, f in (("int8", onnx.INT8_FILE), ("fp32", onnx.FP32_FILE))
+                       if p == "fp32" or check["passed"]]
+    assert service.model.predictor.runtime.description == service.model.predictor.choice["chosen"]
+    shipped_only = Service(str(trained_model), str(star_baseline), runtime="onnx", quantize="int8")
+    assert shipped_only.model.predictor.runtime.description == f"ONNX Runtime, {precision} ({shipped})" or \
+        not check["passed"]
+    assert shipped_only.model.predictor.int8_check == (check if check["passed"] else None), "its figures, /healthz"
     refused = Service(str(trained_model), str(star_baseline), quantize="none", runtime="onnx")
     assert refused.model.predictor.runtime.description == f"ONNX Runtime, fp32 ({onnx.FP32_FILE})"
     # The baseline ships no ONNX files: its own export, cached, in fp32 (its int8 accuracy was never checked).
@@ -151,11 +177,12 @@ def test_publish_time_int8_check_ships_only_a_file_that_met_the_bar(trained_mode
     assert (folder / onnx.INT8_FILE).exists() == (folder / "int8_check.json").exists() == (bar == "met")
     monkeypatch.setenv("CHECKED_ONNX_DIR", str(tmp_path / "checked-onnx"))
     served = predictor.serving("onnx")
+    tried = [t["scheme"] for t in check["schemes_tried"]]
     if bar == "met":
         assert served.runtime.file == folder / onnx.INT8_FILE and served.int8_check == check
-        assert "the Space ships it" in check["summary"]
+        assert "the Space ships it" in check["summary"] and tried == ["edges"], "the faster scheme passed: no other"
     else:
         assert served.runtime.precision == "fp32" and served.int8_check is None
-        assert "the Space serves fp32" in check["summary"]
+        assert "the Space serves fp32" in check["summary"] and tried == list(onnx.SCHEMES), "every scheme tried"
     predictor.files.revision = "b" * 40  # other weights: the file checked for another commit is never served
     assert predictor.shipped_onnx() == {}

@@ -22,7 +22,7 @@ from . import ort, pytorch
 class Runtime:
     run: Callable[[dict], np.ndarray]
     description: str  # "ONNX Runtime, int8 (onnx/model_quantized.onnx)": what /healthz and the About tab say
-    token_budget: Optional[int]  # most padded tokens one call may hold on CPU (call_plan.py); None: no limit
+    shared_length: Optional[int]  # longest review that shares a call (call_plan.py); 0: none; None: no limit
     name: str = "torch"
     precision: str = "fp32"
     file: Optional[Path] = None  # the file it runs, for runtimes that read one

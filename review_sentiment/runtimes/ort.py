@@ -6,10 +6,17 @@ from pathlib import Path
 
 import numpy as np
 
-# Measured with benchmarks/batching.py (README "Performance"); fp32 and int8 alike. int8 gets 0 (one review per call)
-# whatever the measurement: its activations are quantised with one scale per call, so in a shared call a review's
-# answer would move with its neighbours.
-FP32_TOKEN_BUDGET = 256
+# The longest review that shares a call in fp32 (call_plan.py). Measured with benchmarks/batching.py on MiniLM-L6 and
+# DistilBERT sizes (README "Performance"): up to 128 tokens a shared call of 2-16 reviews cost 0.73-0.95x singles
+# per review; at 256, 0.95-1.72x. int8 gets 0 (one review per call) whatever the measurement: its activations are
+# quantised with one scale per call, so in a shared call a review's answer would move with its neighbours.
+FP32_SHARED_LENGTH = 128
+# ONNX Runtime's memory arena keeps the largest buffers any call needed. That made a Space's memory creep up when
+# calls of 32 reviews of up to 512 tokens came in every shape; now a call is one review, or up to 16 reviews of at
+# most FP32_SHARED_LENGTH tokens, so the largest buffers are bounded by those shapes and the arena stops growing.
+# Measured with benchmarks/batching.py (300 single calls of 8-512 tokens, README "Performance"): RSS +2-4% from the
+# 100th call with the arena, -1 to +3% without, and the arena saves 2-16% of the time, so it stays on.
+ARENA = True
 
 
 def available() -> bool:
@@ -27,10 +34,7 @@ def session(path: Path, threads: int | None = None):
     options.log_severity_level = 3  # the optimizer's notes on unused initializers are not for users
     if threads:
         options.intra_op_num_threads = threads
-    # No memory arena: the arena keeps the largest buffers any shape ever needed and grows with each new one, so a
-    # Space's memory crept up under traffic of every length. Without it, memory returns after each call, for a
-    # cost that benchmarks/batching.py's arena rows measure (README "Performance").
-    options.enable_cpu_mem_arena = False
+    options.enable_cpu_mem_arena = ARENA
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
@@ -45,4 +49,4 @@ def build(model, tokenizer, *, precision: str = "fp32", path: Path | None = None
                                   "attention_mask": batch["attention_mask"].numpy().astype(np.int64)})[0]
 
     return {"run": run, "description": f"ONNX Runtime, {precision} ({where})",
-            "token_budget": 0 if precision == "int8" else FP32_TOKEN_BUDGET}
+            "shared_length": 0 if precision == "int8" else FP32_SHARED_LENGTH}

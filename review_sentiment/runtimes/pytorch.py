@@ -9,7 +9,7 @@ import torch
 
 # Measured with benchmarks/batching.py (README "Performance"): on CPU a call of reviews of one length costs no more
 # per review than single calls while it holds up to this many tokens; past it, attention and cache pressure win.
-CPU_TOKEN_BUDGET = 256
+CPU_SHARED_LENGTH = 256
 
 
 def quantize_int8(model):
@@ -27,11 +27,12 @@ def build(model, tokenizer, *, precision: str = "fp32", path=None, threads=None)
         # Activation scales are per call: one review per call keeps an answer independent of its neighbours.
         model, budget = quantize_int8(model), 0
     else:
-        budget = CPU_TOKEN_BUDGET if device.type == "cpu" else None
+        budget = CPU_SHARED_LENGTH if device.type == "cpu" else None
 
     def run(batch: dict):
-        return model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
+        with torch.inference_mode():
+            return model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu().numpy()
 
     dtype = next(model.parameters(), torch.empty(0)).dtype if precision != "int8" else None
     what = "int8 (dynamic)" if precision == "int8" else "bf16" if dtype == torch.bfloat16 else "fp32"
-    return {"run": run, "description": f"torch, {what}", "token_budget": budget}
+    return {"run": run, "description": f"torch, {what}", "shared_length": budget}
