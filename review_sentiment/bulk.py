@@ -62,9 +62,10 @@ class PredictConfig:
     baseline_model: str = option("The star model for --baseline: Hub id or local directory.", BASELINE_ID)
     long_text: Optional[Literal["head", "head+tail", "chunks"]] = option(
         f"How reviews longer than the model's window are read (default: {DEFAULT_LONG_TEXT}, as the Space).")
-    runtime: Optional[str] = option("What runs the models on CPU: auto serves the fastest allowed runtime, timed on "
-                                    "this CPU; onnx or torch narrow it to one. GPUs always run torch, in bf16 where "
-                                    "supported.", AUTO, choices=RUNTIME_CHOICES)
+    runtime: Optional[str] = option("What runs the models on CPU: auto takes the first allowed of the shipped int8 "
+                                    "file (checked), ONNX Runtime fp32, torch (untimed, so every rank and a resumed "
+                                    "run compute alike); onnx or torch narrow it. GPUs always run torch, in bf16 "
+                                    "where supported.", AUTO, choices=RUNTIME_CHOICES)
     batch_size: int = option("Most reviews in one forward pass (on CPU, long reviews run alone: call_plan.py).", 32)
     chunk_size: int = option("Rows per chunk: the unit of streaming, progress on disk, --resume and sharding.", 1000)
     resume: bool = option("Continue an interrupted run after its last complete chunk.", False)
@@ -335,10 +336,12 @@ def load_predictors(cfg: PredictConfig) -> tuple[Predictor, Predictor | None]:
     """The Space's path: same Predictor, long-review strategy and calibration, fastest runtime; bf16 on GPUs."""
     long_text = cfg.long_text or DEFAULT_LONG_TEXT
     model = Predictor.load(cfg.model, revision=cfg.revision, batch_size=cfg.batch_size, long_text=long_text)
-    model = model.serving(cfg.runtime, bf16=True)
+    # Not timed: every rank and a resumed run must compute with the same runtime and file (byte-identical output).
+    model = model.serving(cfg.runtime, bf16=True, timed=False)
     baseline = None
     if cfg.baseline:
-        baseline = Predictor.load(cfg.baseline_model, batch_size=cfg.batch_size).serving(cfg.runtime, bf16=True)
+        baseline = Predictor.load(cfg.baseline_model, batch_size=cfg.batch_size).serving(cfg.runtime, bf16=True,
+                                                                                          timed=False)
     return model, baseline
 
 

@@ -117,7 +117,8 @@ class Predictor:
                 options.append((name, "fp32", None))
         return options
 
-    def serving(self, runtime: str | None = None, quantize: str = "auto", *, bf16: bool = False) -> "Predictor":
+    def serving(self, runtime: str | None = None, quantize: str = "auto", *, bf16: bool = False,
+                timed: bool = True) -> "Predictor":
         """The fastest allowed sibling for serving, as the Space and the bulk CLI run it.
 
         CPU: every allowed option (`candidates`) is built and timed on one typical review, and the fastest serves
@@ -140,9 +141,12 @@ class Predictor:
                 built.append(self.on(name, precision, path))
             except Exception:  # noqa: BLE001 - that option drops out; the others still serve
                 log.exception("%s cannot run %s at %s; trying the other runtimes", name, self.source, precision)
+            if built and not timed:
+                break
         if not built:
             return self
-        timings = {p.runtime.description: p.probe_ms() for p in built} if len(built) > 1 else {}
+        # Rounded before the choice, so /healthz shows exactly the numbers that decided it.
+        timings = {p.runtime.description: round(p.probe_ms(), 4) for p in built} if len(built) > 1 else {}
         # The options come in order of preference (checked int8, fp32 ONNX Runtime, torch): a later one serves only
         # when it is faster by more than CHOICE_MARGIN, so timing noise cannot flip the choice between starts.
         chosen = built[0]
@@ -152,9 +156,10 @@ class Predictor:
         chosen.choice = {"chosen": chosen.runtime.description, "runtime": chosen.runtime.name,
                          "precision": chosen.runtime.precision, "probe_tokens": PROBE_TOKENS,
                          "file": str(chosen.runtime.file) if chosen.runtime.file else None,
-                         "probe_ms": {k: round(v, 2) for k, v in timings.items()},
+                         "probe_ms": timings,
                          "rule": f"the first allowed option, unless another is faster by more than {CHOICE_MARGIN:.0%}"
-                                 if timings else "the only option allowed", "cpu": cpu_info()}
+                                 if timings else "the first allowed option" + ("" if timed else " (not timed)"),
+                         "cpu": cpu_info()}
         log.info("serving %s on %s %s", self.source, chosen.runtime.description, chosen.choice["probe_ms"])
         return chosen
 

@@ -379,6 +379,6 @@ def test_a_runtime_registered_in_the_table_is_served_without_touching_predictor(
     texts = ["great wonderful film", "awful boring plot"]
     assert len(set(map(len, served.encode(texts)))) == 1, "the same length: no padding to refuse"
     assert served.runtime.description == "toy runtime" and calls == []
-    assert served.choice["rule"] == "the only option allowed"
+    assert served.choice["rule"] == "the first allowed option" and served.choice["probe_ms"] == {}
     np.testing.assert_allclose(served.predict_proba(texts), torch_side.predict_proba(texts), atol=1e-6)
     assert len(calls) == 1 and calls[0][0] == 2, "within its token budget: one call for both reviews"

@@ -52,7 +52,7 @@ def test_single_process_output_equals_the_predictor_row_for_row(env, reviews, tr
     assert scored.loc[bad, "label"].isna().all() and scored.loc[bad, "error"].str.contains("review first").all()
     good = scored.drop(index=bad)
     # The Space's serving path (the model's shipped int8 ONNX file), which the CLI promises to share.
-    expected = Predictor.load(str(trained_model), long_text=DEFAULT_LONG_TEXT).serving().predict_proba(
+    expected = Predictor.load(str(trained_model), long_text=DEFAULT_LONG_TEXT).serving(timed=False).predict_proba(
         source.drop(index=bad)["text"].tolist())
     assert np.allclose(good[["p_negative", "p_positive"]].to_numpy(), expected, atol=1e-5)
     assert (good["label"].to_numpy() == np.array(["negative", "positive"])[expected.argmax(1)]).all()

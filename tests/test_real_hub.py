@@ -247,7 +247,8 @@ def test_a_model_pushed_by_train_py_is_served_from_its_shipped_onnx_file_alone(h
     assert {n for n in names if n.startswith("onnx/")} == {shipped}
     assert answer["runtime"].endswith(f"({shipped})")
     assert not (tmp_path / "hf-home" / "review-sentiment").exists(), "nothing exported"
-    local = Predictor.load(str(trained_model), device="cpu").serving("onnx", "auto")
+    local = Predictor.load(str(trained_model), device="cpu").on(
+        "onnx", "int8" if shipped == onnx.INT8_FILE else "fp32", trained_model / shipped)
     assert np.allclose(answer["probs"], local.predict_proba(TEXTS), atol=1e-6)
 
 
