@@ -105,11 +105,12 @@ def hammer(route: str, url: str, texts: list[str], expected: np.ndarray, clients
             "p95_ms": 1000 * float(np.percentile(latencies, 95))}
 
 
-def locust_run(url: str, cases: Path, users: int, total: int, timeout: int, folder: Path) -> dict:
+def locust_run(url: str, cases: Path, users: int, total: int, timeout: int, folder: Path, sent_before: int = 0
+               ) -> dict:
     """`users` locust users sending `total` requests in all (benchmarks/locustfile.py, locust as a library in its
     own process): requests, failures, throughput and response-time percentiles."""
     report = folder / f"locust-{users}-{total}.json"
-    env = {**os.environ, "LOAD_CASES": str(cases), "LOAD_TOTAL": str(total)}
+    env = {**os.environ, "LOAD_CASES": str(cases), "LOAD_TOTAL": str(total), "LOAD_SENT_BEFORE": str(sent_before)}
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks/locustfile.py"), "--host", url, "--users",
                            str(users), "--timeout", str(timeout), "--out", str(report)], env=env,
                           capture_output=True, text=True, timeout=timeout + 120)
@@ -162,10 +163,15 @@ def main() -> None:
             cases = Path(tmp) / "cases.json"
             cases.write_text(json.dumps([{"text": t, "positive": float(p)} for t, p in zip(texts, expected)]))
             report["rss_start_mb"] = rss_mb(process.pid)
+            sent = [0]
+
             def phase(users: int, total: int) -> dict:
-                """One locust run, with the share of the 2 cores the server kept busy meanwhile."""
+                """One locust run, with the share of the 2 cores the server kept busy meanwhile. Its texts are new to
+                the app (none answered from the answer cache), continuing after the earlier phases' rounds."""
                 cpu, started = cpu_seconds(process.pid), time.perf_counter()
-                result = locust_run(url, cases, users, total, args.timeout, Path(tmp))
+                sent_before = -(-sent[0] // len(texts)) * len(texts)  # a fresh round: the same mix in every phase
+                result = locust_run(url, cases, users, total, args.timeout, Path(tmp), sent_before)
+                sent[0] = sent_before + total
                 busy = (cpu_seconds(process.pid) - cpu) / (time.perf_counter() - started) / os.cpu_count()
                 return {**result, "server_cpu_busy": busy}
 
@@ -174,7 +180,11 @@ def main() -> None:
             report["rss_after_100_mb"] = rss_mb(process.pid)
             report["concurrent"] = phase(args.clients, args.total - 100)
             report["rss_after_total_mb"] = rss_mb(process.pid)
-        report["gradio"] = hammer("gradio", url, texts, expected, args.clients, args.gradio_requests)
+            # Every phase measured the model: not one answer came from the answer cache.
+            report["answer_cache_hits"] = httpx.get(f"{url}/healthz").json()["answer_cache"]["hits"]
+        fresh = " " * (-(-sent[0] // len(texts)))  # new to the app after the REST phases' rounds
+        report["gradio"] = hammer("gradio", url, [t + fresh for t in texts], expected, args.clients,
+                                  args.gradio_requests)
     finally:
         process.terminate()
     single, many = report["single"], report["concurrent"]

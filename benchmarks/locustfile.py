@@ -17,6 +17,7 @@ from locust.exception import StopUser
 
 CASES = json.loads(open(os.environ["LOAD_CASES"]).read()) if os.environ.get("LOAD_CASES") else []
 TOTAL = int(os.environ.get("LOAD_TOTAL", "100"))
+SENT_BEFORE = int(os.environ.get("LOAD_SENT_BEFORE", "0"))  # requests earlier phases sent to the same app
 # Batching never moves an answer (ONNX Runtime runs one review per call, call_plan.py): one tolerance.
 TOLERANCE = 1e-3
 SENT = itertools.count()
@@ -32,8 +33,9 @@ class Reviewer(HttpUser):
             raise StopUser()
         case = CASES[n % len(CASES)]
         # The app answers a review it has seen from its answer cache; this measures the model, so every request's
-        # text is new. Trailing spaces make it so without changing a token (text.clean_text strips them).
-        text = case["text"] + " " * (n // len(CASES))
+        # text is new, in this phase and against earlier phases (LOAD_SENT_BEFORE). Trailing spaces make it so
+        # without changing a token (text.clean_text strips them).
+        text = case["text"] + " " * ((SENT_BEFORE + n) // len(CASES))
         with self.client.post("/api/v1/predict", json={"texts": [text]}, catch_response=True,
                               name="/api/v1/predict") as response:
             if response.status_code != 200:

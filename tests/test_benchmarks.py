@@ -107,6 +107,8 @@ def test_load_benchmark(tmp_path, trained_model, star_baseline, binary_data):
     assert all(0 < report[k]["server_cpu_busy"] <= 1.05 for k in ("single", "first_100", "concurrent"))
     assert all(report[k]["errors"] == 0 for k in ("single", "first_100", "concurrent", "gradio"))
     assert report["gradio"]["requests"] == 6 and report["rss_after_total_mb"] > 0
+    assert report["answer_cache_hits"] == 0, "every phase sent reviews new to the app: the model answered"
+    assert report["reviews"] == 5 and report["runtime_choice"]["chosen"], "one mix of --single reviews, every phase"
     assert "users vs one" in stdout and report["machine"]["cpu"]
 
 
