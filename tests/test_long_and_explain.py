@@ -106,9 +106,11 @@ def test_explanations_are_faithful(predictor, binary_data):
 
 def test_int8_service_serves_quantized_and_still_explains(trained_model, star_baseline):
     service = Service(str(trained_model), str(star_baseline), quantize="int8", runtime="torch")
-    assert "quantized" in type(service.model.predictor.model.pre_classifier).__module__
-    assert service.explainer is not service.model.predictor
-    fp32 = Predictor.load(str(trained_model))
-    probs = service.model.predictor.predict_proba(["great wonderful film", "awful boring plot"])
-    assert (probs.argmax(1) == fp32.predict_proba(["great wonderful film", "awful boring plot"]).argmax(1)).all()
+    served = service.model.predictor
+    assert served.runtime.description == "torch, int8 (dynamic)" and served.runtime.shared_length == 0
+    assert service.explainer is not served and service.explainer.runtime.description == "torch, fp32"
+    fp32 = Predictor.load(str(trained_model)).predict_proba(["great wonderful film", "awful boring plot"])
+    probs = served.predict_proba(["great wonderful film", "awful boring plot"])
+    assert not np.allclose(probs, fp32, atol=1e-7), "int8 weights: not the fp32 model's exact answers"
+    assert (probs.argmax(1) == fp32.argmax(1)).all()
     assert service.explain("great wonderful film")["label"] == "positive"
