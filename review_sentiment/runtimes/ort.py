@@ -7,15 +7,16 @@ from pathlib import Path
 import numpy as np
 
 # The longest review that shares a call in fp32 (call_plan.py). Measured with benchmarks/batching.py on MiniLM-L6 and
-# DistilBERT sizes (README "Performance"): up to 128 tokens a shared call of 2-16 reviews cost 0.73-0.95x singles
-# per review; at 256, 0.95-1.72x. int8 gets 0 (one review per call) whatever the measurement: its activations are
+# DistilBERT sizes (README "Performance"): up to 128 tokens a shared call of 2-16 reviews cost 0.42-1.00x singles
+# per review; at 256, 0.97-1.13x. int8 gets 0 (one review per call) whatever the measurement: its activations are
 # quantised with one scale per call, so in a shared call a review's answer would move with its neighbours.
 FP32_SHARED_LENGTH = 128
 # ONNX Runtime's memory arena keeps the largest buffers any call needed. That made a Space's memory creep up when
 # calls of 32 reviews of up to 512 tokens came in every shape; now a call is one review, or up to 16 reviews of at
 # most FP32_SHARED_LENGTH tokens, so the largest buffers are bounded by those shapes and the arena stops growing.
-# Measured with benchmarks/batching.py (300 single calls of 8-512 tokens, README "Performance"): RSS +2-4% from the
-# 100th call with the arena, -1 to +3% without, and the arena saves 2-16% of the time, so it stays on.
+# Measured with benchmarks/batching.py (300 single calls of every length, README "Performance"): RSS +0.6 to +2.5%
+# from the 100th call with the arena, +0.1 to +1.2% without; the arena was faster in three of four cases (up to
+# 15%), so it stays on.
 ARENA = True
 
 
