@@ -126,8 +126,8 @@ class Predictor:
         rule from another machine (README "Performance"). `runtime` narrows the options to one runtime ("auto" or
         None: all installed). timed=False takes the first allowed option without timing, for runs whose output must
         not depend on a timing (the bulk CLI: every rank, and a resumed run, compute with the same file). An option
-        that fails to build (an architecture the exporter cannot handle) drops out. GPUs: torch, bf16 when asked and supported (in place: the fp32 weights
-        are gone, so the Space, which explains with them, does not ask).
+        that fails to build (an architecture the exporter cannot handle) drops out. GPUs: torch, bf16 when asked and
+        supported (in place: the fp32 weights are gone, so the Space, which explains with them, does not ask).
         """
         if quantize not in QUANTIZE:
             raise ValueError(f"quantize must be one of {QUANTIZE}, not {quantize!r}")

@@ -26,9 +26,9 @@ def build(model, tokenizer, *, precision: str = "fp32", path=None, threads=None)
         if device.type != "cpu":
             raise ValueError("torch's int8 runs on CPU only")
         # Activation scales are per call: one review per call keeps an answer independent of its neighbours.
-        model, budget = quantize_int8(model), 0
+        model, shared = quantize_int8(model), 0
     else:
-        budget = CPU_SHARED_LENGTH if device.type == "cpu" else None
+        shared = CPU_SHARED_LENGTH if device.type == "cpu" else None
 
     def run(batch: dict):
         with torch.inference_mode():
@@ -36,4 +36,4 @@ def build(model, tokenizer, *, precision: str = "fp32", path=None, threads=None)
 
     dtype = next(model.parameters(), torch.empty(0)).dtype if precision != "int8" else None
     what = "int8 (dynamic)" if precision == "int8" else "bf16" if dtype == torch.bfloat16 else "fp32"
-    return {"run": run, "description": f"torch, {what}", "shared_length": budget}
+    return {"run": run, "description": f"torch, {what}", "shared_length": shared}
