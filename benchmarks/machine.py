@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from review_sentiment.cpu import cpu_info, describe, isa_class  # noqa: E402,F401 - the benchmarks' one import
+from review_sentiment.cpu import cpu_info, describe  # noqa: E402,F401 - the benchmarks' one import
 
 
 def gpu_info() -> dict | None:

@@ -26,14 +26,6 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def isa_class(info: dict) -> str:
-    """The class a measurement holds for: 'AVX-512 VNNI', 'AVX-512', 'AVX2' or 'older'."""
-    isa = set(info["isa"])
-    if "avx512_vnni" in isa:
-        return "AVX-512 VNNI"
-    return "AVX-512" if "avx512f" in isa else "AVX2" if "avx2" in isa else "older"
-
-
 def describe(info: dict) -> str:
     family = f" (family {info['family']})" if info.get("family") else ""
     return (f"{info['cpu']}{family}, {info['cores']} cores, ISA: "

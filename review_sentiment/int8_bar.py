@@ -86,17 +86,24 @@ def check_schemes(predictor, fp32_path: Path, int8_path: Path, texts, labels) ->
     return check | {"scheme": scheme, "schemes_tried": tried}
 
 
+def export_and_check(predictor, folder: Path, texts, labels) -> tuple[dict[str, Path], dict]:
+    """onnx/model.onnx exported into `folder`, and onnx/model_quantized.onnx from the first scheme that meets the bar
+    (or the last tried): ({"fp32": path, "int8": path}, check_schemes' result)."""
+    from . import onnx
+
+    paths = {"fp32": onnx.export(predictor.model, predictor.tokenizer, folder / onnx.FP32_FILE),
+             "int8": folder / onnx.INT8_FILE}
+    return paths, check_schemes(predictor, paths["fp32"], paths["int8"], texts, labels)
+
+
 def ship(folder, texts, labels) -> dict:
     """Write onnx/model.onnx and onnx/model_quantized.onnx into the saved model's `folder`, score `texts` with both,
     and keep the int8 file only if it meets the bar. Returns what metrics.json and the card report."""
-    from . import onnx
     from .predictor import Predictor
 
     folder = Path(folder)
     predictor = Predictor.load(str(folder), device="cpu")
-    paths = {"fp32": onnx.export(predictor.model, predictor.tokenizer, folder / onnx.FP32_FILE),
-             "int8": folder / onnx.INT8_FILE}
-    check = check_schemes(predictor, paths["fp32"], paths["int8"], texts, labels)
+    paths, check = export_and_check(predictor, folder, texts, labels)
     if not check["passed"]:
         paths.pop("int8").unlink()
     return {"files": sorted(p.relative_to(folder).as_posix() for p in paths.values()), "int8": check,
@@ -113,9 +120,7 @@ def check_hub_model(predictor, texts, labels, dataset: str, out: Path) -> dict:
 
     files = predictor.files
     with tempfile.TemporaryDirectory() as tmp:
-        paths = {"fp32": onnx.export(predictor.model, predictor.tokenizer, Path(tmp) / onnx.FP32_FILE),
-                 "int8": Path(tmp) / onnx.INT8_FILE}
-        check = check_schemes(predictor, paths["fp32"], paths["int8"], texts, labels)
+        paths, check = export_and_check(predictor, Path(tmp), texts, labels)
         check |= {"dataset": dataset, "repo": files.repo_id, "revision": files.revision,
                   "summary": reason(check) + ("; the Space ships it" if check["passed"]
                                               else "; the Space serves fp32, exported at its first start")}

