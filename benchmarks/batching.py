@@ -48,7 +48,8 @@ def measure(model_dir: str, runtime: str, precision: str, lengths, reviews, repe
     from review_sentiment.predictor import Predictor
 
     base = Predictor.load(model_dir, device="cpu")
-    served = base.on(runtime, precision).runtime
+    # The model's own file where it ships one (OpenVINO's int8 must: it is calibrated), else the runtime's export.
+    served = base.on(runtime, precision, base.shipped_files().get(runtime, {}).get(precision)).runtime
     run = served.run
     rows = []
     for length in lengths:
@@ -116,19 +117,28 @@ def main(argv=None) -> None:
     parser.add_argument("--reviews", type=int, nargs="*", default=list(REVIEWS))
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--memory-only", action="store_true", help="Only the arena rows (RSS over many shapes).")
+    parser.add_argument("--no-memory", action="store_true", help="No arena rows.")
+    parser.add_argument("--dataset", default=str(ROOT.parent / "shared/data/imdb"),
+                        help="IMDb directory: its train reviews calibrate the random models' OpenVINO int8 files")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "batching.json"))
     args = parser.parse_args(argv)
     info = cpu_info()
     print(f"# per-review cost of one call, {describe(info)}")
+    from review_sentiment.data import read_split, stratified_subset
+    from review_sentiment.openvino_ir import CALIBRATION_SAMPLES
+
+    calibration = stratified_subset(read_split(Path(args.dataset), "train"), CALIBRATION_SAMPLES, seed=0)["text"] \
+        .tolist() if args.sizes else None
     with tempfile.TemporaryDirectory() as tmp:
-        models = list(args.model) + [make_random_model(size, args.tokenizer or args.model[0], Path(tmp))
+        models = list(args.model) + [make_random_model(size, args.tokenizer or args.model[0], Path(tmp), calibration)
                                      for size in args.sizes]
         rows = []
         for model in models if not args.memory_only else []:
             for variant in args.variants:
                 runtime, precision = variant.split(":")
                 rows += measure(model, runtime, precision, args.lengths, args.reviews, args.repeats)
-        memory_rows = [memory_in_subprocess(m, p, a) for m in models for p in ("fp32", "int8") for a in (True, False)]
+        memory_rows = [] if args.no_memory else [memory_in_subprocess(m, p, a) for m in models
+                                                  for p in ("fp32", "int8") for a in (True, False)]
     print("| model | ONNX Runtime | arena | ms / call | RSS after 100 calls | at 300 | growth |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
     for r in memory_rows:

@@ -36,11 +36,17 @@ VARIANTS = {"seed-pipeline": "transformers pipeline, every review padded to 512 
             "torch-fp32": "our Predictor on torch, fp32",
             "torch-int8": "our Predictor on torch, dynamic int8",
             "onnx-fp32": "our Predictor on ONNX Runtime, onnx/model.onnx",
-            "onnx-int8": "our Predictor on ONNX Runtime, onnx/model_quantized.onnx (the Space's default)",
-            "rest": "the app's REST route, as it serves by default (the model ships onnx/ as train.py writes it)",
-            "rest-no-onnx": "the app's REST route, a model that ships no ONNX files and was not published with the "
-                            "int8 check (fp32: an export at first start, or torch, whichever is faster here)"}
-ACCURACY_VARIANTS = ["torch-fp32", "onnx-fp32", "onnx-int8", "torch-int8"]
+            "onnx-int8": "our Predictor on ONNX Runtime, onnx/model_quantized.onnx (dynamic int8)",
+            "openvino-fp32": "our Predictor on OpenVINO, openvino/openvino_model.xml",
+            "openvino-int8": "our Predictor on OpenVINO, openvino/openvino_model_qint8_quantized.xml (static int8)",
+            "rest": "the app's REST route, as it serves by default (the model ships onnx/ and openvino/ as train.py "
+                    "writes them; the start-up timing picks the file)",
+            "rest-onnx-only": "the app's REST route, a model that ships onnx/ alone (as train.py wrote it before "
+                              "OpenVINO, or where OpenVINO is not installed)",
+            "rest-no-onnx": "the app's REST route, a model that ships no ONNX or OpenVINO files and was not published "
+                            "with the int8 check (fp32: an export at first start, read by ONNX Runtime or OpenVINO, or "
+                            "torch, whichever is fastest here)"}
+ACCURACY_VARIANTS = ["torch-fp32", "onnx-fp32", "onnx-int8", "openvino-fp32", "openvino-int8", "torch-int8"]
 SIZES = {"distilbert": dict(model_type="distilbert", dim=768, n_layers=6, n_heads=12, hidden_dim=3072),
          "bert-base": dict(model_type="bert", hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                            intermediate_size=3072),
@@ -54,21 +60,26 @@ def typical_review(texts: list[str], words: int = 230) -> str:
     return min(texts, key=lambda t: abs(len(t.split()) - words))
 
 
-def with_onnx_files(model_dir: str, work: Path) -> str:
-    """A model folder with onnx/ as train.py writes it (a copy, if the model has none yet)."""
-    from review_sentiment import onnx
+def with_onnx_files(model_dir: str, work: Path, calibration: list[str]) -> str:
+    """A model folder with onnx/ and openvino/ as train.py writes them (a copy, if the model has none yet), every
+    int8 file kept whatever the bar says (random weights cannot meet it): OpenVINO's int8 calibrated on `calibration`
+    (IMDb *train* reviews)."""
+    from review_sentiment import onnx, openvino_ir
     from review_sentiment.predictor import Predictor
 
-    if (Path(model_dir) / onnx.FP32_FILE).exists():
+    if (Path(model_dir) / onnx.FP32_FILE).exists() and (Path(model_dir) / openvino_ir.INT8_FILE).exists():
         return model_dir
     copy = work / f"{Path(model_dir).name}-with-onnx"
     shutil.copytree(model_dir, copy, ignore=shutil.ignore_patterns("checkpoints", "runs", "*.csv"))
     predictor = Predictor.load(str(copy), device="cpu")
-    onnx.write_files(predictor.model, predictor.tokenizer, copy)
+    paths = onnx.write_files(predictor.model, predictor.tokenizer, copy)
+    openvino_ir.convert(paths["fp32"], copy / openvino_ir.FP32_FILE)
+    openvino_ir.quantize(copy / openvino_ir.FP32_FILE, copy / openvino_ir.INT8_FILE, predictor, calibration)
     return str(copy)
 
 
-def make_random_model(kind: str, tokenizer_dir: str, folder: Path, *, onnx: bool = True) -> str:
+def make_random_model(kind: str, tokenizer_dir: str, folder: Path, calibration: list[str] | None = None) -> str:
+    """Random weights at a real size; with `calibration` reviews, onnx/ and openvino/ as train.py writes them."""
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
@@ -79,7 +90,7 @@ def make_random_model(kind: str, tokenizer_dir: str, folder: Path, *, onnx: bool
     config.review_sentiment = {"max_length": 512, "truncation": "head+tail", "temperature": 1.0}
     AutoModelForSequenceClassification.from_config(config).save_pretrained(folder / kind)
     tokenizer.save_pretrained(folder / kind)
-    return with_onnx_files(str(folder / kind), folder) if onnx else str(folder / kind)
+    return with_onnx_files(str(folder / kind), folder, calibration) if calibration else str(folder / kind)
 
 
 def build(variant: str, model_dir: str):
@@ -179,9 +190,10 @@ def child(args) -> None:
         result = {"p_positive": build(args.variant, args.model_dir)(texts).tolist()}
     elif args.variant.startswith("rest"):
         model_dir = args.model_dir
-        if args.variant == "rest-no-onnx":
+        if args.variant in ("rest-no-onnx", "rest-onnx-only"):
             model_dir = str(Path(args.result).with_suffix(".model"))
-            shutil.copytree(args.model_dir, model_dir, ignore=shutil.ignore_patterns("onnx"))
+            dropped = ("onnx", "openvino") if args.variant == "rest-no-onnx" else ("openvino",)
+            shutil.copytree(args.model_dir, model_dir, ignore=shutil.ignore_patterns(*dropped))
         result = measure_rest(model_dir, review, batch, args.repeats, args.batches)
     else:
         result = timed(build(args.variant, args.model_dir), review, batch, args.repeats, args.batches)
@@ -238,7 +250,10 @@ def main() -> None:
     import torch
 
     from review_sentiment.data import read_split, stratified_subset
+    from review_sentiment.openvino_ir import CALIBRATION_SAMPLES
     test = stratified_subset(read_split(Path(args.dataset), "test"), args.samples, seed=0)
+    calibration = stratified_subset(read_split(Path(args.dataset), "train"), CALIBRATION_SAMPLES, seed=0)
+    calibration = calibration["text"].tolist()
     work = Path(tempfile.mkdtemp(prefix="serving-bench-"))
     texts_file = work / "texts.json"
     texts_file.write_text(json.dumps(test["text"].tolist()))
@@ -248,13 +263,13 @@ def main() -> None:
 
     tokenizer = args.tokenizer or args.accuracy_model
     for size in [s for s in args.sizes.split(",") if s]:
-        model_dir = make_random_model(size, tokenizer, work)
+        model_dir = make_random_model(size, tokenizer, work, calibration)
         report["speed"][size] = {}
         for variant in args.variants.split(","):
             report["speed"][size][variant] = spawn("speed", variant, model_dir, texts_file, args)
             print(f"  {size} {variant}: p50 {report['speed'][size][variant]['p50_ms']:.1f} ms", flush=True)
     if args.accuracy_model:
-        model_dir = with_onnx_files(args.accuracy_model, work)
+        model_dir = with_onnx_files(args.accuracy_model, work, calibration)
         probs = {v: np.array(spawn("predict", v, model_dir, texts_file, args)["p_positive"])
                  for v in ACCURACY_VARIANTS}
         report["accuracy"] = accuracy_report(test["label"].to_numpy(), probs)

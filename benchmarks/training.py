@@ -165,7 +165,7 @@ def main() -> None:
     from review_sentiment.data import read_split, stratified_subset
 
     train = stratified_subset(read_split(Path(args.dataset), "train"), args.reviews, seed=0)
-    model_dir = make_random_model(args.size, args.tokenizer, Path(tempfile.mkdtemp()), onnx=False)
+    model_dir = make_random_model(args.size, args.tokenizer, Path(tempfile.mkdtemp()))
     steps = args.steps or len(train) // args.batch_size
     gpu = gpu_info()
     device = f"{gpu['gpu']} (driver {gpu['driver']}, CUDA {gpu['cuda']}, cuDNN {gpu['cudnn']}, torch " \

@@ -44,7 +44,8 @@ class AppConfig:
                                      f"even unchecked (default: $QUANTIZE, else {DEFAULT_QUANTIZE}).",
                                      choices=QUANTIZE)
     runtime: Optional[str] = option("What runs the models on CPU: auto times every allowed runtime and file once at "
-                                    "start and serves the fastest on this CPU; onnx or torch narrow it to one "
+                                    "start and serves the fastest on this CPU; onnx, openvino or torch narrow it to "
+                                    "one "
                                     f"(default: $RUNTIME, else {AUTO}).", choices=RUNTIME_CHOICES)
     share: bool = option("Also serve on a temporary public gradio.live link.", False)
     mcp: bool = option("Also serve the predict and compare tools over MCP at /gradio_api/mcp/ (default: "

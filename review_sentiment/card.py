@@ -44,7 +44,8 @@ def render_card(*, cfg, window: int, metrics: dict, label_names: list[str], size
                 train_time: str,
                 hardware: str, versions: dict, is_adapter: bool, baseline: str | None = None,
                 domains: dict | None = None, domains_md: str | None = None, trials: str | None = None,
-                tracked: bool = False, stopped_early: bool = False, onnx: dict | None = None) -> ModelCard:
+                tracked: bool = False, stopped_early: bool = False, onnx: dict | None = None,
+                openvino: dict | None = None) -> ModelCard:
     repo = cfg.hub_model_id or cfg.output_dir
     dataset_id = hub_id_or_none(cfg.dataset_name)
     dataset_label = dataset_id or Path(cfg.dataset_name).name
@@ -83,7 +84,7 @@ def render_card(*, cfg, window: int, metrics: dict, label_names: list[str], size
         hyperparameters=hyper,
         train_size=sizes["train"], val_size=sizes["validation"], test_size=sizes["test"], val_origin=val_origin,
         train_time=train_time, hardware=hardware, domains=domains_md, trials=trials, tracked=tracked,
-        stopped_early=stopped_early, search_trials=cfg.hp_search, onnx=onnx, repo=repo,
+        stopped_early=stopped_early, search_trials=cfg.hp_search, onnx=onnx, openvino=openvino, repo=repo,
         onnx_file=onnx and (f'hf_hub_download("{repo}", "{onnx["files"][-1]}")' if hub_id_or_none(repo)
                             else f'"{Path(repo) / onnx["files"][-1]}"'),
         versions=", ".join(f"{k} {v}" for k, v in versions.items()))

@@ -1,8 +1,9 @@
 """int8 files that publishing checked for a Hub model that ships none (int8_bar.check_hub_model): where the Space keeps
 them, and the accuracy bar's figures for whichever int8 file a Predictor serves.
 
-    checked-onnx/<owner>--<name>/<weights commit sha>/onnx/model_quantized.onnx
-    checked-onnx/<owner>--<name>/<weights commit sha>/int8_check.json
+    checked-onnx/<owner>--<name>/<weights commit sha>/onnx/model_quantized.onnx                  (ONNX Runtime)
+    checked-onnx/<owner>--<name>/<weights commit sha>/openvino/openvino_model_qint8_quantized.*  (OpenVINO)
+    checked-onnx/<owner>--<name>/<weights commit sha>/int8_check.json     {file: its check}, for each file there
 
 Keyed by the exact commit, so a model updated after publishing is never served a file checked for other weights.
 """
@@ -14,6 +15,9 @@ import os
 from pathlib import Path
 
 from .onnx import INT8_FILE
+from .openvino_ir import INT8_FILE as OPENVINO_INT8_FILE
+
+INT8_FILES = (INT8_FILE, OPENVINO_INT8_FILE)
 
 CHECKED_DIR = Path(__file__).resolve().parent.parent / "checked-onnx"  # in the Space, beside app.py
 CHECK_FILE = "int8_check.json"
@@ -28,20 +32,24 @@ def checked_folder(repo_id: str, sha: str, root: Path | None = None) -> Path:
 
 
 def checked_files(files) -> dict[str, Path]:
-    """{"int8": path} when publishing checked an int8 file for exactly this Hub commit (model_files.ModelFiles)."""
+    """{relative name: path} of the int8 files publishing checked for exactly this Hub commit
+    (model_files.ModelFiles), of INT8_FILES."""
     if not (files and files.repo_id and files.revision):
         return {}
-    path = checked_folder(files.repo_id, files.revision) / INT8_FILE
-    return {"int8": path} if path.is_file() else {}
+    folder = checked_folder(files.repo_id, files.revision)
+    return {name: folder / name for name in INT8_FILES if (folder / name).is_file()}
 
 
 def check_of(path: Path | None, config_dir: Path | None) -> dict | None:
-    """The bar's figures for a served int8 file: beside it (publishing) or in the model's metrics.json (train.py)."""
-    for candidate in ([path.parent.parent / CHECK_FILE] if path else []) + \
-            ([Path(config_dir) / "metrics.json"] if config_dir else []):
+    """The bar's figures for a served int8 file: beside it (publishing: int8_check.json, keyed by file) or in the
+    model's metrics.json (train.py: under the file's folder name, "onnx" or "openvino")."""
+    if path is None:
+        return None
+    name = f"{path.parent.name}/{path.name}"
+    for candidate in [path.parent.parent / CHECK_FILE] + ([Path(config_dir) / "metrics.json"] if config_dir else []):
         if candidate.is_file():
             data = json.loads(candidate.read_text())
-            found = data if candidate.name == CHECK_FILE else (data.get("onnx") or {}).get("int8")
+            found = data.get(name) if candidate.name == CHECK_FILE else (data.get(path.parent.name) or {}).get("int8")
             if found:
                 return found
     return None

@@ -1,15 +1,17 @@
 """The bar an int8 model must meet before anything serves it by default, and the check train.py runs against it.
 
-int8 is faster than fp32 on ONNX Runtime (by how much depends on the CPU: README "Performance"), but it flips the
-odd review near the decision boundary, and on small encoders more than on large ones. So a quantised file ships
-only when, on labelled test reviews, it agrees with fp32 on at least 99% of them and its accuracy is within 0.3
+int8 is faster than fp32 on ONNX Runtime and OpenVINO (by how much depends on the CPU: README "Performance"), but it
+flips the odd review near the decision boundary, and on small encoders more than on large ones. So a quantised file
+ships only when, on labelled test reviews, it agrees with fp32 on at least 99% of them and its accuracy is within 0.3
 points of fp32's. McNemar's exact test on the reviews only one of the two gets right says whether the accuracy
-difference is more than chance.
+difference is more than chance. Every int8 file is held to it on its own: ONNX Runtime's dynamic int8
+(onnx/model_quantized.onnx) and OpenVINO's static int8 (openvino/openvino_model_qint8_quantized.xml, calibrated on
+training reviews; the check refuses calibration reviews that are among the scored ones).
 
-Two places run the check: train.py, for the model it trains (the passing file ships in the model's onnx/), and
-publishing, for a Hub model that ships no ONNX files (`review_sentiment.publish`): the passing file then ships
-with the Space, under checked-onnx/<owner>--<name>/<weights commit>/, with the figures beside it, and the loader
-serves it only for exactly that commit (checked_onnx.py).
+Two places run the check: train.py, for the model it trains (the passing files ship in the model's onnx/ and
+openvino/), and publishing, for a Hub model that ships no ONNX files (`review_sentiment.publish`): the passing files
+then ship with the Space, under checked-onnx/<owner>--<name>/<weights commit>/, with the figures beside them, and the
+loader serves them only for exactly that commit (checked_onnx.py).
 """
 
 from __future__ import annotations
@@ -56,29 +58,35 @@ def reason(check: dict) -> str:
     tried = check.get("schemes_tried") or []
     scheme = (f"; scheme {check['scheme']}" + (f" (after {', '.join(t['scheme'] for t in tried[:-1])} missed it)"
                                                if len(tried) > 1 and check["passed"] else "")) if tried else ""
+    if "calibration" in check:
+        scheme = f"; static, calibrated on {check['calibration']['reviews']:,} training reviews"
     return (f"int8 {verdict} the bar on {check['reviews']:,} test reviews: agreement {check['agreement']:.2%} "
             f"(>= {MIN_AGREEMENT:.0%}), accuracy {check['accuracy_int8']:.2%} vs fp32 {check['accuracy_fp32']:.2%} "
             f"({check['accuracy_points']:+.2f} points, within {MAX_ACCURACY_POINTS}), McNemar p = "
             f"{check['mcnemar_p']:.2f}{scheme}")
 
 
-def check_schemes(predictor, fp32_path: Path, int8_path: Path, texts, labels) -> dict:
-    """Score fp32 once, then quantise with each scheme in order (onnx.SCHEMES: the faster first) into `int8_path`
-    and score it, until one meets the bar. Both on ONNX Runtime (CPU, as the Space serves them). Returns the last
+def scores(predictor, runtime: str, precision: str, path: Path, texts) -> np.ndarray:
+    """Probabilities from the file at `path` on `runtime` (CPU, as the Space serves it). One review per call is too
+    small a job to spread over many cores, so every core runs its own call (faster already on 2 cores; the margin
+    grows with the cores, e.g. a GPU machine's 16)."""
+    from .cpu import usable_cores
+
+    return predictor.on(runtime, precision, path, threads=1).predict_proba(texts, progress=True,
+                                                                          workers=usable_cores())
+
+
+def check_schemes(predictor, fp32_path: Path, int8_path: Path, texts, labels, fp32=None) -> dict:
+    """Quantise with each ONNX Runtime scheme in order (onnx.SCHEMES: the faster first) into `int8_path` and score it
+    against fp32's probabilities (`fp32`, scored here if not given), until one meets the bar. Returns the last
     scheme's `compare`, with the scheme and what each scheme tried scored. Trying a second scheme on the same reviews
     is a second look at the same test: the schemes are two, fixed in advance, and the bar needs 99% agreement."""
     from . import onnx
-    from .cpu import usable_cores
 
-    def scores(path: Path, precision: str):
-        # One review per call is too small a job to spread over many cores, so every core runs its own call
-        # (faster already on 2 cores; the margin grows with the cores, e.g. a GPU machine's 16).
-        return predictor.on("onnx", precision, path, threads=1).predict_proba(texts, progress=True,
-                                                                              workers=usable_cores())
-    fp32, tried = scores(fp32_path, "fp32"), []
+    fp32, tried = scores(predictor, "onnx", "fp32", fp32_path, texts) if fp32 is None else fp32, []
     for scheme in onnx.SCHEMES:
         onnx.quantize(fp32_path, int8_path, scheme)
-        check = compare(labels, fp32, scores(int8_path, "int8"))
+        check = compare(labels, fp32, scores(predictor, "onnx", "int8", int8_path, texts))
         tried.append({"scheme": scheme, "agreement": check["agreement"], "accuracy_points": check["accuracy_points"],
                       "passed": check["passed"]})
         if check["passed"]:
@@ -86,47 +94,98 @@ def check_schemes(predictor, fp32_path: Path, int8_path: Path, texts, labels) ->
     return check | {"scheme": scheme, "schemes_tried": tried}
 
 
-def export_and_check(predictor, folder: Path, texts, labels) -> tuple[dict[str, Path], dict]:
-    """onnx/model.onnx exported into `folder`, and onnx/model_quantized.onnx from the first scheme that meets the bar
-    (or the last tried): ({"fp32": path, "int8": path}, check_schemes' result)."""
-    from . import onnx
+def check_openvino(predictor, fp32_path: Path, folder: Path, texts, labels, fp32, calibration) -> dict | None:
+    """openvino/openvino_model.xml from the fp32 ONNX file, and the static int8 file calibrated on `calibration`
+    (training reviews, never `texts`) scored against fp32's probabilities. Returns the check with what calibrated it,
+    {"skipped": why} where it cannot be made here, or None where OpenVINO is not installed."""
+    from . import openvino_ir
 
-    paths = {"fp32": onnx.export(predictor.model, predictor.tokenizer, folder / onnx.FP32_FILE),
-             "int8": folder / onnx.INT8_FILE}
-    return paths, check_schemes(predictor, paths["fp32"], paths["int8"], texts, labels)
+    if not openvino_ir.available():
+        return None
+    openvino_ir.convert(fp32_path, folder / openvino_ir.FP32_FILE)
+    if not openvino_ir.nncf_available():
+        return {"skipped": openvino_ir.NNCF_MISSING}
+    if not calibration:
+        return {"skipped": "no training reviews to calibrate on; only fp32 is written"}
+    overlap = {openvino_ir.fingerprint(t) for t in texts} & {openvino_ir.fingerprint(t) for t in calibration}
+    if overlap:
+        raise ValueError(f"{len(overlap)} calibration reviews are among the reviews the bar scores")
+    int8_path = folder / openvino_ir.INT8_FILE
+    calibrated = openvino_ir.quantize(folder / openvino_ir.FP32_FILE, int8_path, predictor, list(calibration))
+    return compare(labels, fp32, scores(predictor, "openvino", "int8", int8_path, texts)) | \
+        {"scheme": "static", "calibration": calibrated}
 
 
-def ship(folder, texts, labels) -> dict:
-    """Write onnx/model.onnx and onnx/model_quantized.onnx into the saved model's `folder`, score `texts` with both,
-    and keep the int8 file only if it meets the bar. Returns what metrics.json and the card report."""
+def export_and_check(predictor, folder: Path, texts, labels, calibration=None) -> dict[str, dict]:
+    """onnx/model.onnx exported into `folder` with onnx/model_quantized.onnx from the first scheme that meets the bar
+    (or the last tried), and where OpenVINO is installed openvino/openvino_model.xml with its static int8 file
+    calibrated on `calibration`. {"onnx" | "openvino": {"paths": {"fp32": path, "int8": path}, "check": ...}}; fp32
+    is scored once on ONNX Runtime and is every int8 file's reference."""
+    from . import onnx, openvino_ir
+
+    fp32_path = onnx.export(predictor.model, predictor.tokenizer, folder / onnx.FP32_FILE)
+    fp32 = scores(predictor, "onnx", "fp32", fp32_path, texts)
+    out = {"onnx": {"paths": {"fp32": fp32_path, "int8": folder / onnx.INT8_FILE},
+                    "check": check_schemes(predictor, fp32_path, folder / onnx.INT8_FILE, texts, labels, fp32)}}
+    found = check_openvino(predictor, fp32_path, folder, texts, labels, fp32, calibration)
+    if found is not None:
+        out["openvino"] = {"paths": {"fp32": folder / openvino_ir.FP32_FILE, "int8": folder / openvino_ir.INT8_FILE},
+                           "check": found}
+    return out
+
+
+def summary(check: dict) -> str:
+    return check["skipped"] if "skipped" in check else reason(check)
+
+
+def ship(folder, texts, labels, calibration=None) -> dict:
+    """Write onnx/ (and openvino/, where OpenVINO is installed) into the saved model's `folder`, score `texts` with
+    every file, and keep each int8 file only if it meets the bar. Returns what metrics.json and the card report,
+    per folder: {"onnx": {"files", "int8", "summary"}, "openvino": {...}}."""
+    from .model_files import parts
     from .predictor import Predictor
 
     folder = Path(folder)
     predictor = Predictor.load(str(folder), device="cpu")
-    paths, check = export_and_check(predictor, folder, texts, labels)
-    if not check["passed"]:
-        paths.pop("int8").unlink()
-    return {"files": sorted(p.relative_to(folder).as_posix() for p in paths.values()), "int8": check,
-            "summary": reason(check) + ("" if check["passed"] else "; only the fp32 file ships")}
+    report = {}
+    for name, made in export_and_check(predictor, folder, texts, labels, calibration).items():
+        check, paths = made["check"], made["paths"]
+        skipped = "skipped" in check
+        if not check.get("passed"):
+            for part in parts(paths.pop("int8").relative_to(folder).as_posix()):
+                (folder / part).unlink(missing_ok=True)
+        report[name] = {"files": sorted(f for p in paths.values() for f in parts(p.relative_to(folder).as_posix())),
+                        "int8": None if skipped else check,
+                        "summary": summary(check) + ("" if skipped or check["passed"]
+                                                     else "; only the fp32 file ships")}
+    return report
 
 
-def check_hub_model(predictor, texts, labels, dataset: str, out: Path) -> dict:
+def check_hub_model(predictor, texts, labels, dataset: str, out: Path, calibration=None) -> dict:
     """For a Hub model that ships no ONNX files (publishing): export and quantise it, run the bar on `texts`, and
-    when int8 passes, put the file and its figures under `out`/<owner>--<name>/<commit>/ for the Space to ship.
-    Returns the check with a one-line summary; fp32 alone (exported at the Space's first start) when it misses."""
+    put each int8 file that passes under `out`/<owner>--<name>/<commit>/ with its figures (int8_check.json, keyed by
+    file) for the Space to ship. Returns {"onnx" | "openvino": check with a one-line summary}; a runtime whose file
+    misses serves fp32 (exported at the Space's first start)."""
     import tempfile
 
-    from . import onnx
+    from .model_files import parts
 
     files = predictor.files
+    results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        paths, check = export_and_check(predictor, Path(tmp), texts, labels)
-        check |= {"dataset": dataset, "repo": files.repo_id, "revision": files.revision,
-                  "summary": reason(check) + ("; the Space ships it" if check["passed"]
-                                              else "; the Space serves fp32, exported at its first start")}
-        if check["passed"]:
-            folder = checked_folder(files.repo_id, files.revision, out)
-            (folder / onnx.FOLDER).mkdir(parents=True, exist_ok=True)
-            shutil.copy2(paths["int8"], folder / onnx.INT8_FILE)
-            (folder / CHECK_FILE).write_text(json.dumps(check, indent=1))
-    return check
+        for name, made in export_and_check(predictor, Path(tmp), texts, labels, calibration).items():
+            check = made["check"] | {"dataset": dataset, "repo": files.repo_id, "revision": files.revision}
+            check["summary"] = summary(check) + ("" if "skipped" in check else "; the Space ships it"
+                                                 if check["passed"] else
+                                                 "; the Space serves fp32, exported at its first start")
+            results[name] = check
+            if check.get("passed"):
+                folder = checked_folder(files.repo_id, files.revision, out)
+                rel = made["paths"]["int8"].relative_to(tmp).as_posix()
+                for part in parts(rel):
+                    (folder / part).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(Path(tmp) / part, folder / part)
+                written = folder / CHECK_FILE
+                known = json.loads(written.read_text()) if written.is_file() else {}
+                written.write_text(json.dumps(known | {rel: check}, indent=1))
+    return results

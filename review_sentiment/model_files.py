@@ -11,7 +11,7 @@ the conversion Space to open a pull request on someone else's repo):
 3. else one clear line: the repo publishes only pickled weights, and how to fix that.
 
 Only the files inference reads are downloaded (config, weights, tokenizer, the card and metrics the About tab
-shows for models train.py made, and of a shipped onnx/ folder the one file the Space serves), never `.bin`,
+shows for models train.py made, and of shipped onnx/ and openvino/ folders the files the Space serves), never `.bin`,
 `.msgpack` or `.h5` files.
 """
 
@@ -25,6 +25,9 @@ from pathlib import Path
 from .errors import UserError
 from .hub import REPO_ID
 from .onnx import FP32_FILE, INT8_FILE
+from .openvino_ir import FP32_FILE as OPENVINO_FP32_FILE
+from .openvino_ir import INT8_FILE as OPENVINO_INT8_FILE
+from .openvino_ir import files_of
 
 CONVERSION_BOT = "SFconvertbot"
 CONVERSION_TITLE = "Adding `safetensors` variant of this model"
@@ -50,10 +53,22 @@ def config_files(names) -> list[str]:
     return sorted(n for n in names if _matches(n, CONFIG_PATTERNS))
 
 
-def onnx_files(names) -> list[str]:
-    """The ONNX file the Space serves where the repo ships one: the int8 file (train.py ships it only when it met
-    the accuracy bar), else fp32. Never both: the other one would be 70-270 MB downloaded for nothing."""
-    return next(([n] for n in (INT8_FILE, FP32_FILE) if n in names), [])
+def parts(name: str) -> list[str]:
+    """The files one served model is made of: an ONNX file, or an OpenVINO graph and its weights."""
+    return files_of(name) if name.endswith(".xml") else [name]
+
+
+SERVED_INT8 = (INT8_FILE, OPENVINO_INT8_FILE)
+SERVED_FP32 = (FP32_FILE, OPENVINO_FP32_FILE)  # ONNX first: ONNX Runtime and OpenVINO both read it
+
+
+def served_files(names) -> list[str]:
+    """The files the Space serves where the repo ships them: every int8 file (train.py ships one only when it met
+    the accuracy bar; the start-up timing picks between them), else one fp32 file. Never more: each other file would
+    be 70-270 MB downloaded for nothing."""
+    names = set(names)
+    int8 = [f for n in SERVED_INT8 if set(parts(n)) <= names for f in parts(n)]
+    return int8 or next((parts(n) for n in SERVED_FP32 if set(parts(n)) <= names), [])
 
 
 @dataclass
@@ -123,7 +138,7 @@ def plan(repo_id: str, revision: str | None = None, api=None) -> Plan:
     weights = weight_files(names)
     if weights:
         origin = f"revision {revision}" if revision and revision != "main" else "main"
-        return Plan(repo_id, info.sha, info.sha, {info.sha: configs + weights + onnx_files(names)}, origin)
+        return Plan(repo_id, info.sha, info.sha, {info.sha: configs + weights + served_files(names)}, origin)
     if revision and revision != "main":
         raise _pickled_only(repo_id, names, f"at revision {revision}")
     found = conversion_pr(api, repo_id, info.sha)
@@ -134,7 +149,7 @@ def plan(repo_id: str, revision: str | None = None, api=None) -> Plan:
     pr_weights = weight_files(pr_names)
     if not pr_weights:
         raise _pickled_only(repo_id, names, f"on main, and its conversion PR #{pr.num} holds none either")
-    return Plan(repo_id, pr_sha, info.sha, {info.sha: configs, pr_sha: pr_weights + onnx_files(pr_names)},
+    return Plan(repo_id, pr_sha, info.sha, {info.sha: configs, pr_sha: pr_weights + served_files(pr_names)},
                 f"safetensors conversion PR #{pr.num}")
 
 
@@ -152,7 +167,8 @@ def _from_cache(repo_id: str, revision: str | None) -> ModelFiles:
     preload of the conversion PR leaves it), config and tokenizer from `main`, as online."""
     from huggingface_hub import snapshot_download
 
-    def cached(rev: str | None, patterns=(*WEIGHT_PATTERNS, *CONFIG_PATTERNS, INT8_FILE, FP32_FILE)) -> Path:
+    def cached(rev: str | None, patterns=(*WEIGHT_PATTERNS, *CONFIG_PATTERNS,
+                                          *(f for n in SERVED_INT8 + SERVED_FP32 for f in parts(n)))) -> Path:
         # The cache knows each commit's tree and refuses a snapshot missing a file the patterns match, so a PR's
         # snapshot is asked for its weights alone (its config is preloaded from main, not from the PR).
         return Path(snapshot_download(repo_id, revision=rev, local_files_only=True, allow_patterns=list(patterns)))

@@ -84,38 +84,47 @@ class Predictor:
         sibling.settings = self.settings
         return sibling
 
-    def shipped_onnx(self) -> dict[str, Path]:
-        """The ONNX files that came with the model ({"fp32": onnx/model.onnx, "int8": onnx/model_quantized.onnx}, as
-        present), or that publishing checked for it (checked_onnx.py); an int8 file is there only when it met
-        the accuracy bar (int8_bar.py)."""
-        from . import onnx
+    def shipped_files(self) -> dict[str, dict[str, Path]]:
+        """{runtime: {precision: path}} of the files that came with the model (each runtime's `files` in its folder:
+        onnx/model.onnx, openvino/openvino_model.xml, their int8 files), or that publishing checked for it
+        (checked_onnx.py). An int8 file is there only when it met the accuracy bar (int8_bar.py)."""
         from .checked_onnx import checked_files
 
         folder = self.files.weights_dir if self.files else None
-        found = {"fp32": onnx.FP32_FILE, "int8": onnx.INT8_FILE}
-        shipped = {k: folder / name for k, name in found.items() if folder and (folder / name).is_file()}
-        return checked_files(self.files) | shipped
+        checked = checked_files(self.files)
+        found: dict[str, dict[str, Path]] = {}
+        for name, entry in runtimes.RUNTIMES.items():
+            for precision, rel in entry.files.items():
+                path = checked[rel] if precision == "int8" and rel in checked else folder / rel if folder else None
+                if path is not None and path.is_file():
+                    found.setdefault(name, {})[precision] = path
+        return found
 
     def candidates(self, runtime: str | None, quantize: str) -> list[tuple[str, str, Path | None]]:
-        """(runtime, precision, file) options allowed for serving on CPU: fp32 always; int8 only from a file that
-        met the accuracy bar, unless quantize="int8" asks for it unchecked; none of it with quantize="none"."""
+        """(runtime, precision, file) options allowed for serving on CPU, in order of preference: every checked int8
+        file (shipped, or checked at publishing), then fp32 on each runtime, then torch. int8 only from a file that
+        met the accuracy bar, unless quantize="int8" asks for it unchecked (ONNX Runtime's own export, torch's dynamic
+        int8; OpenVINO's int8 needs calibration, so only a checked file); none of it with quantize="none". fp32 is
+        offered where its file is here, or where no int8 option is: a model is never exported only to be timed
+        against a checked int8 file. OpenVINO reads the ONNX file ONNX Runtime would (shipped or exported) where its
+        own fp32 file did not ship."""
         names = runtimes.available() if runtime in (None, AUTO) else [runtime]
-        shipped = self.shipped_onnx()
-        options = []
+        shipped = self.shipped_files()
+        int8: list[tuple[str, str, Path | None]] = []
+        fp32: list[tuple[str, str, Path | None]] = []
         for name in names:
-            if name == "onnx":
-                if quantize != "none" and "int8" in shipped:
-                    options.append(("onnx", "int8", shipped["int8"]))
-                elif quantize == "int8":
-                    options.append(("onnx", "int8", None))  # an export of its own: faster, accuracy unchecked
-                # fp32 as well where there is no int8 option, or its file is already here (never exported only to
-                # be timed against a checked int8 file)
-                if quantize != "int8" and ("fp32" in shipped or not options):
-                    options.append(("onnx", "fp32", shipped.get("fp32")))
-            elif name == "torch":
-                options.append(("torch", "int8" if quantize == "int8" else "fp32", None))
-            else:
-                options.append((name, "fp32", None))
+            if name == "torch":
+                continue
+            files = shipped.get(name, {})
+            if quantize != "none" and "int8" in files:
+                int8.append((name, "int8", files["int8"]))
+            elif quantize == "int8" and name == "onnx":
+                int8.append((name, "int8", None))  # an export of its own: faster, accuracy unchecked
+            fp32.append((name, "fp32", files.get("fp32") or shipped.get("onnx", {}).get("fp32")))
+        fp32 = [] if quantize == "int8" else [option for option in fp32 if option[2] is not None or not int8]
+        options = int8 + fp32
+        if "torch" in names:
+            options.append(("torch", "int8" if quantize == "int8" else "fp32", None))
         return options
 
     def serving(self, runtime: str | None = None, quantize: str = "auto", *, bf16: bool = False,
@@ -127,7 +136,8 @@ class Predictor:
         rule from another machine (README "Performance"). `runtime` narrows the options to one runtime ("auto" or
         None: all installed). timed=False takes the first allowed option without timing, for runs whose output must
         not depend on a timing (the bulk CLI: every rank, and a resumed run, compute with the same file). An option
-        that fails to build (an architecture the exporter cannot handle) drops out. GPUs: torch, bf16 when asked and
+        that fails to build or run (an architecture the exporter cannot handle, a runtime that cannot compile it on
+        this CPU) drops out in one logged line, and `choice["failed"]` says why. GPUs: torch, bf16 when asked and
         supported (in place: the fp32 weights are gone, so the Space, which explains with them, does not ask).
         """
         if quantize not in QUANTIZE:
@@ -137,19 +147,26 @@ class Predictor:
                 self.model.to(torch.bfloat16)
                 self.runtime = runtimes.build("torch", self.model, self.tokenizer)
             return self
-        built = []
+        built, failed, timings = [], {}, {}
         for name, precision, path in self.candidates(runtime, quantize):
             try:
-                built.append(self.on(name, precision, path))
-            except Exception:  # noqa: BLE001 - that option drops out; the others still serve
-                log.exception("%s cannot run %s at %s; trying the other runtimes", name, self.source, precision)
+                option = self.on(name, precision, path)
+                if timed:  # also its first call: a runtime that compiles but cannot run this model drops out here
+                    # Rounded before the choice, so /healthz shows exactly the numbers that decided it.
+                    timings[option.runtime.description] = round(option.probe_ms(), 4)
+                built.append(option)
+            except Exception as exc:  # noqa: BLE001 - that option drops out; the others still serve
+                # One line, no traceback: a runtime that cannot compile this model on this CPU is a fact to report,
+                # not a crash (the reason is kept for /healthz).
+                reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+                failed[f"{name}, {precision}" + (f" ({path.parent.name}/{path.name})" if path else "")] = reason
+                log.warning("%s cannot run %s at %s (%s); the other runtimes serve", name, self.source, precision,
+                            reason)
             if built and not timed:
                 break
         if not built:
             return self
-        # Rounded before the choice, so /healthz shows exactly the numbers that decided it.
-        timings = {p.runtime.description: round(p.probe_ms(), 4) for p in built} if len(built) > 1 else {}
-        # The options come in order of preference (checked int8, fp32 ONNX Runtime, torch): a later one serves only
+        # The options come in order of preference (checked int8 files, fp32 files, torch): a later one serves only
         # when it is faster by more than CHOICE_MARGIN, so timing noise cannot flip the choice between starts.
         chosen = built[0]
         for option in built[1:]:
@@ -160,8 +177,9 @@ class Predictor:
                          "file": str(chosen.runtime.file) if chosen.runtime.file else None,
                          "probe_ms": timings,
                          "rule": f"the first allowed option, unless another is faster by more than {CHOICE_MARGIN:.0%}"
-                                 if timings else "the first allowed option" + ("" if timed else " (not timed)"),
-                         "cpu": cpu_info()}
+                                 if len(timings) > 1 else "the only allowed option" if timed else
+                                 "the first allowed option (not timed)",
+                         "cpu": cpu_info(), **({"failed": failed} if failed else {})}
         log.info("serving %s on %s %s", self.source, chosen.runtime.description, chosen.choice["probe_ms"])
         return chosen
 

@@ -3,8 +3,10 @@ model preloaded at build time as exactly the files the app reads, at exactly the
 
 A fine-tuned model that ships no ONNX files (the default `lvwerra/distilbert-imdb` is one) would be served in fp32,
 the slow path on CPU. So publishing gives it the int8 path the way train.py does: export, quantise, run the int8
-accuracy bar on labelled test reviews (int8_bar.py), and ship the file that passed with the Space
-(checked_onnx.py), its figures shown in the About tab and /healthz. A file that misses the bar is not shipped.
+accuracy bar on labelled test reviews (int8_bar.py), and ship each file that passed with the Space
+(checked_onnx.py): ONNX Runtime's dynamic int8 and, where OpenVINO and NNCF are installed, OpenVINO's static int8
+calibrated on the dataset's train reviews. Their figures show in the About tab and /healthz; a file that misses the
+bar is not shipped.
 
     python -m review_sentiment.publish --space-id you/review-sentiment --model-id you/imdb-distilbert
 """
@@ -19,17 +21,18 @@ from typing import Optional
 
 from .checked_onnx import CHECKED_DIR
 from .cli import option, parse, run
-from .data import stratified_subset
+from .data import labelled_split, resolve_dataset, stratified_subset
 from .defaults import BASELINE_ID, PUBLIC_MODEL_ID
 from .domains import align, load_eval_set
 from .errors import UserError
 from .hub import check_write_access, explain_hub_error, upload_folder
 from .int8_bar import SAMPLES, check_hub_model
-from .model_files import onnx_files, plan
+from .model_files import plan, served_files
+from .openvino_ir import CALIBRATION_SAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
 # What a Space needs to run app.py; never tests, training outputs or caches.
-APP_FILES = ["app.py", "requirements.txt", "README.md", "assets/*", "review_sentiment/*.py"]
+APP_FILES = ["app.py", "requirements.txt", "README.md", "assets/*", "review_sentiment/**/*.py"]
 
 
 @dataclass
@@ -41,11 +44,13 @@ class SpaceConfig:
                                            "conversion PR); pinned by commit sha either way.")
     baseline_revision: Optional[str] = option("Revision of --baseline-id to serve, as --model-revision.")
     private: bool = option("Create the Space as private.", False)
-    int8_check: bool = option("When --model-id ships no ONNX files: export and quantise it, run the int8 accuracy bar "
-                              "on --check-dataset's test reviews, and ship the int8 file with the Space if it passes.",
-                              True)
+    int8_check: bool = option("When --model-id ships no ONNX files: export and quantise it (ONNX Runtime's dynamic "
+                              "int8; OpenVINO's static int8, calibrated on --check-dataset's train reviews), run the "
+                              "int8 accuracy bar on its test reviews, and ship each int8 file that passes with the "
+                              "Space.", True)
     check_dataset: str = option("Labelled reviews for the int8 check: a Hub dataset id or a local directory holding "
-                                "test.* (columns text, label).", "stanfordnlp/imdb")
+                                "test.* (columns text, label), and train.* to calibrate OpenVINO's int8 on.",
+                                "stanfordnlp/imdb")
     check_samples: int = option("Test reviews the int8 check scores (stratified).", SAMPLES)
 
     def __post_init__(self):
@@ -80,8 +85,8 @@ def preload(repo_id: str, revision: str | None = None) -> tuple[str, str, list[s
 
 
 def check_int8(cfg: SpaceConfig, sha: str, folder: Path) -> dict:
-    """The int8 bar for the served model at `sha`, on --check-dataset's test reviews; the passing file goes into
-    `folder` (the Space's checked-onnx/)."""
+    """The int8 bar for the served model at `sha`, on --check-dataset's test reviews, OpenVINO's int8 calibrated on
+    its train reviews; the passing files go into `folder` (the Space's checked-onnx/)."""
     from .predictor import Predictor
 
     test, names = load_eval_set(cfg.check_dataset, "text", "label")
@@ -89,7 +94,12 @@ def check_int8(cfg: SpaceConfig, sha: str, folder: Path) -> dict:
     # The dataset's classes in the model's ids (IMDb's negative/positive onto NEGATIVE/POSITIVE), as other domains.
     test, _, _ = align(test, names, predictor.labels)
     sample = stratified_subset(test, cfg.check_samples, seed=42)
-    return check_hub_model(predictor, sample["text"].tolist(), sample["label"].to_numpy(), cfg.check_dataset, folder)
+    root = resolve_dataset(cfg.check_dataset)
+    train, _ = labelled_split(root, "train", names=names) if root.is_dir() else (None, None)
+    calibration = stratified_subset(train, CALIBRATION_SAMPLES, seed=42)["text"].tolist() if train is not None \
+        else None
+    return check_hub_model(predictor, sample["text"].tolist(), sample["label"].to_numpy(), cfg.check_dataset, folder,
+                           calibration)
 
 
 def stage(cfg: SpaceConfig, folder: Path, preloads: list[str]) -> None:
@@ -114,10 +124,12 @@ def publish(cfg: SpaceConfig) -> str:
         preload(cfg.model_id, cfg.model_revision), preload(cfg.baseline_id, cfg.baseline_revision))
     with tempfile.TemporaryDirectory() as tmp:
         stage(cfg, Path(tmp), [model_entry, baseline_entry])
-        if onnx_files(model_files):
-            print(f"{cfg.model_id} ships its own ONNX file; the Space serves it (no int8 check here).")
+        if served_files(model_files):
+            print(f"{cfg.model_id} ships its own ONNX or OpenVINO files; the Space serves them (no int8 check "
+                  "here).")
         elif cfg.int8_check:
-            print(check_int8(cfg, model_sha, Path(tmp) / CHECKED_DIR.name)["summary"])
+            for name, check in check_int8(cfg, model_sha, Path(tmp) / CHECKED_DIR.name).items():
+                print(f"{name}: {check['summary']}")
         url = upload_folder(Path(tmp), cfg.space_id, repo_type="space", private=cfg.private,
                             message=f"Deploy review-sentiment demo serving {cfg.model_id}@{model_sha[:10]}")
     api = HfApi()

@@ -38,7 +38,8 @@ from .hp_search import MODEL_ARGS, search, suggest, trials_table
 from .hub import check_write_access, upload_folder
 from .inference_settings import InferenceSettings, write_settings
 from .int8_bar import SAMPLES as INT8_SAMPLES
-from .int8_bar import ship as ship_onnx
+from .int8_bar import ship as ship_files
+from .openvino_ir import CALIBRATION_SAMPLES
 from .metrics import classification_metrics, ece_interval
 from .model_files import locate
 from .modeling import build_model, save_model
@@ -210,19 +211,22 @@ def train(cfg: TrainConfig) -> dict:
         with timed(timings, "other domains"):
             domains = score_sets(predictor, cfg.eval_sets, text_column=cfg.text_column,
                                  label_column=cfg.label_column, seed=cfg.seed)
-    metrics_onnx = None
+    metrics_files = {}
     if cfg.onnx:
-        with timed(timings, "ONNX files and int8 bar"):
+        with timed(timings, "ONNX and OpenVINO files and int8 bar"):
             sample = stratified_subset(splits.test, INT8_SAMPLES, seed=cfg.seed)
-            metrics_onnx = ship_onnx(out, sample["text"].tolist(), sample["label"].to_numpy())
-        print(metrics_onnx["summary"])
+            # OpenVINO's static int8 is calibrated on training reviews: the bar then scores reviews it never saw.
+            calibration = stratified_subset(splits.train, CALIBRATION_SAMPLES, seed=cfg.seed)["text"].tolist()
+            metrics_files = ship_files(out, sample["text"].tolist(), sample["label"].to_numpy(), calibration)
+        for name, shipped in metrics_files.items():
+            print(f"{name}: {shipped['summary']}")
     baseline_metrics = None
     if baseline is not None:
         with timed(timings, "baseline scoring"):
             baseline_metrics = score(baseline, splits.test["text"].tolist(), splits.test["label"].to_numpy(),
                                      splits.label_names, progress=True)["metrics"]
     metrics = {"test": test_metrics, **({"baseline": baseline_metrics} if baseline_metrics else {}),
-               **({"domains": domains} if domains else {}), **({"onnx": metrics_onnx} if metrics_onnx else {}),
+               **({"domains": domains} if domains else {}), **metrics_files,
                "validation": {k.removeprefix("eval_"): v for k, v in best_val.items()},
                "train": {"runtime_s": round(train_seconds, 1), "steps": result.global_step,
                          "max_steps": trainer.state.max_steps, "stopped_early": stopped_early,
@@ -331,7 +335,7 @@ def write_artifacts(cfg: TrainConfig, out: Path, splits: Splits, metrics: dict, 
                        domains=metrics.get("domains"), domains_md=domains_table(metrics["domains"])
                        if metrics.get("domains") else None, trials=trials,
                        tracked=(out / LOG_DIR).is_dir(), stopped_early=metrics["train"]["stopped_early"],
-                       onnx=metrics.get("onnx"))
+                       onnx=metrics.get("onnx"), openvino=metrics.get("openvino"))
     card.save(out / "README.md")
 
 

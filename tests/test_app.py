@@ -361,7 +361,7 @@ def test_service_serves_the_fastest_allowed_option_timed_on_this_cpu_and_explain
 
 
 def test_a_runtime_registered_in_the_table_is_served_without_touching_predictor(trained_model, monkeypatch):
-    """A new runtime is a factory in runtimes.RUNTIMES (model, tokenizer, precision, file -> run function): the app
+    """A new runtime is an entry in runtimes.RUNTIMES (model, tokenizer, precision, file -> run function): the app
     serves it by name, and padding, ordering, long-review reading and calibration stay the Predictor's own."""
     from review_sentiment import runtimes
 
@@ -374,11 +374,12 @@ def test_a_runtime_registered_in_the_table_is_served_without_touching_predictor(
             return model(**batch).logits.detach().numpy()
         return {"run": run, "description": "toy runtime", "shared_length": 10_000}
 
-    monkeypatch.setitem(runtimes.RUNTIMES, "toy", (toy, lambda: True))
+    monkeypatch.setitem(runtimes.RUNTIMES, "toy", runtimes.Entry(toy, lambda: True))
     served = torch_side.serving("toy")
     texts = ["great wonderful film", "awful boring plot"]
     assert len(set(map(len, served.encode(texts)))) == 1, "the same length: no padding to refuse"
-    assert served.runtime.description == "toy runtime" and calls == []
-    assert served.choice["rule"] == "the first allowed option" and served.choice["probe_ms"] == {}
+    assert served.runtime.description == "toy runtime" and calls and all(c[0] == 1 for c in calls), "timed alone"
+    assert served.choice["rule"] == "the only allowed option" and list(served.choice["probe_ms"]) == ["toy runtime"]
+    calls.clear()
     np.testing.assert_allclose(served.predict_proba(texts), torch_side.predict_proba(texts), atol=1e-6)
     assert len(calls) == 1 and calls[0][0] == 2, "within its token budget: one call for both reviews"

@@ -26,13 +26,18 @@ def test_serving_benchmark(tmp_path, trained_model, binary_data, bert_base):
     report = json.loads(out.read_text())
     variants = report["speed"]["tiny"]
     assert list(variants) == ["seed-pipeline", "plain-pipeline", "torch-fp32", "torch-int8", "onnx-fp32",
-                              "onnx-int8", "rest", "rest-no-onnx"]
+                              "onnx-int8", "openvino-fp32", "openvino-int8", "rest", "rest-onnx-only", "rest-no-onnx"]
     assert all(v["p50_ms"] > 0 and v["peak_rss_mb"] > 0 for v in variants.values())
-    # The app serves what it timed fastest at start; a model with onnx/ offers its shipped files, one without does not.
-    for name in ("rest", "rest-no-onnx"):
+    # The app serves what it timed fastest at start; a model with onnx/ and openvino/ offers both int8 files, one with
+    # onnx/ alone offers its ONNX files to both runtimes, one without offers exports.
+    for name in ("rest", "rest-onnx-only", "rest-no-onnx"):
         assert variants[name]["runtime"] == variants[name]["runtime_choice"]["chosen"]
-    assert "ONNX Runtime, int8 (onnx/model_quantized.onnx)" in variants["rest"]["runtime_choice"]["probe_ms"]
-    assert not any("onnx/" in k for k in variants["rest-no-onnx"]["runtime_choice"]["probe_ms"])
+    timed = {name: list(variants[name]["runtime_choice"]["probe_ms"]) for name in variants if name.startswith("rest")}
+    assert timed["rest"][:2] == ["ONNX Runtime, int8 (onnx/model_quantized.onnx)",
+                                 "OpenVINO, int8 (openvino/openvino_model_qint8_quantized.xml)"]
+    assert not any("openvino/" in k for k in timed["rest-onnx-only"])
+    assert "OpenVINO, fp32 (onnx/model.onnx)" in timed["rest-onnx-only"]
+    assert not any("onnx/" in k for k in timed["rest-no-onnx"])
     clicks = variants["rest"]["example_click_p50_ms"]
     assert clicks["cold"] > 0 and clicks["cached"] > 0 and "answer cache" in stdout
     # Only the second click of each example hits the cache: the timed reviews were all new to the app.
@@ -41,7 +46,8 @@ def test_serving_benchmark(tmp_path, trained_model, binary_data, bert_base):
         variants["plain-pipeline"]["p50_ms"] / variants["rest"]["p50_ms"])
     accuracy = report["accuracy"]
     assert accuracy["onnx-fp32"]["agreement_with_fp32"] == 1.0 and accuracy["onnx-fp32"]["mcnemar_p"] == 1.0
-    assert set(accuracy) == {"torch-fp32", "onnx-fp32", "onnx-int8", "torch-int8"}
+    assert set(accuracy) == {"torch-fp32", "onnx-fp32", "onnx-int8", "openvino-fp32", "openvino-int8", "torch-int8"}
+    assert accuracy["openvino-fp32"]["agreement_with_fp32"] == 1.0
     assert report["machine"]["cpu"] and "isa" in report["machine"]
     assert "vs pipeline" in stdout and "McNemar p" in stdout
 
@@ -76,7 +82,7 @@ def test_gpu_check_runs_small_on_cpu(tmp_path, bert_base, binary_data):
     assert all(step["rc"] == 0 and step["seconds"] > 0 for step in summary["steps"].values())
     assert [r["recipe"] for r in summary["benchmark"]] == ["seed", "ours", "floor"]
     timings = summary["train_py"]["timings_s"]
-    assert {"training", "calibration and test scoring", "ONNX files and int8 bar"} <= set(timings)
+    assert {"training", "calibration and test scoring", "ONNX and OpenVINO files and int8 bar"} <= set(timings)
     assert summary["checks"]["train_py_s"] >= sum(timings.values()), "end to end holds every phase"
     assert "| ours |" in result.stdout and "| train_py_s |" in result.stdout
 

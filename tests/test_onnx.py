@@ -126,7 +126,7 @@ def test_train_ships_onnx_with_its_check_and_the_space_serves_the_shipped_file(t
     service = Service(str(trained_model), str(star_baseline), runtime="onnx")
     precision = "int8" if check["passed"] else "fp32"
     # Both shipped files are allowed (int8 only past the bar), and the faster on this CPU serves.
-    options = list(service.model.predictor.choice["probe_ms"] or [service.model.predictor.choice["chosen"]])
+    options = list(service.model.predictor.choice["probe_ms"])
     assert options == [f"ONNX Runtime, {p} ({f})" for p, f in (("int8", onnx.INT8_FILE), ("fp32", onnx.FP32_FILE))
                        if p == "fp32" or check["passed"]]
     assert service.model.predictor.runtime.description == service.model.predictor.choice["chosen"]
@@ -153,36 +153,52 @@ def test_no_onnx_flag_writes_none(tmp_path, distilbert_base, binary_data):
 
 
 @pytest.mark.parametrize("bar", ["met", "missed"])
-def test_publish_time_int8_check_ships_only_a_file_that_met_the_bar(trained_model, binary_data, tmp_path, monkeypatch,
-                                                                    bar):
-    """check_hub_model (what publishing runs for a Hub model without onnx/): the passing file and its figures land under
-    <owner>--<name>/<commit>/, and the loader serves it for that commit alone; a miss ships nothing. The bar is set
-    out of reach to make the tiny model miss it (its two layers stay fp32, so it always agrees)."""
+def test_publish_time_int8_check_ships_only_files_that_met_the_bar(trained_model, binary_data, tmp_path, monkeypatch,
+                                                                   bar):
+    """check_hub_model (what publishing runs for a Hub model without onnx/ or openvino/): each passing int8 file
+    (ONNX Runtime's dynamic one, OpenVINO's static one calibrated on the train reviews) and its figures land under
+    <owner>--<name>/<commit>/, and the loader serves them for that commit alone; a miss ships nothing. The bar is set
+    out of reach to make the tiny model miss it (it always agrees otherwise)."""
     import shutil
 
     import pandas as pd
 
-    from review_sentiment import int8_bar
+    from review_sentiment import int8_bar, openvino_ir
 
     if bar == "missed":
         monkeypatch.setattr(int8_bar, "MIN_AGREEMENT", 1.01)
-    hub_like = shutil.copytree(trained_model, tmp_path / "model", ignore=shutil.ignore_patterns("onnx", "checkpoints"))
+    hub_like = shutil.copytree(trained_model, tmp_path / "model",
+                               ignore=shutil.ignore_patterns("onnx", "openvino", "checkpoints"))
     predictor = Predictor.load(str(hub_like), device="cpu")
     predictor.files.repo_id, predictor.files.revision = "someone/model", "a" * 40  # as a Hub model would be
-    test = pd.read_parquet(binary_data / "test.parquet")
-    check = int8_bar.check_hub_model(predictor, test["text"].tolist(), test["label"].to_numpy(), "local",
-                                     tmp_path / "checked-onnx")
+    test, train = (pd.read_parquet(binary_data / f"{split}.parquet") for split in ("test", "train"))
+    checks = int8_bar.check_hub_model(predictor, test["text"].tolist(), test["label"].to_numpy(), "local",
+                                      tmp_path / "checked-onnx", train["text"].tolist()[:50])
     folder = tmp_path / "checked-onnx" / "someone--model" / ("a" * 40)
-    assert check["passed"] == (bar == "met") and check["reviews"] == len(test)
-    assert (folder / onnx.INT8_FILE).exists() == (folder / "int8_check.json").exists() == (bar == "met")
+    assert set(checks) == {"onnx", "openvino"}
+    assert checks["openvino"]["calibration"]["reviews"] == 50 and checks["openvino"]["scheme"] == "static"
+    for check in checks.values():
+        assert check["passed"] == (bar == "met") and check["reviews"] == len(test)
+    for name in (onnx.INT8_FILE, openvino_ir.INT8_FILE, "openvino/openvino_model_qint8_quantized.bin"):
+        assert (folder / name).exists() == (bar == "met"), name
+    assert (folder / "int8_check.json").exists() == (bar == "met")
     monkeypatch.setenv("CHECKED_ONNX_DIR", str(tmp_path / "checked-onnx"))
-    served = predictor.serving("onnx")
-    tried = [t["scheme"] for t in check["schemes_tried"]]
+    tried = [t["scheme"] for t in checks["onnx"]["schemes_tried"]]
     if bar == "met":
-        assert served.runtime.file == folder / onnx.INT8_FILE and served.int8_check == check
-        assert "the Space ships it" in check["summary"] and tried == ["edges"], "the faster scheme passed: no other"
+        figures = json.loads((folder / "int8_check.json").read_text())
+        assert figures == {onnx.INT8_FILE: checks["onnx"], openvino_ir.INT8_FILE: checks["openvino"]}
+        for runtime in ("onnx", "openvino"):
+            served = predictor.serving(runtime)
+            assert served.runtime.precision == "int8" and served.int8_check == checks[runtime]
+            assert served.runtime.file.parent.parent == folder
+        assert "the Space ships it" in checks["onnx"]["summary"] and tried == ["edges"], "the faster scheme passed"
     else:
+        served = predictor.serving("onnx")
         assert served.runtime.precision == "fp32" and served.int8_check is None
-        assert "the Space serves fp32" in check["summary"] and tried == list(onnx.SCHEMES), "every scheme tried"
+        assert "the Space serves fp32" in checks["onnx"]["summary"] and tried == list(onnx.SCHEMES), "every scheme"
     predictor.files.revision = "b" * 40  # other weights: the file checked for another commit is never served
-    assert predictor.shipped_onnx() == {}
+    assert predictor.shipped_files() == {}
+    # With no training reviews to calibrate on, OpenVINO's int8 is not made (the test reviews never calibrate).
+    unchecked = int8_bar.check_hub_model(predictor, test["text"].tolist()[:10], test["label"].to_numpy()[:10], "local",
+                                         tmp_path / "other")
+    assert unchecked["openvino"]["skipped"].startswith("no training reviews") and "passed" in unchecked["onnx"]

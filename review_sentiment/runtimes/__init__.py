@@ -3,19 +3,19 @@
 A factory takes the torch model and tokenizer, a precision ("fp32", "int8") and, for runtimes that read a file, the
 file (None: the runtime makes its own, e.g. an ONNX export cached on first use), and returns a `Runtime`: a function
 from one padded batch (dict of tensors) to a logits array, the words /healthz and the About tab use for it, and the
-token budget of one call (call_plan.py). The Predictor never changes for a new runtime: OpenVINO, say, is one
-module here, one line in RUNTIMES, and its file name in model_files.
+token budget of one call (call_plan.py). The Predictor never changes for a new runtime: it is one module here and
+one line in RUNTIMES, with the files it reads in a model's folder ({precision: path}; model_files downloads them).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
 
-from . import ort, pytorch
+from . import ort, ov, pytorch
 
 
 @dataclass(frozen=True)
@@ -29,15 +29,25 @@ class Runtime:
 
 
 Factory = Callable[..., Runtime]
-# name -> (factory, whether it can run here). The first that can run is the default on CPU.
-RUNTIMES: dict[str, tuple[Factory, Callable[[], bool]]] = {
-    "onnx": (ort.build, ort.available),
-    "torch": (pytorch.build, lambda: True),
+
+
+class Entry(NamedTuple):
+    build: Factory
+    can_run: Callable[[], bool]  # installed and usable on this machine
+    files: dict[str, str] = {}  # {precision: path in a model's folder} for runtimes that read files
+
+
+# In order of preference among options of one precision (Predictor.candidates): the first that can run is the default
+# on CPU where nothing is timed (the bulk CLI).
+RUNTIMES: dict[str, Entry] = {
+    "onnx": Entry(ort.build, ort.available, ort.FILES),
+    "openvino": Entry(ov.build, ov.available, ov.FILES),
+    "torch": Entry(pytorch.build, lambda: True),
 }
 
 
 def available() -> list[str]:
-    return [name for name, (_, can_run) in RUNTIMES.items() if can_run()]
+    return [name for name, entry in RUNTIMES.items() if entry.can_run()]
 
 
 def build(name: str, model, tokenizer, precision: str = "fp32", path: Path | None = None,
@@ -45,6 +55,5 @@ def build(name: str, model, tokenizer, precision: str = "fp32", path: Path | Non
     """The runtime `name` for this model, at `precision`, from `path` where it reads a file."""
     if name not in RUNTIMES:
         raise ValueError(f"unknown runtime {name!r}; known: {', '.join(RUNTIMES)}")
-    factory, _ = RUNTIMES[name]
-    return Runtime(**factory(model, tokenizer, precision=precision, path=path, threads=threads), name=name,
+    return Runtime(**RUNTIMES[name].build(model, tokenizer, precision=precision, path=path, threads=threads), name=name,
                    precision=precision, file=path)

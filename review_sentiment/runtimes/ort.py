@@ -6,6 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..onnx import FP32_FILE, INT8_FILE
+
+FILES = {"fp32": FP32_FILE, "int8": INT8_FILE}  # the files it reads in a model's folder
 # The longest review that shares a call in fp32 (call_plan.py). Measured with benchmarks/batching.py on MiniLM-L6 and
 # DistilBERT sizes (README "Performance"): up to 128 tokens a shared call of 2-16 reviews cost 0.42-1.00x singles
 # per review; at 256, 0.97-1.13x. int8 gets 0 (one review per call) whatever the measurement: its activations are
