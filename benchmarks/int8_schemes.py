@@ -1,7 +1,8 @@
 """Which int8 scheme to ship: agreement with fp32, accuracy and speed of each, on one fine-tuned model and this CPU.
 
-Every scheme quantises the same fp32 export (onnx.export) and is scored on the same labelled test reviews, one review
-per call with every core, as the Space serves it, on its runtime (ONNX Runtime, or OpenVINO for its files); the int8
+Every scheme quantises the same fp32 export (onnx.export) and is scored on the same labelled test reviews with every
+core, in calls as the Space makes them (dynamic int8 one review per call; fp32 and static int8 let short reviews
+share), on its runtime (ONNX Runtime, or OpenVINO for its files); the int8
 bar (int8_bar.py) is applied to each. Static schemes (ONNX Runtime's QDQ with a calibration reader, OpenVINO's NNCF)
 calibrate on `--calibration` reviews of the *train* split, never the test reviews they are scored on. The CPU model
 and its ISA flags are recorded: int8 kernels differ between AVX2-only, AVX-512 VNNI and AMX CPUs.
@@ -109,7 +110,7 @@ def openvino_static(fp32: Path, out: Path, predictor, calibration: list[str]) ->
 
 
 # name: (runtime that serves the file, how the file is made from the fp32 ONNX export: (fp32, out, predictor,
-# calibration reviews) -> None)
+# calibration reviews) -> None; None: the export itself, at the precision the runtime name's suffix gives)
 SCHEMES = {
     # onnx.SCHEMES, exactly as train.py and publishing quantise:
     "int8 s8 weights, 7-bit, edges fp32 (scheme 1)": ("onnx", lambda a, b, *_: shipped(a, b, "edges")),
@@ -124,7 +125,8 @@ SCHEMES = {
     "static QDQ, MinMax, every MatMul": ("onnx", lambda a, b, p, c: quantize_static_ort(a, b, p, c)),
     "static QDQ, MinMax, edges + FFN outputs fp32": ("onnx", lambda a, b, p, c: quantize_static_ort(
         a, b, p, c, keep="edges+ffn-out")),
-    "OpenVINO fp32 (openvino/openvino_model.xml)": ("openvino", None),
+    "OpenVINO fp32 (the ONNX export read by OpenVINO)": ("openvino", None),
+    "OpenVINO bf16 (the fp32 file, bf16 inference precision)": ("openvino:bf16", None),
     "OpenVINO static int8, NNCF (the shipped file)": ("openvino", openvino_static),
 }
 
@@ -168,6 +170,7 @@ def main(argv=None) -> None:
                      "ms_per_review": round(fp32_ms, 2), "passed": True, "size_mb": fp32_path.stat().st_size / 1e6})
         for name in args.schemes:
             runtime, make = SCHEMES[name]
+            runtime, precision = (runtime.split(":") + ["int8" if make else "fp32"])[:2]
             path = Path(tmp) / f"scheme{len(rows)}.{'xml' if runtime == 'openvino' else 'onnx'}"
             started = time.perf_counter()
             if make is None:  # fp32 on another runtime: the export itself
@@ -175,17 +178,17 @@ def main(argv=None) -> None:
             else:
                 make(fp32_path, path, base, calibration)
             made_s = time.perf_counter() - started
-            probs, ms = score(path, "int8" if make else "fp32", runtime)
+            probs, ms = score(path, precision, runtime)
             check = compare(labels, fp32, probs)
             rows.append({"scheme": name, "accuracy": check["accuracy_int8"], "agreement": check["agreement"],
                          "accuracy_points": round(check["accuracy_points"], 2), "mcnemar_p": check["mcnemar_p"],
                          "ms_per_review": round(ms, 2), "speedup": round(fp32_ms / ms, 2), "passed": check["passed"],
-                         "runtime": runtime, "made_s": round(made_s, 1),
+                         "runtime": runtime, "precision": precision, "made_s": round(made_s, 1),
                          "size_mb": round(sum(f.stat().st_size for f in (path, path.with_suffix(".bin"))
                                               if f.exists()) / 1e6, 1)})
             print(rows[-1], flush=True)
     print(f"\n# int8 schemes: {Path(args.model).name}, {len(texts)} test reviews, window "
-          f"{base.settings.max_length}, one review per call, {usable_cores()} threads; {describe(info)}")
+          f"{base.settings.max_length}, calls as each runtime serves them, {usable_cores()} threads; {describe(info)}")
     print("| scheme | accuracy | agreement with fp32 | ms / review | vs fp32 | MB | meets the bar |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     for r in rows:

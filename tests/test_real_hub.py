@@ -149,12 +149,19 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
     from review_sentiment.publish import app_files
     lv, nl = hub.facts[LVWERRA], hub.facts[NLPTOWN]
     checked = f"checked-onnx/{LVWERRA.replace('/', '--')}/{lv['pr']}"
-    # Two layers, both kept fp32 by the quantiser (first and last): int8 agrees on every review and ships.
-    assert "int8 meets the bar on 60 test reviews" in result.stdout and "the Space ships it" in result.stdout
-    assert set(space.files) == {str(p) for p in app_files()} | {f"{checked}/onnx/model_quantized.onnx",
-                                                                 f"{checked}/int8_check.json"}
-    assert len(space.commits) == 1
+    # Two layers, both kept fp32 by ONNX Runtime's quantiser (first and last): its int8 agrees on every review and
+    # ships. OpenVINO's static int8 quantises every layer: it ships only if it met the bar too.
+    assert "onnx: int8 meets the bar on 60 test reviews" in result.stdout and "the Space ships it" in result.stdout
+    assert "openvino: int8 " in result.stdout and "calibrated on 240 training reviews" in result.stdout
     figures = json.loads(space.files[f"{checked}/int8_check.json"])
+    openvino_files = {f"{checked}/openvino/openvino_model_qint8_quantized.{x}" for x in ("xml", "bin")}
+    assert set(space.files) == {str(p) for p in app_files()} | {f"{checked}/onnx/model_quantized.onnx",
+                                                                 f"{checked}/int8_check.json"} | \
+        (openvino_files if "openvino/openvino_model_qint8_quantized.xml" in figures else set())
+    assert {f"review_sentiment/{p.relative_to(ROOT / 'review_sentiment')}" for p in
+            (ROOT / "review_sentiment").rglob("*.py")} <= set(space.files), "every module of the package, runtimes/ too"
+    assert len(space.commits) == 1
+    figures = figures["onnx/model_quantized.onnx"]
     assert figures["passed"] and figures["revision"] == lv["pr"] and figures["dataset"] == str(binary_data)
     space_dir = tmp_path / "space-files"
     for name, data in space.files.items():
@@ -220,23 +227,27 @@ def test_publishing_a_pickled_only_model_stops_before_uploading(hub, tmp_path):
 SERVE = """
 import json, sys
 from review_sentiment.predictor import Predictor
-p = Predictor.load(sys.argv[1], device="cpu").serving("onnx", "auto")
-print(json.dumps({"runtime": p.runtime.description, "probs": p.predict_proba(json.loads(sys.argv[2])).tolist()}))
+p = Predictor.load(sys.argv[1], device="cpu").serving()
+print(json.dumps({"runtime": p.runtime.name, "precision": p.runtime.precision,
+                  "file": f"{p.runtime.file.parent.name}/{p.runtime.file.name}", "timed": list(p.choice["probe_ms"]),
+                  "probs": p.predict_proba(json.loads(sys.argv[2])).tolist()}))
 """
 
 
-def test_a_model_pushed_by_train_py_is_served_from_its_shipped_onnx_file_alone(hub, tmp_path, trained_model):
-    """A repo laid out as train.py pushes it (weights, card, metrics, onnx/): the Space downloads the one ONNX file
-    it serves (the checked int8 file when it shipped) and serves it, without exporting anything."""
+def test_a_model_pushed_by_train_py_is_served_from_its_shipped_files_alone(hub, tmp_path, trained_model):
+    """A repo laid out as train.py pushes it (weights, card, metrics, onnx/, openvino/): the Space downloads the files
+    it serves (each int8 file that shipped, ONNX Runtime's and OpenVINO's with its weights; fp32 only where none
+    did), times them and serves the fastest, without exporting anything."""
     from fake_hub import Repo
 
-    from review_sentiment import onnx
+    from review_sentiment.model_files import served_files
     repo_id = f"{USER}/imdb-distilbert"
     repo = hub.repos[("model", repo_id)] = Repo("model", repo_id)
-    sha = repo.commit_main("Upload full fine-tuned model", {
-        path.relative_to(trained_model).as_posix(): path.read_bytes() for path in trained_model.rglob("*")
-        if path.is_file() and not {"checkpoints", "runs"} & set(path.relative_to(trained_model).parts)})
-    shipped = onnx.INT8_FILE if (trained_model / onnx.INT8_FILE).exists() else onnx.FP32_FILE
+    uploaded = {path.relative_to(trained_model).as_posix(): path.read_bytes() for path in trained_model.rglob("*")
+                if path.is_file() and not {"checkpoints", "runs"} & set(path.relative_to(trained_model).parts)}
+    sha = repo.commit_main("Upload full fine-tuned model", uploaded)
+    expected = set(served_files(uploaded))
+    assert expected == {n for n in uploaded if "quantized" in n} or not any("quantized" in n for n in uploaded)
     start = len(hub.downloads)
     env = subprocess_env(**hub.env(token=None), HF_HOME=str(tmp_path / "hf-home"))
     result = subprocess.run([sys.executable, "-c", SERVE, repo_id, json.dumps(TEXTS)], capture_output=True,
@@ -244,11 +255,13 @@ def test_a_model_pushed_by_train_py_is_served_from_its_shipped_onnx_file_alone(h
     assert result.returncode == 0, result.stderr[-3000:]
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     names = {name for _, commit, name, _ in hub.downloads[start:] if commit == sha}
-    assert {n for n in names if n.startswith("onnx/")} == {shipped}
-    assert answer["runtime"].endswith(f"({shipped})")
+    assert {n for n in names if n.startswith(("onnx/", "openvino/"))} == expected
+    assert answer["file"] in expected and len(answer["timed"]) >= 2
+    if "onnx/model_quantized.onnx" in expected and "openvino/openvino_model_qint8_quantized.xml" in expected:
+        assert answer["precision"] == "int8" and "onnx/model.onnx" not in names, "no fp32 file for nothing"
     assert not (tmp_path / "hf-home" / "review-sentiment").exists(), "nothing exported"
-    local = Predictor.load(str(trained_model), device="cpu").on(
-        "onnx", "int8" if shipped == onnx.INT8_FILE else "fp32", trained_model / shipped)
+    local = Predictor.load(str(trained_model), device="cpu").on(answer["runtime"], answer["precision"],
+                                                                trained_model / answer["file"])
     assert np.allclose(answer["probs"], local.predict_proba(TEXTS), atol=1e-6)
 
 
