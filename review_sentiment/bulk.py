@@ -63,9 +63,10 @@ class PredictConfig:
     long_text: Optional[Literal["head", "head+tail", "chunks"]] = option(
         f"How reviews longer than the model's window are read (default: {DEFAULT_LONG_TEXT}, as the Space).")
     runtime: Optional[str] = option("What runs the models on CPU: auto takes the first allowed of the shipped int8 "
-                                    "file (checked), ONNX Runtime fp32, torch (untimed, so every rank and a resumed "
-                                    "run compute alike); onnx or torch narrow it. GPUs always run torch, in bf16 "
-                                    "where supported.", AUTO, choices=RUNTIME_CHOICES)
+                                    "files (checked: OpenVINO's, then ONNX Runtime's), fp32 on OpenVINO, then ONNX "
+                                    "Runtime, then torch (untimed, so every rank and a resumed run compute alike); "
+                                    "openvino, onnx or torch narrow it. GPUs always run torch, in bf16 where "
+                                    "supported.", AUTO, choices=RUNTIME_CHOICES)
     batch_size: int = option("Most reviews in one forward pass (on CPU, long reviews run alone: call_plan.py).", 32)
     chunk_size: int = option("Rows per chunk: the unit of streaming, progress on disk, --resume and sharding.", 1000)
     resume: bool = option("Continue an interrupted run after its last complete chunk.", False)

@@ -40,16 +40,20 @@ def checked_files(files) -> dict[str, Path]:
     return {name: folder / name for name in INT8_FILES if (folder / name).is_file()}
 
 
-def check_of(path: Path | None, config_dir: Path | None) -> dict | None:
+def check_of(path: Path | None, config_dir: Path | None, precision: str = "int8") -> dict | None:
     """The bar's figures for a served int8 file: beside it (publishing: int8_check.json, keyed by file) or in the
-    model's metrics.json (train.py: under the file's folder name, "onnx" or "openvino")."""
+    model's metrics.json (train.py: under the file's folder name, "onnx" or "openvino", and the precision: OpenVINO's
+    fp32 file has a "bf16" check where train.py ran on a CPU with AMX)."""
     if path is None:
         return None
     name = f"{path.parent.name}/{path.name}"
-    for candidate in [path.parent.parent / CHECK_FILE] + ([Path(config_dir) / "metrics.json"] if config_dir else []):
+    beside = [path.parent.parent / CHECK_FILE] if precision == "int8" else []
+    for candidate in beside + ([Path(config_dir) / "metrics.json"] if config_dir else []):
         if candidate.is_file():
             data = json.loads(candidate.read_text())
-            found = data.get(name) if candidate.name == CHECK_FILE else (data.get(path.parent.name) or {}).get("int8")
+            # bf16 was checked on OpenVINO's graph, which it runs from either fp32 file (the ONNX one is the same graph)
+            folder = "openvino" if precision == "bf16" else path.parent.name
+            found = data.get(name) if candidate.name == CHECK_FILE else (data.get(folder) or {}).get(precision)
             if found:
                 return found
     return None

@@ -55,12 +55,15 @@ def compare(labels, fp32_probs, int8_probs) -> dict:
 def reason(check: dict) -> str:
     """One line for logs and the card."""
     verdict = "meets" if check["passed"] else "misses"
+    precision = check.get("precision", "int8")
     tried = check.get("schemes_tried") or []
     scheme = (f"; scheme {check['scheme']}" + (f" (after {', '.join(t['scheme'] for t in tried[:-1])} missed it)"
                                                if len(tried) > 1 and check["passed"] else "")) if tried else ""
     if "calibration" in check:
         scheme = f"; static, calibrated on {check['calibration']['reviews']:,} training reviews"
-    return (f"int8 {verdict} the bar on {check['reviews']:,} test reviews: agreement {check['agreement']:.2%} "
+    if precision == "bf16":
+        scheme = f"; the fp32 file run in bf16 on {check['cpu']}"
+    return (f"{precision} {verdict} the bar on {check['reviews']:,} test reviews: agreement {check['agreement']:.2%} "
             f"(>= {MIN_AGREEMENT:.0%}), accuracy {check['accuracy_int8']:.2%} vs fp32 {check['accuracy_fp32']:.2%} "
             f"({check['accuracy_points']:+.2f} points, within {MAX_ACCURACY_POINTS}), McNemar p = "
             f"{check['mcnemar_p']:.2f}{scheme}")
@@ -116,6 +119,18 @@ def check_openvino(predictor, fp32_path: Path, folder: Path, texts, labels, fp32
         {"scheme": "static", "calibration": calibrated}
 
 
+def check_bf16(predictor, xml: Path, texts, labels, fp32) -> dict | None:
+    """OpenVINO's fp32 file run in bf16, scored against fp32 like an int8 file, where this CPU computes bf16 on its
+    own matrix units (AMX; cpu.native_bf16); None elsewhere, since there the hint would not run what a Space with
+    AMX runs."""
+    from .cpu import cpu_info, describe, native_bf16
+
+    if not native_bf16():
+        return None
+    return compare(labels, fp32, scores(predictor, "openvino", "bf16", xml, texts)) | \
+        {"precision": "bf16", "cpu": describe(cpu_info())}
+
+
 def export_and_check(predictor, folder: Path, texts, labels, calibration=None) -> dict[str, dict]:
     """onnx/model.onnx exported into `folder` with onnx/model_quantized.onnx from the first scheme that meets the bar
     (or the last tried), and where OpenVINO is installed openvino/openvino_model.xml with its static int8 file
@@ -130,7 +145,8 @@ def export_and_check(predictor, folder: Path, texts, labels, calibration=None) -
     found = check_openvino(predictor, fp32_path, folder, texts, labels, fp32, calibration)
     if found is not None:
         out["openvino"] = {"paths": {"fp32": folder / openvino_ir.FP32_FILE, "int8": folder / openvino_ir.INT8_FILE},
-                           "check": found}
+                           "check": found,
+                           "bf16": check_bf16(predictor, folder / openvino_ir.FP32_FILE, texts, labels, fp32)}
     return out
 
 
@@ -158,6 +174,8 @@ def ship(folder, texts, labels, calibration=None) -> dict:
                         "int8": None if skipped else check,
                         "summary": summary(check) + ("" if skipped or check["passed"]
                                                      else "; only the fp32 file ships")}
+        if made.get("bf16"):  # OpenVINO on a CPU with AMX: the fp32 file in bf16, checked the same way
+            report[name] |= {"bf16": made["bf16"], "summary": report[name]["summary"] + "; " + reason(made["bf16"])}
     return report
 
 

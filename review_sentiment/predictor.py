@@ -102,27 +102,37 @@ class Predictor:
 
     def candidates(self, runtime: str | None, quantize: str) -> list[tuple[str, str, Path | None]]:
         """(runtime, precision, file) options allowed for serving on CPU, in order of preference: every checked int8
-        file (shipped, or checked at publishing), then fp32 on each runtime, then torch. int8 only from a file that
+        file (shipped, or checked at publishing) and, on CPUs with AMX, OpenVINO's fp32 file in bf16 where train.py
+        checked that against the bar, then fp32 on each runtime, then torch. int8 only from a file that
         met the accuracy bar, unless quantize="int8" asks for it unchecked (ONNX Runtime's own export, torch's dynamic
         int8; OpenVINO's int8 needs calibration, so only a checked file); none of it with quantize="none". fp32 is
         offered where its file is here, or where no int8 option is: a model is never exported only to be timed
         against a checked int8 file. OpenVINO reads the ONNX file ONNX Runtime would (shipped or exported) where its
         own fp32 file did not ship."""
+        from .checked_onnx import check_of
+        from .cpu import native_bf16
+
         names = runtimes.available() if runtime in (None, AUTO) else [runtime]
         shipped = self.shipped_files()
-        int8: list[tuple[str, str, Path | None]] = []
+        config_dir = self.files.config_dir if self.files else None
+        reduced: list[tuple[str, str, Path | None]] = []  # int8, and bf16 on AMX
         fp32: list[tuple[str, str, Path | None]] = []
         for name in names:
             if name == "torch":
                 continue
             files = shipped.get(name, {})
             if quantize != "none" and "int8" in files:
-                int8.append((name, "int8", files["int8"]))
+                reduced.append((name, "int8", files["int8"]))
             elif quantize == "int8" and name == "onnx":
-                int8.append((name, "int8", None))  # an export of its own: faster, accuracy unchecked
-            fp32.append((name, "fp32", files.get("fp32") or shipped.get("onnx", {}).get("fp32")))
-        fp32 = [] if quantize == "int8" else [option for option in fp32 if option[2] is not None or not int8]
-        options = int8 + fp32
+                reduced.append((name, "int8", None))  # an export of its own: faster, accuracy unchecked
+            fp32_file = files.get("fp32") or shipped.get("onnx", {}).get("fp32")
+            # bf16 on AMX, where train.py checked it against the bar on such a CPU (int8_bar.check_bf16).
+            if quantize == "auto" and name == "openvino" and fp32_file and native_bf16() and \
+                    (check_of(fp32_file, config_dir, "bf16") or {}).get("passed"):
+                reduced.append((name, "bf16", fp32_file))
+            fp32.append((name, "fp32", fp32_file))
+        fp32 = [] if quantize == "int8" else [option for option in fp32 if option[2] is not None or not reduced]
+        options = reduced + fp32
         if "torch" in names:
             options.append(("torch", "int8" if quantize == "int8" else "fp32", None))
         return options
@@ -185,13 +195,13 @@ class Predictor:
 
     @functools.cached_property
     def int8_check(self) -> dict | None:
-        """The accuracy bar's figures for the int8 file this Predictor serves (None when it serves no such file);
-        read once, since /healthz and the About tab ask for them on every visit."""
+        """The accuracy bar's figures for the int8 file this Predictor serves, or for the fp32 file it runs in bf16
+        (None when it serves neither); read once, since /healthz and the About tab ask for them on every visit."""
         from .checked_onnx import check_of
 
-        if self.runtime.precision != "int8" or self.runtime.file is None:
+        if self.runtime.precision not in ("int8", "bf16") or self.runtime.file is None:
             return None
-        return check_of(self.runtime.file, self.files.config_dir if self.files else None)
+        return check_of(self.runtime.file, self.files.config_dir if self.files else None, self.runtime.precision)
 
     def probe_ms(self, min_calls: int = 5, min_seconds: float = 0.25, max_calls: int = 50) -> float:
         """Median ms of one call on a typical review (random ids, this model's window), after a warm-up call: at

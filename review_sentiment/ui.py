@@ -314,7 +314,7 @@ def origin_line(slot: Slot) -> str:
     check = slot.predictor.int8_check
     if check:
         when = "when the Space was published" if check.get("repo") else "by train.py"
-        runs += f" int8 checked {when}: {reason(check)}."
+        runs += f" {check.get('precision', 'int8')} checked {when}: {reason(check)}."
     if not source.get("repo"):
         return f"Loaded from the local folder `{slot.spec}`.{runs}"
     sha = source["revision"]

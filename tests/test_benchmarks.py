@@ -33,8 +33,8 @@ def test_serving_benchmark(tmp_path, trained_model, binary_data, bert_base):
     for name in ("rest", "rest-onnx-only", "rest-no-onnx"):
         assert variants[name]["runtime"] == variants[name]["runtime_choice"]["chosen"]
     timed = {name: list(variants[name]["runtime_choice"]["probe_ms"]) for name in variants if name.startswith("rest")}
-    assert timed["rest"][:2] == ["ONNX Runtime, int8 (onnx/model_quantized.onnx)",
-                                 "OpenVINO, int8 (openvino/openvino_model_qint8_quantized.xml)"]
+    assert timed["rest"][:2] == ["OpenVINO, int8 (openvino/openvino_model_qint8_quantized.xml)",
+                                 "ONNX Runtime, int8 (onnx/model_quantized.onnx)"]
     assert not any("openvino/" in k for k in timed["rest-onnx-only"])
     assert "OpenVINO, fp32 (onnx/model.onnx)" in timed["rest-onnx-only"]
     assert not any("onnx/" in k for k in timed["rest-no-onnx"])
@@ -158,18 +158,26 @@ def test_language_benchmark(tmp_path, binary_data):
 def test_batching_and_int8_scheme_benchmarks(tmp_path, trained_model, binary_data):
     out = tmp_path / "batching.json"
     stdout = bench("batching.py", "--model", str(trained_model), "--sizes", "--lengths", "8", "16", "--reviews", "1",
-                   "2", "--repeats", "1", "--out", str(out))
+                   "2", "--repeats", "1", "--variants", "onnx:fp32", "onnx:int8", "openvino:fp32", "openvino:int8",
+                   "torch:fp32", "--out", str(out))
     report = json.loads(out.read_text())
-    assert len(report["rows"]) == 3 * 2 * 2, "three runtimes x two lengths x two call sizes"
+    assert len(report["rows"]) == 5 * 2 * 2, "five runtimes and precisions x two lengths x two call sizes"
+    assert {r["runtime"] for r in report["rows"]} >= {"OpenVINO, int8 (openvino/openvino_model_qint8_quantized.xml)",
+                                                      "OpenVINO, fp32 (openvino/openvino_model.xml)"}
     assert all(r["vs_single"] == 1.0 for r in report["rows"] if r["reviews"] == 1)
     assert {(m["precision"], m["arena"]) for m in report["memory"]} == {(p, a) for p in ("fp32", "int8")
                                                                          for a in (True, False)}
     assert all(m["rss_end_mb"] > 0 for m in report["memory"]) and "ISA" in stdout and "arena" in stdout
     out = tmp_path / "schemes.json"
-    schemes = ["int8 s8 weights, 7-bit, all layers", "int8 s8 weights, 7-bit, edges + FFN outputs fp32 (scheme 2)"]
+    schemes = ["int8 s8 weights, 7-bit, all layers", "int8 s8 weights, 7-bit, edges + FFN outputs fp32 (scheme 2)",
+               "static QDQ, MinMax, edges + FFN outputs fp32",
+               "OpenVINO bf16 (the fp32 file, bf16 inference precision)",
+               "OpenVINO static int8, NNCF (the shipped file)"]
     stdout = bench("int8_schemes.py", "--model", str(trained_model), "--data", str(binary_data), "--samples", "20",
-                   "--schemes", *schemes, "--out", str(out))
+                   "--calibration", "30", "--schemes", *schemes, "--out", str(out))
     report = json.loads(out.read_text())
-    assert [r["scheme"] for r in report["rows"]][0] == "fp32" and len(report["rows"]) == 3
+    assert [r["scheme"] for r in report["rows"]][0] == "fp32" and len(report["rows"]) == 6
+    assert [(r["runtime"], r["precision"]) for r in report["rows"][-2:]] == [("openvino", "bf16"), ("openvino", "int8")]
+    assert report["calibration_reviews"] == 30, "static schemes calibrate on train reviews (test reviews are scored)"
     assert all(0 <= r["agreement"] <= 1 and r["ms_per_review"] > 0 for r in report["rows"])
     assert "meets the bar" in stdout and report["machine"]["isa"] is not None

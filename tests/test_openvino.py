@@ -92,7 +92,7 @@ def test_static_int8_answers_do_not_depend_on_the_reviews_sharing_a_call(minilm,
     calibrated = openvino_ir.quantize(folder / openvino_ir.FP32_FILE, xml, predictor, CALIBRATION)
     assert calibrated["reviews"] == len(CALIBRATION) and "NNCF" in calibrated["method"]
     served = predictor.on("openvino", "int8", xml)
-    assert served.runtime.shared_length == ov.SHARED_LENGTH > 0, "static int8 shares calls like fp32"
+    assert served.runtime.shared_length == ov.SHARED_LENGTH["int8"] > 0, "static int8 shares calls like fp32"
     dynamic = predictor.on("onnx", "int8", onnx.quantize(folder / onnx.FP32_FILE, tmp_path / "dynamic.onnx"))
     assert dynamic.runtime.shared_length == 0, "dynamic int8: one review per call"
 
@@ -178,3 +178,23 @@ def test_a_file_openvino_cannot_compile_drops_out_in_one_line(trained_model, tmp
     assert served.runtime.name in ("onnx", "torch") and len(served.choice["probe_ms"]) == 2
     warnings = [r for r in caplog.records if "cannot run" in r.getMessage()]
     assert len(warnings) == 1 and warnings[0].exc_info is None, "one line, no traceback"
+
+
+def test_bf16_is_checked_and_offered_only_on_cpus_that_compute_it_natively(trained_model):
+    """On a CPU with AMX, train.py also scores OpenVINO's fp32 file run in bf16 against the bar, and the Space may time
+    it beside the int8 files (never with QUANTIZE=none); elsewhere neither happens, since the hint would not run what
+    an AMX CPU runs (and without AMX bf16 measured slower than fp32)."""
+    from review_sentiment.cpu import native_bf16
+
+    metrics = json.loads((trained_model / "metrics.json").read_text())["openvino"]
+    predictor = Predictor.load(str(trained_model), device="cpu")
+    bf16 = [o for o in predictor.candidates(None, "auto") if o[1] == "bf16"]
+    assert not [o for o in predictor.candidates(None, "none") if o[1] == "bf16"]
+    if not native_bf16():
+        assert "bf16" not in metrics and not bf16
+        return
+    check = metrics["bf16"]
+    assert check["precision"] == "bf16" and "amx_bf16" in check["cpu"] and "bf16 " in metrics["summary"]
+    assert bf16 == ([("openvino", "bf16", trained_model / openvino_ir.FP32_FILE)] if check["passed"] else [])
+    served = predictor.on("openvino", "bf16", trained_model / openvino_ir.FP32_FILE)
+    assert served.runtime.description == f"OpenVINO, bf16 ({openvino_ir.FP32_FILE})" and served.int8_check == check

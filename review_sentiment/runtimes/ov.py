@@ -8,6 +8,7 @@ per thread, since a request is not safe to share and callers may run calls on se
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -16,10 +17,21 @@ import numpy as np
 from ..openvino_ir import FP32_FILE, INT8_FILE, available  # noqa: F401 - available is this runtime's can_run
 
 FILES = {"fp32": FP32_FILE, "int8": INT8_FILE}
-# The longest review that shares a call (call_plan.py), for fp32 and the static int8 file alike: its activation
-# scales are fixed, so sharing cannot move an answer (tested). Measured with benchmarks/batching.py (README
-# "Performance", Intel Xeon with AMX under KVM).
-SHARED_LENGTH = 128
+# The longest review that shares a call (call_plan.py), by precision. The static int8 file shares calls like fp32: its
+# activation scales are fixed, so sharing cannot move an answer (tested). Measured with benchmarks/batching.py on
+# MiniLM-L6 and DistilBERT sizes (README "Performance", Intel Xeon with AMX): fp32 shared calls of 2-16 reviews cost
+# 0.82-0.96x singles per review up to 256 tokens and 0.95-1.08x at 512. int8 cost 0.78-0.94x at 256 and still
+# 0.83-0.97x at 512, but calls of 16 long reviews hold large buffers: with 512, the busy queue's memory test
+# (tests/test_serving_cpu.py) grew 23% from the idle model against 5% with 256, so int8 stops at 256 too. bf16 was not
+# measured for this: it gets fp32's length.
+SHARED_LENGTH = {"fp32": 256, "int8": 256, "bf16": 256}
+# OpenVINO keeps what it compiled for each input shape (5,000 shapes by default), and so does the oneDNN library
+# inside it (1,024 primitives), and reviews come in every length: 300 calls of random lengths (8-512 tokens), then 100
+# shared calls, took a static int8 MiniLM-L6 from 395 to 1,923 and 2,561 MB. Keeping 16 of each: 395 -> 412 -> 434 MB,
+# at 39.6 against 34.5 ms a call of a new length and 9.4 against 11.1 ms for a length seen before (noise; Intel Xeon
+# with AMX, 2 cores). oneDNN reads its limit from the environment when it first builds a primitive, so it is set
+# before the first compile, unless the user set it.
+SHAPES_KEPT = 16
 
 
 def compile_model(path: Path, threads: int | None = None, precision: str = "fp32"):
@@ -27,8 +39,11 @@ def compile_model(path: Path, threads: int | None = None, precision: str = "fp32
 
     from ..cpu import usable_cores
 
+    os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", str(SHAPES_KEPT))
+
     # bf16 (the fp32 file run in bf16) only where a caller asks for it: benchmarks/int8_schemes.py measures it.
-    config = {"INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32", "PERFORMANCE_HINT": "LATENCY"}
+    config = {"INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32", "PERFORMANCE_HINT": "LATENCY",
+              "CPU_RUNTIME_CACHE_CAPACITY": SHAPES_KEPT}
     if threads:
         # Callers that run several calls at once (forward's `workers`) get one stream per group of `threads` cores.
         config |= {"NUM_STREAMS": max(1, usable_cores() // threads), "INFERENCE_NUM_THREADS": usable_cores()}
@@ -52,4 +67,4 @@ def build(model, tokenizer, *, precision: str = "fp32", path: Path | None = None
                        "attention_mask": batch["attention_mask"].numpy().astype(np.int64)})
         return local.request.get_output_tensor(0).data.copy()
 
-    return {"run": run, "description": f"OpenVINO, {precision} ({where})", "shared_length": SHARED_LENGTH}
+    return {"run": run, "description": f"OpenVINO, {precision} ({where})", "shared_length": SHARED_LENGTH[precision]}
