@@ -134,8 +134,9 @@ def check_bf16(predictor, xml: Path, texts, labels, fp32) -> dict | None:
 def export_and_check(predictor, folder: Path, texts, labels, calibration=None) -> dict[str, dict]:
     """onnx/model.onnx exported into `folder` with onnx/model_quantized.onnx from the first scheme that meets the bar
     (or the last tried), and where OpenVINO is installed openvino/openvino_model.xml with its static int8 file
-    calibrated on `calibration`. {"onnx" | "openvino": {"paths": {"fp32": path, "int8": path}, "check": ...}}; fp32
-    is scored once on ONNX Runtime and is every int8 file's reference."""
+    calibrated on `calibration` (and, on a CPU with AMX, the fp32 file's bf16 check). {"onnx" | "openvino": {"paths":
+    {"fp32": path, "int8": path}, "check": ..., "bf16": ...}}; fp32 is scored once on ONNX Runtime and is every
+    check's reference."""
     from . import onnx, openvino_ir
 
     fp32_path = onnx.export(predictor.model, predictor.tokenizer, folder / onnx.FP32_FILE)
