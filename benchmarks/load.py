@@ -65,7 +65,8 @@ def start_app(model: str, baseline: str) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("the app did not start")
 
 
-def hammer(route: str, url: str, texts: list[str], expected: np.ndarray, clients: int, requests: int) -> dict:
+def hammer(route: str, url: str, texts: list[str], expected: np.ndarray, clients: int, requests: int,
+           tolerance: float = 1e-3) -> dict:
     import httpx
     from gradio_client import Client
 
@@ -84,7 +85,7 @@ def hammer(route: str, url: str, texts: list[str], expected: np.ndarray, clients
                         answer = http.post("/api/v1/predict", json={"texts": [texts[j]]})
                         answer.raise_for_status()
                         p = answer.json()["predictions"][0]["probabilities"]["positive"]
-                    if abs(p - expected[j]) > 1e-3:
+                    if abs(p - expected[j]) > tolerance:
                         raise AssertionError(f"wrong answer for text {j}: {p} vs {expected[j]}")
                 except Exception as exc:  # noqa: BLE001 - counted, reported
                     with lock:
@@ -188,7 +189,7 @@ def main() -> None:
             report["answer_cache_hits"] = httpx.get(f"{url}/healthz").json()["answer_cache"]["hits"]
         fresh = " " * (-(-sent[0] // len(texts)))  # new to the app after the REST phases' rounds
         report["gradio"] = hammer("gradio", url, [t + fresh for t in texts], expected, args.clients,
-                                  args.gradio_requests)
+                                  args.gradio_requests, tolerance)
     finally:
         process.terminate()
     single, many = report["single"], report["concurrent"]

@@ -47,9 +47,17 @@ def available() -> bool:
     return True
 
 
+def _nncf():
+    """NNCF, imported with its telemetry off: it decides at import whether to send usage statistics (module doc)."""
+    os.environ.setdefault("NNCF_CI", "1")
+    import nncf
+
+    return nncf
+
+
 def nncf_available() -> bool:
     try:
-        import nncf  # noqa: F401
+        _nncf()
     except ImportError:
         return False
     return True
@@ -100,9 +108,7 @@ def fingerprint(text: str) -> str:
 def quantize(fp32: Path, xml: Path, predictor, texts: list[str]) -> dict:
     """Static int8 of the fp32 model at `fp32` (.xml or .onnx) into `xml`, calibrated on `texts` encoded exactly as
     `predictor` encodes reviews (one review per sample). Returns what the check records about the calibration."""
-    os.environ.setdefault("NNCF_CI", "1")  # NNCF's telemetry switch (module doc); set before nncf is imported
-    import nncf
-
+    nncf = _nncf()
     samples = [{"input_ids": np.asarray([ids], dtype=np.int64), "attention_mask": np.ones((1, len(ids)), np.int64)}
                for ids in predictor.encode(texts)]
     nncf_log = logging.getLogger("nncf")

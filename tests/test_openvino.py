@@ -200,3 +200,19 @@ def test_bf16_is_checked_and_offered_only_on_cpus_that_compute_it_natively(train
     assert bf16 == ([("openvino", "bf16", trained_model / openvino_ir.FP32_FILE)] if check["passed"] else [])
     served = predictor.on("openvino", "bf16", trained_model / openvino_ir.FP32_FILE)
     assert served.runtime.description == f"OpenVINO, bf16 ({openvino_ir.FP32_FILE})" and served.int8_check == check
+
+
+def test_nncf_is_imported_with_its_telemetry_off():
+    """NNCF sends usage statistics unless told not to, and decides when it is imported (pytest alone switches it off,
+    so this runs in a plain interpreter): every import through openvino_ir turns it off first."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT, subprocess_env
+
+    code = ("from review_sentiment import openvino_ir\nassert openvino_ir.nncf_available()\n"
+            "import nncf.telemetry.wrapper as w\nprint(type(w.telemetry).__name__)")
+    env = {k: v for k, v in subprocess_env().items() if k != "NNCF_CI"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "MagicMock", "NNCF's stub, not its Google Analytics sender"
