@@ -11,9 +11,17 @@ pytestmark = pytest.mark.skipif(not HAS_CHROMIUM, reason="Debian's chromium is n
 
 
 def test_type_a_review_and_press_enter(page, live_app):
+    from playwright.sync_api import expect
+
     page.goto(live_app.url)
+    # The session's first page: typed as a visitor types (a key at a time), once the page is whole, so the box's
+    # value has reached the app before Enter (a fill on a page still loading once submitted an empty review).
+    page.wait_for_function("document.readyState === 'complete'")
+    page.locator("#analyze").wait_for()
     box = page.locator("#review textarea")
-    box.fill("the acting was superb and the story wonderful , i loved it")
+    box.click()
+    box.press_sequentially("the acting was superb and the story wonderful , i loved it")
+    expect(box).to_have_value("the acting was superb and the story wonderful , i loved it")
     box.press("Enter")
     agreement = page.locator("#agreement")
     agreement.get_by_text("fine-tuned").wait_for()

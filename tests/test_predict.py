@@ -51,12 +51,20 @@ def test_single_process_output_equals_the_predictor_row_for_row(env, reviews, tr
     bad = [5, 999, 1500]
     assert scored.loc[bad, "label"].isna().all() and scored.loc[bad, "error"].str.contains("review first").all()
     good = scored.drop(index=bad)
-    # The Space's serving path (the model's shipped int8 ONNX file), which the CLI promises to share.
-    expected = Predictor.load(str(trained_model), long_text=DEFAULT_LONG_TEXT).serving(timed=False).predict_proba(
-        source.drop(index=bad)["text"].tolist())
-    assert np.allclose(good[["p_negative", "p_positive"]].to_numpy(), expected, atol=1e-5)
-    assert (good["label"].to_numpy() == np.array(["negative", "positive"])[expected.argmax(1)]).all()
-    assert (good["error"] == "").all() and good["confidence"].to_numpy() == pytest.approx(expected.max(1), abs=1e-5)
+    # The Space's serving path (the model's first shipped int8 file), which the CLI promises to share. The CLI's calls
+    # are planned chunk by chunk, these over all reviews at once: OpenVINO's static int8 answers a review in another
+    # shared call to within INT8_SHARED_MOVE (runtimes/ov.py), every other runtime to rounding.
+    served = Predictor.load(str(trained_model), long_text=DEFAULT_LONG_TEXT).serving(timed=False)
+    expected = served.predict_proba(source.drop(index=bad)["text"].tolist())
+    from review_sentiment.runtimes.ov import INT8_SHARED_MOVE
+
+    tolerance = INT8_SHARED_MOVE if (served.runtime.name, served.runtime.precision) == ("openvino", "int8") else 1e-5
+    assert np.allclose(good[["p_negative", "p_positive"]].to_numpy(), expected, atol=tolerance)
+    clear = np.abs(expected[:, 1] - 0.5) > tolerance  # verdicts that no shared call can move
+    assert (good["label"].to_numpy()[clear] == np.array(["negative", "positive"])[expected.argmax(1)][clear]).all()
+    assert clear.mean() > 0.9, "the trained model is rarely within the tolerance of undecided"
+    assert (good["error"] == "").all() and good["confidence"].to_numpy() == pytest.approx(expected.max(1),
+                                                                                         abs=tolerance)
     accuracy = (good["label"].to_numpy() == source.drop(index=bad)["label"].to_numpy()).mean()
     assert accuracy > 0.95
 
