@@ -191,6 +191,8 @@ def check_hub_model(predictor, texts, labels, dataset: str, out: Path, calibrati
 
     files = predictor.files
     results: dict[str, dict] = {}
+    passed: dict[str, dict] = {}  # {file: its check}, written once as int8_check.json
+    folder = checked_folder(files.repo_id, files.revision, out)
     with tempfile.TemporaryDirectory() as tmp:
         for name, made in export_and_check(predictor, Path(tmp), texts, labels, calibration).items():
             check = made["check"] | {"dataset": dataset, "repo": files.repo_id, "revision": files.revision}
@@ -199,12 +201,11 @@ def check_hub_model(predictor, texts, labels, dataset: str, out: Path, calibrati
                                                  "; the Space serves fp32, exported at its first start")
             results[name] = check
             if check.get("passed"):
-                folder = checked_folder(files.repo_id, files.revision, out)
                 rel = made["paths"]["int8"].relative_to(tmp).as_posix()
                 for part in parts(rel):
                     (folder / part).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(Path(tmp) / part, folder / part)
-                written = folder / CHECK_FILE
-                known = json.loads(written.read_text()) if written.is_file() else {}
-                written.write_text(json.dumps(known | {rel: check}, indent=1))
+                passed[rel] = check
+    if passed:
+        (folder / CHECK_FILE).write_text(json.dumps(passed, indent=1))
     return results

@@ -95,7 +95,7 @@ class Predictor:
         found: dict[str, dict[str, Path]] = {}
         for name, entry in runtimes.RUNTIMES.items():
             for precision, rel in entry.files.items():
-                path = checked[rel] if precision == "int8" and rel in checked else folder / rel if folder else None
+                path = checked.get(rel) or (folder / rel if folder else None)  # checked holds int8 files only
                 if path is not None and path.is_file():
                     found.setdefault(name, {})[precision] = path
         return found
