@@ -12,9 +12,9 @@ GRADIO_SERVER_PORT choose where to listen (0.0.0.0:7860, as Spaces expect).
 
 import sys
 
-from review_sentiment.app_config import AppConfig
 from review_sentiment.cli import parse, run
-from review_sentiment.server import serve
+from review_sentiment.space.app_config import AppConfig
+from review_sentiment.space.server import serve
 
 
 def main(argv: list[str] | None = None) -> None:

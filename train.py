@@ -9,7 +9,7 @@ Every option: python train.py --help
 
 import sys
 
-from review_sentiment.training import cli
+from review_sentiment.training.run import cli
 
 if __name__ == "__main__":
     sys.exit(cli())

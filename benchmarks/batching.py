@@ -45,7 +45,7 @@ def per_review_ms(run, length: int, n: int, repeats: int, vocab: int) -> float:
 
 
 def measure(model_dir: str, runtime: str, precision: str, lengths, reviews, repeats: int) -> list[dict]:
-    from review_sentiment.predictor import Predictor
+    from review_sentiment.inference.predictor import Predictor
 
     base = Predictor.load(model_dir, device="cpu")
     # The model's own file where it ships one (OpenVINO's int8 must: it is calibrated), else the runtime's export.
@@ -76,8 +76,8 @@ def memory(model_dir: str, precision: str, arena: bool, calls: int = 300) -> dic
     after 100 calls and at the end, and the time."""
     import torch
 
-    from review_sentiment.predictor import Predictor
-    from review_sentiment.runtimes import ort
+    from review_sentiment.inference.predictor import Predictor
+    from review_sentiment.inference.runtimes import ort
 
     ort.ARENA = arena
     served = Predictor.load(model_dir, device="cpu").on("onnx", precision)
@@ -124,8 +124,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     info = cpu_info()
     print(f"# per-review cost of one call, {describe(info)}")
-    from review_sentiment.data import read_split, stratified_subset
-    from review_sentiment.openvino_ir import CALIBRATION_SAMPLES
+    from review_sentiment.data.splits import read_split, stratified_subset
+    from review_sentiment.inference.openvino_ir import CALIBRATION_SAMPLES
 
     def calibration() -> list[str]:  # IMDb train reviews, for models that ship no OpenVINO int8 file yet
         return stratified_subset(read_split(Path(args.dataset), "train"), CALIBRATION_SAMPLES, seed=0)["text"].tolist()

@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/bulk.json"))
     args = parser.parse_args()
 
-    from review_sentiment.predictor import Predictor
+    from review_sentiment.inference.predictor import Predictor
 
     names = Predictor.load(args.model, device="cpu").labels
     frame = pd.read_parquet(args.data).sample(frac=1.0, random_state=0).reset_index(drop=True)

@@ -57,9 +57,9 @@ def make_model(spec: dict, labels: list[str], tokenizer_dir: str, folder: Path) 
 def ship_onnx_files(folder: Path) -> None:
     """onnx/ and openvino/, each with its int8 file, as train.py writes them."""
     sys.path.insert(0, str(ROOT))
-    from review_sentiment import onnx, openvino_ir
-    from review_sentiment.predictor import Predictor
-    from review_sentiment.ui import examples
+    from review_sentiment.inference import onnx, openvino_ir
+    from review_sentiment.inference.predictor import Predictor
+    from review_sentiment.space.ui import examples
 
     predictor = Predictor.load(str(folder), device="cpu")
     paths = onnx.write_files(predictor.model, predictor.tokenizer, folder)

@@ -30,9 +30,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/explanations.json"))
     args = parser.parse_args()
 
-    from review_sentiment.data import read_split
-    from review_sentiment.explain import explain
-    from review_sentiment.predictor import Predictor
+    from review_sentiment.data.splits import read_split
+    from review_sentiment.evaluation.explain import explain
+    from review_sentiment.inference.predictor import Predictor
 
     test = read_split(Path(args.dataset), "test")
     words = test["text"].str.split().str.len()

@@ -53,9 +53,9 @@ def candidates() -> dict:
                                            lambda text: detect(text.replace("\n", " "), model="lite")[0]["lang"])
     except ImportError:
         pass
-    from review_sentiment.language import detect_language
+    from review_sentiment.data.language import detect_language
 
-    found["review_sentiment.language"] = ("(this project)", lambda text: detect_language(text)["code"])
+    found["review_sentiment.data.language"] = ("(this project)", lambda text: detect_language(text)["code"])
     return found
 
 
@@ -77,8 +77,8 @@ def main() -> None:
     args = parser.parse_args()
     from machine import cpu_info, describe
 
-    from review_sentiment.data import read_split, stratified_subset
-    from review_sentiment.language import is_english_code
+    from review_sentiment.data.language import is_english_code
+    from review_sentiment.data.splits import read_split, stratified_subset
 
     short = {k: v for k, v in json.loads(SHORT.read_text()).items() if not k.startswith("_")}
     cases = [(lang, text) for lang, texts in short.items() for text in texts]

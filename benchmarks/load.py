@@ -139,8 +139,8 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/load.json"))
     args = parser.parse_args()
 
-    from review_sentiment.data import read_split, stratified_subset
-    from review_sentiment.predictor import Predictor
+    from review_sentiment.data.splits import read_split, stratified_subset
+    from review_sentiment.inference.predictor import Predictor
 
     # The same reviews, in the same order, for every phase: each phase sends whole rounds of them (--single reviews;
     # --total - 100 is a multiple of it by default), so one client and many see the same mix of lengths.
@@ -148,7 +148,7 @@ def main() -> None:
     import httpx
 
     from review_sentiment.defaults import DEFAULT_LONG_TEXT
-    from review_sentiment.runtimes import ov
+    from review_sentiment.inference.runtimes import ov
 
     process, url = start_app(args.model, args.baseline)
     # Built as the app built it: the runtime and file it chose on this CPU (/healthz), one review at a time.

@@ -33,9 +33,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/long_reviews.json"))
     args = parser.parse_args()
 
-    from review_sentiment.data import read_split, stratified_subset
-    from review_sentiment.predictor import Predictor
-    from review_sentiment.text import clean_text
+    from review_sentiment.data.splits import read_split, stratified_subset
+    from review_sentiment.data.text import clean_text
+    from review_sentiment.inference.predictor import Predictor
 
     test = read_split(Path(args.dataset), "test")
     probe = Predictor.load(args.model, device="cpu")

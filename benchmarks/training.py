@@ -68,9 +68,9 @@ def trainer_recipe(recipe: str, model, tokenizer, texts, labels, batch_size, ste
     import torch
     from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments
 
-    from review_sentiment.padding import Collator, attention_backends
-    from review_sentiment.text import encode
-    from review_sentiment.training import precision_flags, speed_arguments
+    from review_sentiment.data.text import encode
+    from review_sentiment.inference.padding import Collator, attention_backends
+    from review_sentiment.training.run import precision_flags, speed_arguments
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if recipe == "seed":
@@ -162,7 +162,7 @@ def main() -> None:
     from machine import cpu_info, describe, gpu_info
     from serving import make_random_model
 
-    from review_sentiment.data import read_split, stratified_subset
+    from review_sentiment.data.splits import read_split, stratified_subset
 
     train = stratified_subset(read_split(Path(args.dataset), "train"), args.reviews, seed=0)
     model_dir = make_random_model(args.size, args.tokenizer, Path(tempfile.mkdtemp()))

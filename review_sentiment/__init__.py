@@ -1,12 +1,26 @@
-"""review-sentiment: fine-tune, publish and serve a movie-review sentiment classifier."""
+"""review-sentiment: fine-tune, publish and serve a movie-review sentiment classifier.
+
+The package's parts, each a folder (or one module) whose name says what it holds; imports run one way, down this list
+(tests/test_layout.py reads them):
+
+- shared modules, here at the top: `defaults`, `errors`, `cli` (command-line plumbing) and `hub` (Hub access). They
+  import no part.
+- `data`: datasets, text clean-up, labels, input checks, languages.
+- `inference`: the Predictor, model files, runtimes, int8 files and their bar, call plans, batching.
+- `evaluation`: metrics, plots, the evaluation command, explanations.
+- `training`, `space` and `bulk` (the bulk scoring command): the three products, built on the parts above and never on
+  each other.
+
+`from review_sentiment import Predictor` is the one public entry for code that loads a model.
+"""
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    # Lazy, so `python -m review_sentiment.x --help` and the CLIs start without importing torch first.
+    # Lazy, so `--help` and the command lines start without importing torch first.
     if name == "Predictor":
-        from .predictor import Predictor
+        from .inference.predictor import Predictor
 
         return Predictor
     raise AttributeError(name)

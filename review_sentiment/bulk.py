@@ -36,13 +36,13 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .cli import option, parse, run
+from .data.language import detect_language
+from .data.reviews import review_errors
+from .data.stars import star_summary
 from .defaults import BASELINE_ID, DEFAULT_LONG_TEXT
 from .errors import UserError
 from .hub import REPO_ID
-from .language import detect_language
-from .predictor import AUTO, RUNTIME_CHOICES, Predictor
-from .reviews import review_errors
-from .stars import star_summary
+from .inference.predictor import AUTO, RUNTIME_CHOICES, Predictor
 
 READERS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "json", ".json": "json"}
 WRITERS = (".parquet", ".csv", ".jsonl")

@@ -1,8 +1,13 @@
 """The project's defaults in one place: which models, how long reviews are read, when int8 serves, class names.
 
-Nothing here imports anything, so every layer (training options, the loader, the Space, the bulk CLI) reads the same
-values without pulling in the others.
+Nothing here imports another module of the project, so every part (training options, the loader, the Space, the
+bulk CLI) reads the same values without pulling in the others.
 """
+
+from pathlib import Path
+
+# The folder that holds app.py, train.py, assets/ and model_card.md: a clone, or the Space's files.
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 # The fine-tuned model: the locally trained one when train.py has written it, else a public IMDb DistilBERT.
 LOCAL_MODEL_DIR = "outputs/model"
@@ -11,7 +16,7 @@ PUBLIC_MODEL_ID = "lvwerra/distilbert-imdb"
 BASELINE_ID = "nlptown/bert-base-multilingual-uncased-sentiment"
 
 # How the fine-tuned model reads reviews longer than its window: overlapping windows, logits averaged, won the
-# long-review measurement (benchmarks/long_reviews.py, README "Performance") and costs nothing on reviews that fit.
+# long-review measurement (benchmarks/long_reviews.py, benchmarks/README.md) and costs nothing on reviews that fit.
 LONG_TEXT = ("head", "head+tail", "chunks")
 DEFAULT_LONG_TEXT = "chunks"
 

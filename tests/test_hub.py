@@ -32,7 +32,7 @@ PULL = """
 import json, sys
 from huggingface_hub import ModelCard
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
-from review_sentiment.predictor import Predictor
+from review_sentiment.inference.predictor import Predictor
 repo, texts = sys.argv[1], json.loads(sys.argv[2])
 model = AutoModelForSequenceClassification.from_pretrained(repo)
 tokenizer = AutoTokenizer.from_pretrained(repo)
@@ -73,7 +73,7 @@ def test_push_then_pull_gives_back_the_same_model_and_metrics(hub, tmp_path, dis
     assert pulled["labels"] == {"0": "negative", "1": "positive"}
     assert pulled["card_accuracy"] == pytest.approx(metrics["accuracy"], abs=1e-4)
 
-    local = run(["-c", "import json,sys; from review_sentiment.predictor import Predictor; "
+    local = run(["-c", "import json,sys; from review_sentiment.inference.predictor import Predictor; "
                        "print(json.dumps(Predictor.load(sys.argv[1]).predict_proba(json.loads(sys.argv[2])).tolist()))",
                  str(out), json.dumps(texts)], subprocess_env(HF_HUB_OFFLINE="1"))
     assert np.allclose(json.loads(local.stdout.strip().splitlines()[-1]), pulled["probs"], atol=1e-6)
@@ -115,7 +115,7 @@ def test_hub_dataset_id_resolves_through_the_same_loader_as_a_local_directory(hu
     dataset = hub.repos[("dataset", f"{USER}/reviews")] = Repo("dataset", f"{USER}/reviews")
     dataset.commit_main("Upload", {f"plain_text/{split}-00000-of-00001.parquet":
                                    (binary_data / f"{split}.parquet").read_bytes() for split in ("train", "test")})
-    code = ("import sys; from review_sentiment.data import load_splits; s = load_splits(sys.argv[1]); "
+    code = ("import sys; from review_sentiment.data.splits import load_splits; s = load_splits(sys.argv[1]); "
             "print(len(s.train), len(s.validation), len(s.test), s.label_names)")
     result = run(["-c", code, f"{USER}/reviews"], subprocess_env(**hub.env(), HF_HOME=str(tmp_path / "h")))
     assert result.returncode == 0, result.stderr[-2000:]
@@ -124,6 +124,6 @@ def test_hub_dataset_id_resolves_through_the_same_loader_as_a_local_directory(hu
 
 def test_publish_space_without_token_fails_first(hub, tmp_path):
     env = subprocess_env(**hub.env(token=None), HF_HOME=str(tmp_path / "h"))
-    result = run(["-m", "review_sentiment.publish", "--space-id", f"{USER}/demo"], env)
+    result = run(["-m", "review_sentiment.space.publish", "--space-id", f"{USER}/demo"], env)
     assert result.returncode == 2 and "no Hugging Face token" in result.stderr and "Traceback" not in result.stderr
     assert not hub.repos

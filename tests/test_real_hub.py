@@ -16,7 +16,7 @@ from conftest import ARTIFACTS, HAS_CHROMIUM, ROOT, LiveApp, subprocess_env
 from fake_hub import USER, FakeHub
 from hub_layouts import BOT, LVWERRA, NLPTOWN, PICKLED_ONLY, build
 
-from review_sentiment.predictor import Predictor
+from review_sentiment.inference.predictor import Predictor
 
 TEXTS = ["great wonderful film , i loved it", "awful boring plot , a waste", "the movie was okay"]
 NEVER = (".bin", ".msgpack", ".h5", ".onnx", ".ckpt", ".pt")
@@ -32,7 +32,7 @@ def hub(tmp_path_factory):
 LOAD = """
 import json, sys
 from review_sentiment.errors import UserError
-from review_sentiment.predictor import Predictor
+from review_sentiment.inference.predictor import Predictor
 try:
     p = Predictor.load(sys.argv[1], revision=sys.argv[2] or None, device="cpu")
 except UserError as exc:
@@ -122,7 +122,7 @@ def test_a_pinned_revision_is_used_as_is(hub, tmp_path):
 
 def test_evaluate_cli_takes_a_revision_and_refuses_pickled_repos_in_one_line(hub, tmp_path, binary_data):
     env = subprocess_env(**hub.env(token=None), HF_HOME=str(tmp_path / "h"))
-    result = subprocess.run([sys.executable, "-m", "review_sentiment.evaluate", "--model", PICKLED_ONLY,
+    result = subprocess.run([sys.executable, "-m", "review_sentiment.evaluation.evaluate", "--model", PICKLED_ONLY,
                              "--dataset", str(binary_data), "--max-samples", "10"], capture_output=True, text=True,
                             env=env, timeout=300, cwd=ROOT)
     assert result.returncode == 2 and "Traceback" not in result.stderr
@@ -131,7 +131,7 @@ def test_evaluate_cli_takes_a_revision_and_refuses_pickled_repos_in_one_line(hub
 
 def publish(hub, tmp_path, *extra):
     env = subprocess_env(**hub.env(), HF_HOME=str(tmp_path / "publisher"))
-    return subprocess.run([sys.executable, "-m", "review_sentiment.publish", "--space-id", f"{USER}/demo",
+    return subprocess.run([sys.executable, "-m", "review_sentiment.space.publish", "--space-id", f"{USER}/demo",
                            "--model-id", LVWERRA, *extra], capture_output=True, text=True, env=env, timeout=300,
                           cwd=ROOT)
 
@@ -146,7 +146,7 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
     space = hub.repo(f"{USER}/demo", "space")
     from huggingface_hub import SpaceCard
 
-    from review_sentiment.publish import app_files
+    from review_sentiment.space.publish import app_files
     lv, nl = hub.facts[LVWERRA], hub.facts[NLPTOWN]
     checked = f"checked-onnx/{LVWERRA.replace('/', '--')}/{lv['pr']}"
     # Two layers, both kept fp32 by ONNX Runtime's quantiser (first and last): its int8 agrees on every review and
@@ -217,7 +217,7 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
 
 def test_publishing_a_pickled_only_model_stops_before_uploading(hub, tmp_path):
     env = subprocess_env(**hub.env(), HF_HOME=str(tmp_path / "h"))
-    result = subprocess.run([sys.executable, "-m", "review_sentiment.publish", "--space-id", f"{USER}/other",
+    result = subprocess.run([sys.executable, "-m", "review_sentiment.space.publish", "--space-id", f"{USER}/other",
                              "--model-id", PICKLED_ONLY], capture_output=True, text=True, env=env, timeout=300,
                             cwd=ROOT)
     assert result.returncode == 2 and "publishes only pickled weights" in result.stderr
@@ -226,7 +226,7 @@ def test_publishing_a_pickled_only_model_stops_before_uploading(hub, tmp_path):
 
 SERVE = """
 import json, sys
-from review_sentiment.predictor import Predictor
+from review_sentiment.inference.predictor import Predictor
 p = Predictor.load(sys.argv[1], device="cpu").serving()
 print(json.dumps({"runtime": p.runtime.name, "precision": p.runtime.precision,
                   "file": f"{p.runtime.file.parent.name}/{p.runtime.file.name}", "timed": list(p.choice["probe_ms"]),
@@ -240,7 +240,7 @@ def test_a_model_pushed_by_train_py_is_served_from_its_shipped_files_alone(hub, 
     did), times them and serves the fastest, without exporting anything."""
     from fake_hub import Repo
 
-    from review_sentiment.model_files import served_files
+    from review_sentiment.inference.model_files import served_files
     repo_id = f"{USER}/imdb-distilbert"
     repo = hub.repos[("model", repo_id)] = Repo("model", repo_id)
     uploaded = {path.relative_to(trained_model).as_posix(): path.read_bytes() for path in trained_model.rglob("*")
@@ -275,14 +275,14 @@ def test_the_bot_is_the_only_author_trusted(hub):
 def test_readme_front_matter_preloads_the_files_the_loader_reads_from_those_layouts(hub):
     """README's default preloads name exactly what the loader reads: all of nlptown from main; lvwerra's config and
     tokenizer from main and its weights from the conversion PR's ref (refs/pr/5, as on the real repo; pinning a
-    commit needs the Hub: `review_sentiment.publish` does it)."""
+    commit needs the Hub: `review_sentiment.space.publish` does it)."""
     from huggingface_hub import SpaceCard
     card = SpaceCard.load(ROOT / "README.md")
     entries = {}
     for entry in card.data.preload_from_hub:
         repo, files, *revision = entry.split(" ")
         entries.setdefault(repo, {})[revision[0] if revision else "main"] = files.split(",")
-    code = ("import json, sys\nfrom review_sentiment.model_files import plan\n"
+    code = ("import json, sys\nfrom review_sentiment.inference.model_files import plan\n"
             "p = plan(sys.argv[1])\nprint(json.dumps({'files': p.files, 'config': p.config_sha, "
             "'weights': p.weights_sha}))")
     for repo in (LVWERRA, NLPTOWN):

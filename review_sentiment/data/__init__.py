@@ -1,0 +1,12 @@
+"""Reviews and labels, before any model: datasets, text clean-up, label meanings, input checks, languages.
+
+- `splits`: a labelled dataset (Hub id or local path) read into train/validation/test, stratified subsets.
+- `text`: text -> token ids, and how a review longer than the window is cut; training and serving both call it.
+- `stars`: star-rating labels ("1 star" .. "5 stars") and sentiment labels mapped onto polarity.
+- `reviews`: what counts as a review the models can read (empty, binary, too long), checked once for every entry.
+- `domains`: other review domains scored beside the main test split (`--eval-dataset`).
+- `language`: the language a review is written in, identified offline.
+
+Imports: the shared modules at the top of the package (defaults, errors, cli, hub) only; nothing from the other
+parts, so every part can read data the same way.
+"""

@@ -1,0 +1,9 @@
+"""Measuring a model: metrics, plots, the evaluation command and its report, word-level explanations.
+
+- `evaluate`: `python -m review_sentiment.evaluation.evaluate`, any model on any labelled dataset, and the scoring
+  train.py runs on its test split.
+- `metrics`: classification metrics and calibration error; `plots`: confusion matrix, reliability diagram, curves.
+- `explain`: integrated gradients summed onto whole words (the Space's explanations).
+
+Imports: the shared top modules, `data` and `inference`; never training, space or bulk.
+"""

@@ -1,0 +1,60 @@
+"""int8 files that publishing checked for a Hub model that ships none (int8_bar.check_hub_model): where the Space keeps
+them, and the accuracy bar's figures for whichever int8 file a Predictor serves.
+
+    checked-onnx/<owner>--<name>/<weights commit sha>/onnx/model_quantized.onnx                  (ONNX Runtime)
+    checked-onnx/<owner>--<name>/<weights commit sha>/openvino/openvino_model_qint8_quantized.*  (OpenVINO)
+    checked-onnx/<owner>--<name>/<weights commit sha>/int8_check.json     {file: its check}, for each file there
+
+Keyed by the exact commit, so a model updated after publishing is never served a file checked for other weights.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..defaults import PROJECT_DIR
+from .onnx import INT8_FILE
+from .openvino_ir import INT8_FILE as OPENVINO_INT8_FILE
+
+INT8_FILES = (INT8_FILE, OPENVINO_INT8_FILE)
+
+CHECKED_DIR = PROJECT_DIR / "checked-onnx"  # in the Space, beside app.py
+CHECK_FILE = "int8_check.json"
+
+
+def checked_root() -> Path:
+    return Path(os.environ.get("CHECKED_ONNX_DIR") or CHECKED_DIR)
+
+
+def checked_folder(repo_id: str, sha: str, root: Path | None = None) -> Path:
+    return (root or checked_root()) / repo_id.replace("/", "--") / sha
+
+
+def checked_files(files) -> dict[str, Path]:
+    """{relative name: path} of the int8 files publishing checked for exactly this Hub commit
+    (model_files.ModelFiles), of INT8_FILES."""
+    if not (files and files.repo_id and files.revision):
+        return {}
+    folder = checked_folder(files.repo_id, files.revision)
+    return {name: folder / name for name in INT8_FILES if (folder / name).is_file()}
+
+
+def check_of(path: Path | None, config_dir: Path | None, precision: str = "int8") -> dict | None:
+    """The bar's figures for a served int8 file: beside it (publishing: int8_check.json, keyed by file) or in the
+    model's metrics.json (train.py: under the file's folder name, "onnx" or "openvino", and the precision: OpenVINO's
+    fp32 file has a "bf16" check where train.py ran on a CPU with AMX)."""
+    if path is None:
+        return None
+    name = f"{path.parent.name}/{path.name}"
+    beside = [path.parent.parent / CHECK_FILE] if precision == "int8" else []
+    for candidate in beside + ([Path(config_dir) / "metrics.json"] if config_dir else []):
+        if candidate.is_file():
+            data = json.loads(candidate.read_text())
+            # bf16 was checked on OpenVINO's graph, which it runs from either fp32 file (the ONNX one is the same graph)
+            folder = "openvino" if precision == "bf16" else path.parent.name
+            found = data.get(name) if candidate.name == CHECK_FILE else (data.get(folder) or {}).get(precision)
+            if found:
+                return found
+    return None

@@ -1,0 +1,211 @@
+"""The bar an int8 model must meet before anything serves it by default, and the check train.py runs against it.
+
+int8 is faster than fp32 on ONNX Runtime and OpenVINO (by how much depends on the CPU: benchmarks/README.md), but it
+flips the odd review near the decision boundary, and on small encoders more than on large ones. So a quantised file
+ships only when, on labelled test reviews, it agrees with fp32 on at least 99% of them and its accuracy is within 0.3
+points of fp32's. McNemar's exact test on the reviews only one of the two gets right says whether the accuracy
+difference is more than chance. Every int8 file is held to it on its own: ONNX Runtime's dynamic int8
+(onnx/model_quantized.onnx) and OpenVINO's static int8 (openvino/openvino_model_qint8_quantized.xml, calibrated on
+training reviews; the check refuses calibration reviews that are among the scored ones).
+
+Two places run the check: train.py, for the model it trains (the passing files ship in the model's onnx/ and
+openvino/), and publishing, for a Hub model that ships no ONNX files (`review_sentiment.space.publish`): the passing
+files then ship with the Space, under checked-onnx/<owner>--<name>/<weights commit>/, with the figures beside them,
+and the loader serves them only for exactly that commit (checked_onnx.py).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import binomtest
+
+from .checked_onnx import CHECK_FILE, checked_folder
+
+MIN_AGREEMENT = 0.99
+MAX_ACCURACY_POINTS = 0.3
+SAMPLES = 5_000  # enough to tell 99% agreement from 98% (one review is 0.02 points)
+
+
+def mcnemar_p(labels, reference, candidate) -> float:
+    """Exact (binomial) McNemar p-value: do two classifiers' accuracies differ on the same reviews?"""
+    labels, reference, candidate = map(np.asarray, (labels, reference, candidate))
+    only_reference = int(((reference == labels) & (candidate != labels)).sum())
+    only_candidate = int(((candidate == labels) & (reference != labels)).sum())
+    discordant = only_reference + only_candidate
+    return 1.0 if discordant == 0 else float(binomtest(only_candidate, discordant, 0.5).pvalue)
+
+
+def compare(labels, fp32_probs, int8_probs) -> dict:
+    """Accuracy of each, their agreement, McNemar's p and whether the int8 model meets the bar."""
+    labels = np.asarray(labels)
+    fp32, int8 = np.asarray(fp32_probs).argmax(axis=1), np.asarray(int8_probs).argmax(axis=1)
+    accuracy_fp32, accuracy_int8 = float((fp32 == labels).mean()), float((int8 == labels).mean())
+    agreement = float((fp32 == int8).mean())
+    points = 100 * (accuracy_int8 - accuracy_fp32)
+    return {"reviews": int(len(labels)), "accuracy_fp32": accuracy_fp32, "accuracy_int8": accuracy_int8,
+            "accuracy_points": points, "agreement": agreement, "mcnemar_p": mcnemar_p(labels, fp32, int8),
+            "max_abs_prob_diff": float(np.abs(np.asarray(fp32_probs) - np.asarray(int8_probs)).max()),
+            "passed": agreement >= MIN_AGREEMENT and abs(points) <= MAX_ACCURACY_POINTS}
+
+
+def reason(check: dict) -> str:
+    """One line for logs and the card."""
+    verdict = "meets" if check["passed"] else "misses"
+    precision = check.get("precision", "int8")
+    tried = check.get("schemes_tried") or []
+    scheme = (f"; scheme {check['scheme']}" + (f" (after {', '.join(t['scheme'] for t in tried[:-1])} missed it)"
+                                               if len(tried) > 1 and check["passed"] else "")) if tried else ""
+    if "calibration" in check:
+        scheme = f"; static, calibrated on {check['calibration']['reviews']:,} training reviews"
+    if precision == "bf16":
+        scheme = f"; the fp32 file run in bf16 on {check['cpu']}"
+    return (f"{precision} {verdict} the bar on {check['reviews']:,} test reviews: agreement {check['agreement']:.2%} "
+            f"(>= {MIN_AGREEMENT:.0%}), accuracy {check['accuracy_int8']:.2%} vs fp32 {check['accuracy_fp32']:.2%} "
+            f"({check['accuracy_points']:+.2f} points, within {MAX_ACCURACY_POINTS}), McNemar p = "
+            f"{check['mcnemar_p']:.2f}{scheme}")
+
+
+def scores(predictor, runtime: str, precision: str, path: Path, texts) -> np.ndarray:
+    """Probabilities from the file at `path` on `runtime` (CPU, as the Space serves it). One review per call is too
+    small a job to spread over many cores, so every core runs its own call (faster already on 2 cores; the margin
+    grows with the cores, e.g. a GPU machine's 16)."""
+    from .cpu import usable_cores
+
+    return predictor.on(runtime, precision, path, threads=1).predict_proba(texts, progress=True,
+                                                                          workers=usable_cores())
+
+
+def check_schemes(predictor, fp32_path: Path, int8_path: Path, texts, labels, fp32=None) -> dict:
+    """Quantise with each ONNX Runtime scheme in order (onnx.SCHEMES: the faster first) into `int8_path` and score it
+    against fp32's probabilities (`fp32`, scored here if not given), until one meets the bar. Returns the last
+    scheme's `compare`, with the scheme and what each scheme tried scored. Trying a second scheme on the same reviews
+    is a second look at the same test: the schemes are two, fixed in advance, and the bar needs 99% agreement."""
+    from . import onnx
+
+    fp32, tried = scores(predictor, "onnx", "fp32", fp32_path, texts) if fp32 is None else fp32, []
+    for scheme in onnx.SCHEMES:
+        onnx.quantize(fp32_path, int8_path, scheme)
+        check = compare(labels, fp32, scores(predictor, "onnx", "int8", int8_path, texts))
+        tried.append({"scheme": scheme, "agreement": check["agreement"], "accuracy_points": check["accuracy_points"],
+                      "passed": check["passed"]})
+        if check["passed"]:
+            break
+    return check | {"scheme": scheme, "schemes_tried": tried}
+
+
+def check_openvino(predictor, fp32_path: Path, folder: Path, texts, labels, fp32, calibration) -> dict | None:
+    """openvino/openvino_model.xml from the fp32 ONNX file, and the static int8 file calibrated on `calibration`
+    (training reviews, never `texts`) scored against fp32's probabilities. Returns the check with what calibrated it,
+    {"skipped": why} where it cannot be made here, or None where OpenVINO is not installed."""
+    from . import openvino_ir
+
+    if not openvino_ir.available():
+        return None
+    openvino_ir.convert(fp32_path, folder / openvino_ir.FP32_FILE)
+    if not openvino_ir.nncf_available():
+        return {"skipped": openvino_ir.NNCF_MISSING}
+    if not calibration:
+        return {"skipped": "no training reviews to calibrate on; only fp32 is written"}
+    overlap = {openvino_ir.fingerprint(t) for t in texts} & {openvino_ir.fingerprint(t) for t in calibration}
+    if overlap:
+        raise ValueError(f"{len(overlap)} calibration reviews are among the reviews the bar scores")
+    int8_path = folder / openvino_ir.INT8_FILE
+    calibrated = openvino_ir.quantize(folder / openvino_ir.FP32_FILE, int8_path, predictor, list(calibration))
+    return compare(labels, fp32, scores(predictor, "openvino", "int8", int8_path, texts)) | \
+        {"scheme": "static", "calibration": calibrated}
+
+
+def check_bf16(predictor, xml: Path, texts, labels, fp32) -> dict | None:
+    """OpenVINO's fp32 file run in bf16, scored against fp32 like an int8 file, where this CPU computes bf16 on its
+    own matrix units (AMX; cpu.native_bf16); None elsewhere, since there the hint would not run what a Space with
+    AMX runs."""
+    from .cpu import cpu_info, describe, native_bf16
+
+    if not native_bf16():
+        return None
+    return compare(labels, fp32, scores(predictor, "openvino", "bf16", xml, texts)) | \
+        {"precision": "bf16", "cpu": describe(cpu_info())}
+
+
+def export_and_check(predictor, folder: Path, texts, labels, calibration=None) -> dict[str, dict]:
+    """onnx/model.onnx exported into `folder` with onnx/model_quantized.onnx from the first scheme that meets the bar
+    (or the last tried), and where OpenVINO is installed openvino/openvino_model.xml with its static int8 file
+    calibrated on `calibration` (and, on a CPU with AMX, the fp32 file's bf16 check). {"onnx" | "openvino": {"paths":
+    {"fp32": path, "int8": path}, "check": ..., "bf16": ...}}; fp32 is scored once on ONNX Runtime and is every
+    check's reference."""
+    from . import onnx, openvino_ir
+
+    fp32_path = onnx.export(predictor.model, predictor.tokenizer, folder / onnx.FP32_FILE)
+    fp32 = scores(predictor, "onnx", "fp32", fp32_path, texts)
+    out = {"onnx": {"paths": {"fp32": fp32_path, "int8": folder / onnx.INT8_FILE},
+                    "check": check_schemes(predictor, fp32_path, folder / onnx.INT8_FILE, texts, labels, fp32)}}
+    found = check_openvino(predictor, fp32_path, folder, texts, labels, fp32, calibration)
+    if found is not None:
+        out["openvino"] = {"paths": {"fp32": folder / openvino_ir.FP32_FILE, "int8": folder / openvino_ir.INT8_FILE},
+                           "check": found,
+                           "bf16": check_bf16(predictor, folder / openvino_ir.FP32_FILE, texts, labels, fp32)}
+    return out
+
+
+def summary(check: dict) -> str:
+    return check["skipped"] if "skipped" in check else reason(check)
+
+
+def ship(folder, texts, labels, calibration=None) -> dict:
+    """Write onnx/ (and openvino/, where OpenVINO is installed) into the saved model's `folder`, score `texts` with
+    every file, and keep each int8 file only if it meets the bar. Returns what metrics.json and the card report,
+    per folder: {"onnx": {"files", "int8", "summary"}, "openvino": {...}}."""
+    from .model_files import parts
+    from .predictor import Predictor
+
+    folder = Path(folder)
+    predictor = Predictor.load(str(folder), device="cpu")
+    report = {}
+    for name, made in export_and_check(predictor, folder, texts, labels, calibration).items():
+        check, paths = made["check"], made["paths"]
+        skipped = "skipped" in check
+        if not check.get("passed"):
+            for part in parts(paths.pop("int8").relative_to(folder).as_posix()):
+                (folder / part).unlink(missing_ok=True)
+        report[name] = {"files": sorted(f for p in paths.values() for f in parts(p.relative_to(folder).as_posix())),
+                        "int8": None if skipped else check,
+                        "summary": summary(check) + ("" if skipped or check["passed"]
+                                                     else "; only the fp32 file ships")}
+        if made.get("bf16"):  # OpenVINO on a CPU with AMX: the fp32 file in bf16, checked the same way
+            report[name] |= {"bf16": made["bf16"], "summary": report[name]["summary"] + "; " + reason(made["bf16"])}
+    return report
+
+
+def check_hub_model(predictor, texts, labels, dataset: str, out: Path, calibration=None) -> dict:
+    """For a Hub model that ships no ONNX files (publishing): export and quantise it, run the bar on `texts`, and
+    put each int8 file that passes under `out`/<owner>--<name>/<commit>/ with its figures (int8_check.json, keyed by
+    file) for the Space to ship. Returns {"onnx" | "openvino": check with a one-line summary}; a runtime whose file
+    misses serves fp32 (exported at the Space's first start)."""
+    import tempfile
+
+    from .model_files import parts
+
+    files = predictor.files
+    results: dict[str, dict] = {}
+    passed: dict[str, dict] = {}  # {file: its check}, written once as int8_check.json
+    folder = checked_folder(files.repo_id, files.revision, out)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, made in export_and_check(predictor, Path(tmp), texts, labels, calibration).items():
+            check = made["check"] | {"dataset": dataset, "repo": files.repo_id, "revision": files.revision}
+            check["summary"] = summary(check) + ("" if "skipped" in check else "; the Space ships it"
+                                                 if check["passed"] else
+                                                 "; the Space serves fp32, exported at its first start")
+            results[name] = check
+            if check.get("passed"):
+                rel = made["paths"]["int8"].relative_to(tmp).as_posix()
+                for part in parts(rel):
+                    (folder / part).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(Path(tmp) / part, folder / part)
+                passed[rel] = check
+    if passed:
+        (folder / CHECK_FILE).write_text(json.dumps(passed, indent=1))
+    return results

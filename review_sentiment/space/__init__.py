@@ -1,0 +1,9 @@
+"""The Space: app.py's options, the logic behind the page, the page, the one server, and publishing it.
+
+- `app_config`: every option of app.py; `service`: both models loaded once, comparisons and the About facts,
+  without the UI; `answer_cache`: answers kept for identical reviews.
+- `ui`: the Gradio page; `server`: Gradio's server with the REST routes and /healthz.
+- `publish`: `python -m review_sentiment.space.publish`, the app's files and models as a Hugging Face Space.
+
+Imports: the shared top modules, `data`, `inference` and `evaluation` (explanations); never training or bulk.
+"""

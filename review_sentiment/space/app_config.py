@@ -1,0 +1,73 @@
+"""Every option of app.py, typed and documented in one place. Spaces pass settings as environment variables, so
+each option falls back to its variable, read here once; the Space's code receives resolved values.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from ..cli import option
+from ..defaults import (
+    BASELINE_ID,
+    DEFAULT_LONG_TEXT,
+    DEFAULT_QUANTIZE,
+    LOCAL_MODEL_DIR,
+    LONG_TEXT,
+    PUBLIC_MODEL_ID,
+    QUANTIZE,
+)
+from ..errors import UserError
+from ..inference.predictor import AUTO, RUNTIME_CHOICES
+
+
+def trained_here() -> bool:
+    return any(Path(LOCAL_MODEL_DIR, name).exists() for name in ("config.json", "adapter_config.json"))
+
+
+@dataclass
+class AppConfig:
+    model: Optional[str] = option("Fine-tuned model: Hub id or local directory, full model or LoRA adapter "
+                                  f"(default: $MODEL_ID, else {LOCAL_MODEL_DIR} if train.py wrote it, else "
+                                  f"{PUBLIC_MODEL_ID}).")
+    baseline: Optional[str] = option("Baseline: Hub id or local directory (default: $BASELINE_ID, else "
+                                     f"{BASELINE_ID}).")
+    model_revision: Optional[str] = option("Hub revision (branch, tag or commit sha) of --model (default: "
+                                           "$MODEL_REVISION, else main or its safetensors conversion PR).")
+    baseline_revision: Optional[str] = option("Hub revision of --baseline (default: $BASELINE_REVISION, else main or "
+                                              "its safetensors conversion PR).")
+    long_text: Optional[str] = option("How the fine-tuned model reads reviews longer than its window (default: "
+                                      f"$LONG_TEXT, else {DEFAULT_LONG_TEXT}, the measured best).", choices=LONG_TEXT)
+    quantize: Optional[str] = option("auto: int8 where the model ships a checked int8 file; none: fp32; int8: int8 "
+                                     f"even unchecked (default: $QUANTIZE, else {DEFAULT_QUANTIZE}).",
+                                     choices=QUANTIZE)
+    runtime: Optional[str] = option("What runs the models on CPU: auto times every allowed runtime and file once at "
+                                    "start and serves the fastest on this CPU; onnx, openvino or torch narrow it to "
+                                    "one "
+                                    f"(default: $RUNTIME, else {AUTO}).", choices=RUNTIME_CHOICES)
+    share: bool = option("Also serve on a temporary public gradio.live link.", False)
+    mcp: bool = option("Also serve the predict and compare tools over MCP at /gradio_api/mcp/ (default: "
+                       "$GRADIO_MCP_SERVER).", False)
+
+    def __post_init__(self):
+        env = os.environ.get
+        self.model = self.model or env("MODEL_ID") or (LOCAL_MODEL_DIR if trained_here() else PUBLIC_MODEL_ID)
+        self.baseline = self.baseline or env("BASELINE_ID") or BASELINE_ID
+        self.model_revision = self.model_revision or env("MODEL_REVISION") or None
+        self.baseline_revision = self.baseline_revision or env("BASELINE_REVISION") or None
+        self.long_text = self.long_text or env("LONG_TEXT") or DEFAULT_LONG_TEXT
+        self.quantize = self.quantize or env("QUANTIZE") or DEFAULT_QUANTIZE
+        self.runtime = self.runtime or env("RUNTIME") or AUTO
+        self.mcp = self.mcp or env("GRADIO_MCP_SERVER", "").lower() == "true"
+        self.server_name = env("GRADIO_SERVER_NAME") or "0.0.0.0"
+        port = env("GRADIO_SERVER_PORT") or "7860"
+        if not port.isdigit():
+            raise UserError(f"GRADIO_SERVER_PORT={port!r} is not a port number.")
+        self.server_port = int(port)
+        self.space_id = env("SPACE_ID")  # set by Spaces
+        for name, value, allowed in (("LONG_TEXT", self.long_text, LONG_TEXT), ("QUANTIZE", self.quantize, QUANTIZE),
+                                     ("RUNTIME", self.runtime, RUNTIME_CHOICES)):
+            if value not in allowed:
+                raise UserError(f"{name}={value!r} is not one of {', '.join(allowed)}.")

@@ -1,0 +1,155 @@
+"""Publish the demo as a Hugging Face Space: the app's files only, its models set as Space variables, and each
+model preloaded at build time as exactly the files the app reads, at exactly the commit it will use.
+
+A fine-tuned model that ships no ONNX files (the default `lvwerra/distilbert-imdb` is one) would be served in fp32,
+the slow path on CPU. So publishing gives it the int8 path the way train.py does: export, quantise, run the int8
+accuracy bar on labelled test reviews (int8_bar.py), and ship each file that passed with the Space
+(checked_onnx.py): ONNX Runtime's dynamic int8 and, where OpenVINO and NNCF are installed, OpenVINO's static int8
+calibrated on the dataset's train reviews. Their figures show in the About tab and /healthz; a file that misses the
+bar is not shipped.
+
+    python -m review_sentiment.space.publish --space-id you/review-sentiment --model-id you/imdb-distilbert
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from ..cli import option, parse, run
+from ..data.domains import align, load_eval_set
+from ..data.splits import labelled_split, resolve_dataset, stratified_subset
+from ..defaults import BASELINE_ID, PROJECT_DIR, PUBLIC_MODEL_ID
+from ..errors import UserError
+from ..hub import check_write_access, explain_hub_error, upload_folder
+from ..inference.checked_onnx import CHECKED_DIR
+from ..inference.int8_bar import SAMPLES, check_hub_model
+from ..inference.model_files import plan, served_files
+from ..inference.openvino_ir import CALIBRATION_SAMPLES
+
+ROOT = PROJECT_DIR
+# What a Space needs to run app.py; never tests, training outputs or caches.
+APP_FILES = ["app.py", "requirements.txt", "README.md", "assets/*", "review_sentiment/**/*.py"]
+
+
+@dataclass
+class SpaceConfig:
+    space_id: str = option("The Space to create or update, 'user/name'.")
+    model_id: Optional[str] = option(f"Fine-tuned model the Space serves, a Hub id (default {PUBLIC_MODEL_ID}).")
+    baseline_id: str = option("Baseline model the Space compares against.", BASELINE_ID)
+    model_revision: Optional[str] = option("Revision of --model-id to serve (default: main, or its safetensors "
+                                           "conversion PR); pinned by commit sha either way.")
+    baseline_revision: Optional[str] = option("Revision of --baseline-id to serve, as --model-revision.")
+    private: bool = option("Create the Space as private.", False)
+    int8_check: bool = option("When --model-id ships no ONNX files: export and quantise it (ONNX Runtime's dynamic "
+                              "int8; OpenVINO's static int8, calibrated on --check-dataset's train reviews), run the "
+                              "int8 accuracy bar on its test reviews, and ship each int8 file that passes with the "
+                              "Space.", True)
+    check_dataset: str = option("Labelled reviews for the int8 check: a Hub dataset id or a local directory holding "
+                                "test.* (columns text, label), and train.* to calibrate OpenVINO's int8 on.",
+                                "stanfordnlp/imdb")
+    check_samples: int = option("Test reviews the int8 check scores (stratified).", SAMPLES)
+
+    def __post_init__(self):
+        if not self.space_id or self.space_id.count("/") != 1:
+            raise UserError("--space-id must look like user/name")
+        if self.check_samples < 1:
+            raise UserError("--check-samples must be at least 1")
+        self.model_id = self.model_id or PUBLIC_MODEL_ID
+
+
+def app_files(root: Path = ROOT) -> list[Path]:
+    files = {p for pattern in APP_FILES for p in root.glob(pattern) if p.is_file()}
+    return sorted(p.relative_to(root) for p in files)
+
+
+def preload(repo_id: str, revision: str | None = None) -> tuple[str, str, list[str]]:
+    """(preload_from_hub entry, commit sha, its files): `repo file1,file2,... sha`, the files the app's loader reads.
+
+    When the weights live in a conversion PR, the whole model is pinned to the PR's commit: its tree is main's
+    plus the safetensors file, so one entry and one revision variable hold everything.
+    """
+    try:
+        found = plan(repo_id, revision)
+        if len(found.files) > 1:
+            found = plan(repo_id, found.weights_sha)
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise UserError(f"Cannot resolve {repo_id!r} on the Hub: {explain_hub_error(exc)}.") from exc
+    sha, files = next(iter(found.files.items()))
+    return f"{repo_id} {','.join(sorted(files))} {sha}", sha, files
+
+
+def check_int8(cfg: SpaceConfig, sha: str, folder: Path) -> dict:
+    """The int8 bar for the served model at `sha`, on --check-dataset's test reviews, OpenVINO's int8 calibrated on
+    its train reviews; the passing files go into `folder` (the Space's checked-onnx/)."""
+    from ..inference.predictor import Predictor
+
+    test, names = load_eval_set(cfg.check_dataset, "text", "label")
+    predictor = Predictor.load(cfg.model_id, revision=sha, device="cpu")
+    # The dataset's classes in the model's ids (IMDb's negative/positive onto NEGATIVE/POSITIVE), as other domains.
+    test, _, _ = align(test, names, predictor.labels)
+    sample = stratified_subset(test, cfg.check_samples, seed=42)
+    root = resolve_dataset(cfg.check_dataset)
+    train, _ = labelled_split(root, "train", names=names) if root.is_dir() else (None, None)
+    calibration = stratified_subset(train, CALIBRATION_SAMPLES, seed=42)["text"].tolist() if train is not None \
+        else None
+    return check_hub_model(predictor, sample["text"].tolist(), sample["label"].to_numpy(), cfg.check_dataset, folder,
+                           calibration)
+
+
+def stage(cfg: SpaceConfig, folder: Path, preloads: list[str]) -> None:
+    """Copy the app's files into `folder`, with the README front matter naming the models actually served."""
+    from huggingface_hub import SpaceCard
+
+    for rel in app_files():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, folder / rel)
+    card = SpaceCard.load(folder / "README.md")
+    card.data.models = [cfg.model_id, cfg.baseline_id]
+    card.data.preload_from_hub = preloads
+    card.save(folder / "README.md")
+
+
+def publish(cfg: SpaceConfig) -> str:
+    from huggingface_hub import HfApi
+
+    check_write_access(cfg.space_id)
+    # Resolved before anything is uploaded: a model the app could not load stops here, with the reason.
+    (model_entry, model_sha, model_files), (baseline_entry, baseline_sha, _) = (
+        preload(cfg.model_id, cfg.model_revision), preload(cfg.baseline_id, cfg.baseline_revision))
+    with tempfile.TemporaryDirectory() as tmp:
+        stage(cfg, Path(tmp), [model_entry, baseline_entry])
+        if served_files(model_files):
+            print(f"{cfg.model_id} ships its own ONNX or OpenVINO files; the Space serves them (no int8 check "
+                  "here).")
+        elif cfg.int8_check:
+            for name, check in check_int8(cfg, model_sha, Path(tmp) / CHECKED_DIR.name).items():
+                print(f"{name}: {check['summary']}")
+        url = upload_folder(Path(tmp), cfg.space_id, repo_type="space", private=cfg.private,
+                            message=f"Deploy review-sentiment demo serving {cfg.model_id}@{model_sha[:10]}")
+    api = HfApi()
+    try:
+        for key, value, description in (
+                ("MODEL_ID", cfg.model_id, "Fine-tuned model served"),
+                ("MODEL_REVISION", model_sha, "Commit of the fine-tuned model (preloaded at build)"),
+                ("BASELINE_ID", cfg.baseline_id, "Baseline model"),
+                ("BASELINE_REVISION", baseline_sha, "Commit of the baseline (preloaded at build)")):
+            api.add_space_variable(cfg.space_id, key, value, description=description)
+    except Exception as exc:  # noqa: BLE001
+        raise UserError(f"The files are up, but setting the Space variables failed: {explain_hub_error(exc)}.") \
+            from exc
+    print(f"Space ready: {url}\n  preloads: {model_entry}\n            {baseline_entry}")
+    return url
+
+
+def main(argv: list[str] | None = None) -> None:
+    publish(parse(SpaceConfig, argv, "Create or update the Hugging Face Space that serves the demo."))
+
+
+if __name__ == "__main__":
+    raise SystemExit(run(main))

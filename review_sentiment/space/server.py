@@ -1,0 +1,174 @@
+"""One server for everything, started by Gradio's own `launch()` as Spaces run it (share links, ZeroGPU and the
+Spaces health checks all assume it): the page at `/`, the `gr.api` endpoints `/predict` and `/compare`, a plain REST
+API at `/api/v1` with its OpenAPI docs, and `/healthz`.
+
+Gradio builds its FastAPI app inside `launch()`; `app_kwargs` is its documented way in, so our routes, exception
+handler and body limit are handed over there and live on the same port as the page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+
+from fastapi import APIRouter, Request
+from fastapi.middleware import Middleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from .. import __version__
+from ..data.reviews import MAX_REVIEW_CHARS
+from ..errors import UserError
+from .app_config import AppConfig
+from .service import MAX_UPLOAD_BYTES, Service
+from .ui import CSS, HEAD, THEME, build_ui
+
+log = logging.getLogger(__name__)
+MAX_TEXTS_PER_REQUEST = 64
+MAX_CONCURRENT_EVENTS = 32
+# 64 reviews at the 20,000-character limit are 1.28 MB of JSON; a larger body is refused before it is read whole.
+MAX_REQUEST_BYTES = 2_000_000
+REST_PREFIX = "/api/v1"
+
+
+class PredictRequest(BaseModel):
+    texts: list[str] = Field(min_length=1, max_length=MAX_TEXTS_PER_REQUEST,
+                             description=f"1 to {MAX_TEXTS_PER_REQUEST} reviews of up to {MAX_REVIEW_CHARS:,} "
+                                         "characters each.",
+                             examples=[["A moving, beautifully acted film.", "Two hours I will never get back."]])
+
+
+class Language(BaseModel):
+    code: str = Field(description='ISO 639-1 code, or "und" when the identifier is unsure (short reviews)')
+    name: str
+    confidence: float
+
+
+class Prediction(BaseModel):
+    label: str
+    score: float
+    probabilities: dict[str, float]
+    language: Language = Field(description="the review's language; the model reads English")
+
+
+class PredictResponse(BaseModel):
+    model: str
+    predictions: list[Prediction]
+
+
+class BodyLimit:
+    """ASGI middleware: REST requests whose body exceeds `limit` bytes get a 413 naming the limit, whether the
+    client declared the length or streamed it chunked."""
+
+    def __init__(self, app, limit: int, prefix: str = REST_PREFIX):
+        self.app, self.limit, self.prefix = app, limit, prefix
+
+    async def refuse(self, send, size: int | None) -> None:
+        what = f"is {size / 1e6:.1f} MB; the limit is" if size else "exceeds the limit of"
+        body = JSONResponse({"error": f"The request body {what} {self.limit / 1e6:.0f} MB ({MAX_TEXTS_PER_REQUEST} "
+                                      f"reviews of up to {MAX_REVIEW_CHARS:,} characters)."}, status_code=413)
+        await send({"type": "http.response.start", "status": 413, "headers": body.raw_headers})
+        await send({"type": "http.response.body", "body": body.body})
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            return await self.refuse(send, int(declared))
+        body, more = b"", True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                return await self.refuse(send, None)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return await self.app(scope, replay, send)
+
+
+def rest_routes(service: Service) -> APIRouter:
+    router = APIRouter()
+
+    @router.post(f"{REST_PREFIX}/predict", response_model=PredictResponse)
+    def predict(request: PredictRequest) -> PredictResponse:
+        """Per-class probabilities of the fine-tuned model for each review."""
+        if service.model.predictor is None:
+            return JSONResponse({"error": service.model.notice}, status_code=503)
+        return PredictResponse(model=service.model.spec, predictions=service.predict(request.texts))
+
+    @router.get("/healthz")
+    def healthz() -> dict:
+        """Liveness, which model (repo, commit sha, origin) each side serves on which runtime, how that runtime was
+        chosen on this CPU (options timed, ISA), the int8 check it passed, and the answer cache's hits and misses."""
+        slots = {"finetuned": service.model, "baseline": service.baseline}
+        return {"status": "ok", "models": {k: {"id": s.spec, "loaded": s.predictor is not None, "error": s.error,
+                                               "runtime": s.predictor and s.predictor.runtime.description,
+                                               "runtime_choice": s.predictor and s.predictor.choice,
+                                               "int8_check": s.predictor and s.predictor.int8_check, **s.source}
+                                           for k, s in slots.items()}, "answer_cache": service.answers.stats}
+
+    # Docs for the REST API alone (Gradio's own routes are described at /gradio_api/info and the page's footer).
+    api_routes = list(router.routes)
+
+    @router.get(f"{REST_PREFIX}/openapi.json", include_in_schema=False)
+    def openapi() -> dict:
+        return get_openapi(title="review-sentiment", version=__version__, routes=api_routes,
+                           description="Sentiment of movie reviews from the fine-tuned model. The page is at `/`.")
+
+    @router.get(f"{REST_PREFIX}/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(openapi_url=f"{REST_PREFIX}/openapi.json", title="review-sentiment API")
+
+    return router
+
+
+async def user_error(_: Request, exc: UserError):
+    return JSONResponse({"error": str(exc)}, status_code=422)
+
+
+def app_kwargs(service: Service) -> dict:
+    """What Gradio's `launch(app_kwargs=...)` passes to its FastAPI app: our routes first, then Gradio's."""
+    return {"routes": rest_routes(service).routes, "exception_handlers": {UserError: user_error},
+            "middleware": [Middleware(BodyLimit, limit=MAX_REQUEST_BYTES)]}
+
+
+def serve(cfg: AppConfig) -> None:
+    """Load both models and serve the page, the REST routes and, with `cfg.mcp`, the MCP tools."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    service = Service(cfg.model, cfg.baseline, long_text=cfg.long_text, quantize=cfg.quantize, runtime=cfg.runtime,
+                      model_revision=cfg.model_revision, baseline_revision=cfg.baseline_revision)
+    share = cfg.share
+    # Gradio runs one event at a time by default; predictions may all come in at once, since each model's batch
+    # queue (batching.py) is what bounds the inference work.
+    demo = build_ui(service).queue(default_concurrency_limit=MAX_CONCURRENT_EVENTS)
+    if share and cfg.space_id:  # on a Space its own URL is the public link
+        print("--share is not needed on Spaces: the Space's URL is already public.", flush=True)
+        share = False
+    printed = io.StringIO()
+    # Gradio prints a paragraph (and download instructions) when a share tunnel cannot be made; we say it in one line.
+    with contextlib.redirect_stdout(printed):
+        demo.launch(server_name=cfg.server_name, server_port=cfg.server_port, share=share,
+                    prevent_thread_lock=True, quiet=True, theme=THEME, css=CSS, head=HEAD, footer_links=["api"],
+                    max_file_size=MAX_UPLOAD_BYTES, app_kwargs=app_kwargs(service), mcp_server=cfg.mcp)
+    log.debug("gradio: %s", printed.getvalue())
+    print(f"Running on {demo.local_url}", flush=True)
+    if share and demo.share_url:
+        print(f"Public share link (valid up to a week): {demo.share_url}", flush=True)
+    elif share:
+        print("No public share link: the Gradio share server cannot be reached from this machine; the app keeps "
+              "serving locally.", flush=True)
+    demo.block_thread()

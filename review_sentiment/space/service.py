@@ -1,0 +1,260 @@
+"""The Space's logic without the UI: both models loaded once, single and batch comparison, the About facts.
+
+A model that fails to load does not stop the app: its slot keeps the reason, the page shows it, the other
+model keeps working.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..data.language import detect_language, notice
+from ..data.reviews import check_review, review_errors
+from ..data.stars import label_polarity, star_summary, star_values
+from ..defaults import DEFAULT_LONG_TEXT, DEFAULT_QUANTIZE
+from ..errors import UserError
+from ..hub import is_hub_id
+from ..inference.batching import BatchQueue
+from ..inference.predictor import Predictor
+from ..inference.settings import SETTINGS_KEY
+from .answer_cache import AnswerCache
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH_ROWS = 1_000
+MAX_UPLOAD_MB = 5
+# In MiB, as Gradio counts and shows its max_file_size, so the page and this check name the same number.
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 2**20
+
+
+@dataclass
+class Slot:
+    """One model of the comparison: loaded, or the reason it is not."""
+
+    role: str
+    env_var: str
+    spec: str
+    predictor: Predictor | None = None
+    error: str | None = None
+    queue: BatchQueue | None = None  # every prediction of this model goes through it (see batching.py)
+    identity: str = ""  # the answer cache's key for this model (AnswerCache.identity)
+
+    @classmethod
+    def load(cls, role: str, env_var: str, spec: str, **options) -> "Slot":
+        try:
+            return cls(role, env_var, spec, predictor=Predictor.load(spec, **options))
+        except UserError as exc:
+            error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - a broken model must not take the app down
+            log.exception("loading %s failed", spec)
+            error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        log.warning("%s unavailable: %s", role, error)
+        return cls(role, env_var, spec, error=error)
+
+    @property
+    def hub_url(self) -> str | None:
+        return f"https://huggingface.co/{self.spec}" if is_hub_id(self.spec) else None
+
+    @property
+    def source(self) -> dict:
+        """Where the served files came from: Hub repo, commit sha, and main or a conversion PR."""
+        files = self.predictor.files if self.predictor else None
+        return files.summary if files else {}
+
+    @property
+    def trained_here(self) -> bool:
+        """Whether train.py made this model (it leaves its settings in config.json), or it was trained elsewhere."""
+        return bool(self.predictor and getattr(self.predictor.model.config, SETTINGS_KEY, None))
+
+    @property
+    def notice(self) -> str:
+        return (f"**{self.role} unavailable.** {self.error}  \nTo use a local copy, point `{self.env_var}` at a "
+                f"directory holding the model (e.g. `{self.env_var}=/path/to/model python app.py`).")
+
+
+class Service:
+    """Both models, loaded with resolved settings (app_config.AppConfig reads the command line and environment)."""
+
+    def __init__(self, model_spec: str, baseline_spec: str, *, long_text: str = DEFAULT_LONG_TEXT,
+                 quantize: str = DEFAULT_QUANTIZE, runtime: str | None = None, model_revision: str | None = None,
+                 baseline_revision: str | None = None):
+        self.model = Slot.load("Fine-tuned model", "MODEL_ID", model_spec, long_text=long_text,
+                               revision=model_revision)
+        self.baseline = Slot.load("Baseline", "BASELINE_ID", baseline_spec, revision=baseline_revision)
+        self.explainer = self.model.predictor  # torch fp32: integrated gradients need gradients
+        self.answers = AnswerCache()
+        for slot in (self.model, self.baseline):
+            if slot.predictor is not None:
+                # The baseline's int8 accuracy is unknown unless its repo ships a checked file: auto, not int8.
+                slot.predictor = slot.predictor.serving(runtime, quantize if slot is self.model else "auto")
+                slot.queue = BatchQueue(slot.predictor.predict_proba, name=slot.env_var)
+                slot.identity = AnswerCache.identity(slot.predictor)
+
+    @property
+    def notices(self) -> list[str]:
+        return [slot.notice for slot in (self.model, self.baseline) if slot.error]
+
+    # -- one review ---------------------------------------------------------------------------------------
+    def score(self, slot: Slot, texts: list[str], *, cached: bool = True) -> np.ndarray:
+        """Probabilities per text. Reviews answered before (same model, same settings, same text) come from the answer
+        cache without queueing; the rest go through the model's batch queue. Uploads pass cached=False, so a
+        thousand-row file does not push out what visitors click."""
+        if slot.predictor is None:
+            raise UserError(f"{slot.role} is unavailable: {slot.error}")
+        if not cached:
+            return slot.queue(texts)
+        found = [self.answers.get(slot.identity, t) for t in texts]
+        missing = [i for i, answer in enumerate(found) if answer is None]
+        if missing:
+            for i, answer in zip(missing, slot.queue([texts[i] for i in missing])):
+                self.answers.put(slot.identity, texts[i], answer)
+                found[i] = answer
+        return np.stack(found)
+
+    def predict(self, texts: list[str]) -> list[dict]:
+        """The fine-tuned model alone: {label, score, probabilities, language} per text (API /predict and REST)."""
+        texts = [check_review(t)[0] for t in texts]
+        probs = self.score(self.model, texts)
+        labels = self.model.predictor.labels
+        return [{"label": labels[int(row.argmax())], "score": float(row.max()),
+                 "probabilities": dict(zip(labels, map(float, row))), "language": detect_language(text)}
+                for text, row in zip(texts, probs)]
+
+    def describe(self, slot: Slot, probs: np.ndarray, seconds: float) -> dict:
+        labels = slot.predictor.labels
+        top = int(probs.argmax())
+        out = {"probabilities": dict(zip(labels, map(float, probs))), "label": labels[top],
+               "confidence": float(probs[top]), "latency_ms": round(seconds * 1000, 1),
+               "verdict": label_polarity(labels[top])}
+        if star_values(labels):
+            summary = star_summary(labels, probs)
+            out |= {"verdict": summary["verdict"], "confidence": summary["confidence"],
+                    "expected_stars": summary["expected_stars"], "p_positive": summary["p_positive"]}
+        return out
+
+    def explain(self, text: str) -> dict:
+        """Word attributions of the fine-tuned model for one review (integrated gradients; on demand)."""
+        from ..evaluation.explain import explain
+
+        text, _ = check_review(text)
+        if self.model.predictor is None:
+            raise UserError(f"{self.model.role} is unavailable: {self.model.error}")
+        return explain(self.explainer, text)
+
+    def compare(self, text: str) -> dict:
+        """Both models on one review: probabilities, verdicts, latencies, and whether they agree."""
+        text, notes = check_review(text)
+        result = {"notes": notes, "language": detect_language(text)}
+        for key, slot in (("finetuned", self.model), ("baseline", self.baseline)):
+            if slot.predictor is None:
+                result[key] = {"error": slot.error}
+                continue
+            started = time.perf_counter()
+            probs = self.score(slot, [text])[0]
+            result[key] = self.describe(slot, probs, time.perf_counter() - started)
+            if key == "finetuned":
+                line = notice(result["language"])
+                if line:
+                    result[key]["language_notice"] = line
+                tokens, settings = slot.predictor.token_count(text), slot.predictor.settings
+                window = settings.window(slot.predictor.tokenizer)
+                if tokens > window:
+                    how = {"chunks": "in overlapping windows, averaged", "head": "the beginning only",
+                           "head+tail": "its first quarter and last three quarters"}[settings.long_text]
+                    notes.append(f"This review is {tokens:,} tokens long, more than the fine-tuned model's "
+                                 f"{window}-token window; it read {how}.")
+        if "verdict" in result["finetuned"] and "verdict" in result["baseline"]:
+            verdicts = result["finetuned"]["verdict"], result["baseline"]["verdict"]
+            # None: a model is undecided, so there is nothing to agree or disagree with.
+            result["agree"] = None if "undecided" in verdicts else verdicts[0] == verdicts[1]
+        return result
+
+    # -- many reviews ---------------------------------------------------------------------------------------
+    def batch(self, path: str, column: str | None) -> tuple[pd.DataFrame, str]:
+        """Both models over an uploaded CSV/TXT; returns the table and the path of a CSV to download."""
+        texts = read_reviews_file(path, column)
+        table = pd.DataFrame({"review": texts})
+        errors = review_errors(texts)
+        ok = [i for i, e in enumerate(errors) if not e]
+        valid = [texts[i] for i in ok]
+        for prefix, slot in (("finetuned", self.model), ("baseline", self.baseline)):
+            if slot.predictor is None or not valid:
+                continue
+            probs = self.score(slot, valid, cached=False)
+            described = [self.describe(slot, row, 0.0) for row in probs]
+            table.loc[ok, f"{prefix}_label"] = [d["label"] for d in described]
+            table.loc[ok, f"{prefix}_verdict"] = [d["verdict"] for d in described]
+            table.loc[ok, f"{prefix}_confidence"] = [round(d["confidence"], 4) for d in described]
+            if "expected_stars" in described[0]:
+                table.loc[ok, f"{prefix}_expected_stars"] = [round(d["expected_stars"], 2) for d in described]
+            for j, label in enumerate(slot.predictor.labels):
+                table.loc[ok, f"{prefix}_p_{label}"] = probs[:, j].astype(float).round(4)
+        if "finetuned_verdict" in table and "baseline_verdict" in table:
+            ft, bl = table.loc[ok, "finetuned_verdict"], table.loc[ok, "baseline_verdict"]
+            table.loc[ok, "agree"] = (ft == bl).where((ft != "undecided") & (bl != "undecided"))
+        table["error"] = errors
+        out = Path(tempfile.mkdtemp(prefix="review-sentiment-")) / "predictions.csv"
+        table.to_csv(out, index=False)
+        return table, str(out)
+
+    # -- About -------------------------------------------------------------------------------------------------
+    def model_facts(self, slot: Slot) -> dict:
+        """Test metrics and plots shipped with the model (train.py writes them), where present."""
+        if slot.predictor is None:
+            return {}
+        folder = Path(slot.predictor.source)
+        facts: dict = {"plots": [str(p) for p in (folder / "confusion_matrix.png", folder / "training_curves.png")
+                                 if p.exists()]}
+        if (folder / "metrics.json").exists():
+            facts["metrics"] = json.loads((folder / "metrics.json").read_text()).get("test")
+        return facts
+
+
+def read_reviews_file(path: str, column: str | None) -> list[str]:
+    """Texts from a CSV (the chosen column) or TXT (one review per line), within the stated limits."""
+    file = Path(path)
+    size = file.stat().st_size
+    if size > MAX_UPLOAD_BYTES:
+        raise UserError(f"The file is {size / 2**20:.1f} MB; the limit is {MAX_UPLOAD_MB} MB.")
+    raw = file.read_bytes()
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError("The file is not UTF-8 text. Save it as UTF-8 (CSV UTF-8 in Excel) and upload again.") from None
+    if "\x00" in content:
+        raise UserError("The file looks binary, not text. Upload a .csv or .txt file.")
+    if file.suffix.lower() == ".txt":
+        texts = [line for line in content.splitlines() if line.strip()]
+    elif file.suffix.lower() == ".csv":
+        import io
+
+        try:
+            frame = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise UserError(f"The CSV could not be read: {str(exc).splitlines()[0]}") from None
+        if column not in frame.columns:
+            raise UserError(f"The CSV has no column {column!r}; its columns are {list(frame.columns)}.")
+        texts = frame[column].tolist()
+    else:
+        raise UserError("Upload a .csv file (choose the text column) or a .txt file (one review per line).")
+    if not texts:
+        raise UserError("The file holds no reviews.")
+    if len(texts) > MAX_BATCH_ROWS:
+        raise UserError(f"The file has {len(texts):,} reviews; the limit is {MAX_BATCH_ROWS:,} per upload.")
+    return texts
+
+
+def csv_columns(path: str) -> list[str]:
+    """Header of an uploaded CSV, for the column picker ([] when it cannot be read)."""
+    try:
+        return list(pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns)
+    except Exception:  # noqa: BLE001 - the batch run itself reports what is wrong with the file
+        return []

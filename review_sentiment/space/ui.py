@@ -1,0 +1,374 @@
+"""The Gradio page: review box, both models side by side, examples, Batch and About tabs, named API endpoints."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+
+import gradio as gr
+
+from ..data.stars import label_polarity, star_values
+from ..defaults import BASELINE_ID, PROJECT_DIR
+from ..errors import UserError
+from ..inference.int8_bar import reason
+from .service import MAX_BATCH_ROWS, MAX_UPLOAD_MB, Service, Slot, csv_columns
+
+log = logging.getLogger(__name__)
+ASSETS = PROJECT_DIR / "assets"
+THEME = gr.themes.Soft(primary_hue="indigo")
+CSS = """#agreement {font-size: 1.1em} .notice {border-left: 4px solid #d97706; padding-left: 0.8em}
+.dist {display: grid; grid-template-columns: max-content 1fr 3.2em; gap: 0.35em 0.6em; align-items: center}
+.dist-bar {height: 0.9em; background: #e5e7eb; border-radius: 3px; overflow: hidden}
+.dist-bar > span {display: block; height: 100%} .dist-pct {text-align: right; font-variant-numeric: tabular-nums}
+.dist-negative > span {background: #dc2626} .dist-neutral > span {background: #9ca3af}
+.dist-positive > span {background: #16a34a}"""
+# Reviews need a multi-line box, where Gradio's Enter inserts a newline. People expect Enter to submit (as in
+# chat boxes): Enter analyses, Shift+Enter starts a new line.
+HEAD = """<script>
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.target.closest && e.target.closest("#review")) {
+    e.preventDefault(); e.stopPropagation(); document.querySelector("#analyze").click();
+  }
+}, true);
+</script>"""
+BATCH_COLUMNS = ["review", "finetuned_label", "finetuned_confidence", "baseline_label", "baseline_expected_stars",
+                 "baseline_verdict", "agree", "error"]
+STAR_RANGES = {"negative": "1-2", "neutral": "3", "positive": "4-5", "undecided": "1-2 and on 4-5"}
+
+
+def examples() -> list[dict]:
+    return json.loads((ASSETS / "examples.json").read_text())
+
+
+# A shared result is a link to the page with the review in `?review=`: the link carries the review and nothing else,
+# and the page fills it in and analyses it on load. Built in the browser from the page's own address, so it points
+# wherever the visitor is: localhost, a --share link, or the Space.
+SHARE_LINK_JS = """(text) => {
+  if (!text || !text.trim()) return "";
+  const url = new URL(window.location.href);
+  url.search = ""; url.hash = "";
+  url.searchParams.set("review", text);
+  const link = url.toString();
+  if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(link).catch(() => {});
+  return link;
+}"""
+
+
+def review_from_link(request: gr.Request) -> str | None:
+    """The review a shared link carries, if the page was opened from one."""
+    params = getattr(request, "query_params", None) or {}
+    return params.get("review") or None
+
+
+SHADES = {"strongly positive": "#15803d", "positive": "#86efac", "negative": "#fca5a5",
+          "strongly negative": "#b91c1c"}
+
+
+def shade(score: float | None) -> str | None:
+    """Attribution in [-1, 1] (share of the largest) -> a colour class; small ones stay plain text."""
+    if score is None or abs(score) < 0.15:
+        return None
+    side = "positive" if score > 0 else "negative"
+    return f"strongly {side}" if abs(score) >= 0.5 else side
+
+
+def pct(p: float) -> str:
+    return f"{p:.0%}"
+
+
+def distribution_html(probabilities: dict[str, float] | None) -> str:
+    """Every class as a bar, in the model's own order (1 to 5 stars for a star model), coloured by polarity: a
+    distribution reads better in order than sorted by probability."""
+    if not probabilities:
+        return ""
+    labels = list(probabilities)
+    stars = star_values(labels)
+    if stars:
+        labels = [label for _, label in sorted(zip(stars, labels))]
+    rows = "".join(
+        f'<span class="dist-name">{html.escape(label)}</span>'
+        f'<span class="dist-bar dist-{label_polarity(label)}"><span style="width:{probabilities[label]:.1%}"></span>'
+        f'</span><span class="dist-pct">{probabilities[label]:.0%}</span>' for label in labels)
+    summary = ", ".join(f"{label} {probabilities[label]:.0%}" for label in labels)
+    return f'<div class="dist" role="img" aria-label="{html.escape(summary)}">{rows}</div>'
+
+
+def model_line(slot: Slot, result: dict) -> str:
+    if "error" in result:
+        return f"⚠️ {slot.role} unavailable: {result['error']}"
+    line = f"**{result['label']}** ({pct(result['confidence'])}) · {result['latency_ms']:.0f} ms"
+    if result.get("language_notice"):
+        line += f"  \n🌐 {result['language_notice']}"
+    if "expected_stars" in result:
+        line = (f"**{result['verdict']}** ({pct(result['confidence'])} on {STAR_RANGES[result['verdict']]} ★) · "
+                f"expected **{result['expected_stars']:.1f} ★** · {result['latency_ms']:.0f} ms")
+    return line
+
+
+def agreement_line(result: dict) -> str:
+    ft, bl = result["finetuned"], result["baseline"]
+    if "agree" not in result:
+        return "Only one model is available, so there is nothing to compare."
+    if result["agree"] is None:
+        if bl["verdict"] == "undecided":
+            return (f"The baseline is undecided: it gives 1-2 ★ and 4-5 ★ the same probability, so there is nothing to "
+                    f"agree or disagree with; the fine-tuned model says {ft['verdict']} ({pct(ft['confidence'])}).")
+        return (f"The fine-tuned model is undecided, so there is nothing to agree or disagree with; the baseline says "
+                f"{bl['verdict']} ({pct(bl['confidence'])}).")
+    if result["agree"]:
+        return (f"✅ **Both models say {ft['verdict']}**: fine-tuned {pct(ft['confidence'])}, baseline "
+                f"{pct(bl['confidence'])}.")
+    return (f"⚠️ **The models disagree**: fine-tuned says {ft['verdict']} ({pct(ft['confidence'])}), baseline says "
+            f"{bl['verdict']} ({pct(bl['confidence'])}).")
+
+
+def build_ui(service: Service) -> gr.Blocks:
+    """The page: a header, the Analyze, Batch and About tabs, and the named API endpoints."""
+    with gr.Blocks(title="Movie review sentiment") as demo:
+        baseline = ("nlptown's multilingual 1-5 star model" if service.baseline.spec == BASELINE_ID
+                    else f"the baseline `{service.baseline.spec}`")
+        gr.Markdown(f"# 🎬 Movie review sentiment\nA model fine-tuned on IMDb reviews next to {baseline}. Type a "
+                    "review, or click an example.")
+        for notice in service.notices:
+            gr.Markdown(notice, elem_classes="notice")
+        with gr.Tab("Analyze"):
+            analyze_tab(service, demo)
+        with gr.Tab("Batch"):
+            batch_tab(service)
+        with gr.Tab("About"):
+            about_tab(service)
+        api_endpoints(service)
+    return demo
+
+
+def analyzer(service: Service):
+    """The Analyze tab's handler: review -> the six result panels."""
+    def analyze(text: str):
+        """UI handler: every failure becomes a message on the page, never a traceback."""
+        try:
+            result = service.compare(text)
+        except UserError as exc:
+            return f"⚠️ {exc}", None, "", None, "", ""
+        except Exception:  # noqa: BLE001
+            log.exception("analyze failed")
+            return "⚠️ Something went wrong while analysing this review. Please try again.", None, "", None, "", ""
+        ft, bl = result["finetuned"], result["baseline"]
+        notes = " ".join(f"ℹ️ {n}" for n in result["notes"])
+        return (notes, ft.get("probabilities"), model_line(service.model, ft),
+                distribution_html(bl.get("probabilities")), model_line(service.baseline, bl), agreement_line(result))
+    return analyze
+
+
+def analyze_tab(service: Service, demo: gr.Blocks) -> None:
+    """The review box, examples, both models' results, explanations and the shareable link."""
+    analyze = analyzer(service)
+
+    def explain(text: str):
+        try:
+            segments = [(word, shade(score)) for word, score in service.explain(text)["segments"]]
+            return gr.HighlightedText(value=segments, visible=True)
+        except UserError as exc:
+            gr.Warning(str(exc))
+        except Exception:  # noqa: BLE001
+            log.exception("explain failed")
+            gr.Warning("Something went wrong while explaining this review.")
+        return gr.HighlightedText(visible=False)
+
+    review = gr.Textbox(label="Review", info="Enter to analyze · Shift+Enter for a new line", lines=5,
+                        max_lines=20, elem_id="review",
+                        placeholder="The acting was superb, but the plot dragged in the middle...")
+    button = gr.Button("Analyze", variant="primary", elem_id="analyze")
+    # Results are created first and placed below the examples, so that on a phone the examples sit right
+    # under the review box instead of after both result panels.
+    notes = gr.Markdown(elem_id="notes", render=False)
+    ft_label = gr.Label(label="Class probabilities", elem_id="finetuned", render=False)
+    ft_line = gr.Markdown(elem_id="finetuned-line", render=False)
+    bl_chart = gr.HTML(elem_id="baseline", render=False)
+    bl_line = gr.Markdown(elem_id="baseline-line", render=False)
+    agreement = gr.Markdown(elem_id="agreement", render=False)
+    outputs = [notes, ft_label, ft_line, bl_chart, bl_line, agreement]
+    gr.Examples([[e["text"]] for e in examples()], inputs=review, outputs=outputs, fn=analyze,
+                run_on_click=True, cache_examples=False, example_labels=[e["title"] for e in examples()],
+                examples_per_page=12, elem_id="examples")
+    notes.render()
+    with gr.Row():
+        with gr.Column():
+            gr.Markdown(f"### Fine-tuned\n`{service.model.spec}`")
+            ft_label.render()
+            ft_line.render()
+            explain_button = gr.Button("Explain: which words decided?", size="sm", elem_id="explain")
+            explanation = gr.HighlightedText(label="Which words pushed the fine-tuned model", show_legend=True,
+                                             color_map=SHADES, combine_adjacent=False, visible=False,
+                                             elem_id="explanation")
+        with gr.Column():
+            gr.Markdown(f"### Baseline\n`{service.baseline.spec}`  \nStar distribution")
+            bl_chart.render()
+            bl_line.render()
+    agreement.render()
+    with gr.Row():
+        share = gr.Button("🔗 Copy a link to this result", size="sm", elem_id="share", scale=0)
+        link = gr.Textbox(show_label=False, container=False, buttons=["copy"], visible=False,
+                          elem_id="share-link", interactive=False)
+    for event in (button.click, review.submit):
+        event(analyze, review, outputs, api_visibility="private")
+    # The browser builds the link (js), which then reaches the function as its input.
+    share.click(lambda url: gr.Textbox(value=url, visible=bool(url)), review, link, js=SHARE_LINK_JS,
+                api_visibility="private", queue=False)
+
+    def open_shared(request: gr.Request):
+        text = review_from_link(request)
+        if text is None:
+            return gr.skip(), *[gr.skip()] * len(outputs)
+        return text, *analyze(text)
+    demo.load(open_shared, None, [review, *outputs], api_visibility="private")
+    # Explanations (integrated gradients, seconds each) and batches run one at a time: they would otherwise
+    # take the cores from the quick predictions, which the models' batch queues serve together.
+    explain_button.click(explain, review, explanation, api_visibility="private", concurrency_limit=1)
+    review.change(lambda: gr.HighlightedText(visible=False), None, explanation, api_visibility="private")
+
+
+def batch_tab(service: Service) -> None:
+    """Upload a CSV or TXT of reviews, score them with both models, download the table."""
+    def run_batch(file, column):
+        if file is None:
+            return "⚠️ Upload a .csv or .txt file first.", None, None
+        try:
+            table, path = service.batch(file, column)
+        except UserError as exc:
+            return f"⚠️ {exc}", None, None
+        except Exception:  # noqa: BLE001
+            log.exception("batch failed")
+            return "⚠️ Something went wrong while reading this file.", None, None
+        bad = int((table["error"] != "").sum())
+        table = table[[c for c in BATCH_COLUMNS if c in table.columns]]  # the CSV download has every column
+        status = f"✅ {len(table) - bad} reviews scored" + (f"; {bad} skipped (see the error column)" if bad else "")
+        return status, table, path
+
+    def pick_column(file):
+        columns = csv_columns(file) if file and str(file).lower().endswith(".csv") else []
+        default = "text" if "text" in columns else (columns[0] if columns else None)
+        return gr.Dropdown(choices=columns, value=default, visible=bool(columns))
+
+    gr.Markdown(f"Upload a **CSV** (choose the text column) or a **TXT** file (one review per line), up to "
+                f"{MAX_BATCH_ROWS:,} reviews and {MAX_UPLOAD_MB} MB.")
+    upload = gr.File(label="Reviews file", file_types=[".csv", ".txt"], elem_id="batch-file")
+    column = gr.Dropdown(label="Text column", choices=[], visible=False, allow_custom_value=True)
+    run = gr.Button("Run batch", variant="primary", elem_id="run-batch")
+    status = gr.Markdown(elem_id="batch-status")
+    table = gr.Dataframe(label="Predictions", wrap=True, max_height=500)
+    download = gr.File(label="Download predictions (CSV)", elem_id="batch-download")
+    upload.change(pick_column, upload, column, api_visibility="private")
+    run.click(run_batch, [upload, column], [status, table, download], api_visibility="private",
+              concurrency_limit=1)
+
+
+def api_endpoints(service: Service) -> None:
+    """Clean JSON endpoints for gradio_client users (and, with --mcp, MCP tools).
+    gr.Error is what Gradio passes on to clients (other exceptions stay private: show_error is off)."""
+    def predict(text: str) -> dict:
+        """Sentiment of one English movie review from the model fine-tuned on IMDb reviews: a JSON object with
+        "label" ("positive" or "negative"), "score" (that label's probability) and "probabilities" (each class).
+
+        Args:
+            text: the review, plain text (up to 20,000 characters).
+
+        Returns:
+            the label, its probability and every class's probability.
+        """
+        try:
+            return service.predict([text])[0]
+        except UserError as exc:
+            raise gr.Error(str(exc)) from None
+
+    def compare(text: str) -> dict:
+        """One review through both models, side by side: the model fine-tuned on IMDb reviews ("finetuned":
+        probabilities, label, confidence, verdict, latency_ms) and the 1-5 star baseline ("baseline": per-star
+        probabilities, verdict negative/neutral/positive/undecided, confidence, expected_stars, p_positive),
+        "agree" (whether the verdicts match; null when a model is undecided) and "notes".
+
+        Args:
+            text: the review, plain text (up to 20,000 characters).
+
+        Returns:
+            both models' answers, whether they agree, and notes on the review.
+        """
+        try:
+            return service.compare(text)
+        except UserError as exc:
+            raise gr.Error(str(exc)) from None
+
+    gr.api(predict, api_name="predict")
+    gr.api(compare, api_name="compare")
+
+
+LONG_TEXT_WORDS = {"chunks": "are read whole, in overlapping windows whose predictions are averaged",
+                   "head+tail": "keep their first quarter and last three quarters", "head": "keep their beginning"}
+
+
+def origin_line(slot: Slot) -> str:
+    """Where the served weights come from: a local folder, or a Hub repo at a commit (main, a pinned revision, or
+    the safetensors conversion PR), linked to that exact tree."""
+    source, runs = slot.source, f" Runs on {slot.predictor.runtime.description}."
+    check = slot.predictor.int8_check
+    if check:
+        when = "when the Space was published" if check.get("repo") else "by train.py"
+        runs += f" {check.get('precision', 'int8')} checked {when}: {reason(check)}."
+    if not source.get("repo"):
+        return f"Loaded from the local folder `{slot.spec}`.{runs}"
+    sha = source["revision"]
+    line = (f"Weights from [`{source['repo']}` at `{sha[:10]}`](https://huggingface.co/{source['repo']}/tree/{sha}) "
+            f"({source['origin']}).")
+    if source.get("config_revision") and source["config_revision"] != sha:
+        line += f" Config and tokenizer from `main` at `{source['config_revision'][:10]}`."
+    return line + runs
+
+
+def training_line(slot: Slot) -> str:
+    """Whether this project's train.py made the model (its card and metrics are ours) or it was trained elsewhere."""
+    settings = slot.predictor.settings
+    calibration = (f"temperature-calibrated (T = {settings.temperature:.2f})" if settings.temperature != 1
+                   else "the raw softmax (no calibration)")
+    reading = (f"Reviews longer than its {settings.max_length}-token window {LONG_TEXT_WORDS[settings.long_text]}"
+               f"; its probabilities are {calibration}.")
+    if slot.trained_here:
+        return f"Fine-tuned with this project's `train.py`, which wrote its model card and test metrics. {reading}"
+    where = f"its [model card]({slot.hub_url})" if slot.hub_url else "the folder's own files"
+    return (f"Trained elsewhere, not with this project's `train.py`: see {where} for how and on what. This app reads "
+            f"it with its own tokenizer. {reading}")
+
+
+def about_intro(service: Service) -> str:
+    """What the two models are, naming the baseline actually loaded (BASELINE_ID may point anywhere)."""
+    spec = service.baseline.spec
+    labels = service.baseline.predictor.labels if service.baseline.predictor else None
+    what = ("was trained on product reviews in six languages to predict 1-5 stars" if spec == BASELINE_ID
+            else f"predicts {', '.join(labels)}" if labels else "is not loaded")
+    mapping = ("; its verdict maps 1-2 stars to negative, 3 to neutral, 4-5 to positive, and is undecided when "
+               "1-2 and 4-5 stars are equally likely") if labels is None or star_values(labels) else ""
+    return (f"The **fine-tuned model** predicts positive/negative from a movie review. The **baseline**, `{spec}`, "
+            f"{what}{mapping}.")
+
+
+def about_tab(service: Service) -> None:
+    gr.Markdown(about_intro(service))
+    for slot in (service.model, service.baseline):
+        link = f" · [model repo]({slot.hub_url})" if slot.hub_url else ""
+        if slot.error:
+            gr.Markdown(f"### {slot.role}\n`{slot.spec}`{link}: not loaded ({slot.error})")
+            continue
+        facts = service.model_facts(slot)
+        text = (f"### {slot.role}\n`{slot.spec}`{link} · classes: {', '.join(slot.predictor.labels)}\n\n"
+                f"{origin_line(slot)}" + (f"  \n{training_line(slot)}" if slot is service.model else ""))
+        metrics = facts.get("metrics")
+        if metrics:
+            rows = "\n".join(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
+                             for name, m in metrics["per_class"].items())
+            text += (f"\n\nTest split ({metrics['num_samples']:,} reviews): accuracy **{metrics['accuracy']:.2%}**, "
+                     f"macro F1 **{metrics['f1_macro']:.4f}**\n\n| class | precision | recall | F1 | support |\n"
+                     f"| --- | ---: | ---: | ---: | ---: |\n{rows}")
+        gr.Markdown(text)
+        if facts.get("plots"):
+            with gr.Row():
+                for plot in facts["plots"]:
+                    gr.Image(plot, show_label=False, interactive=False)

@@ -1,0 +1,91 @@
+"""The model card: rendered from the top-level `model_card.md` template with huggingface_hub's ModelCard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from ..data.text import head_tail_sizes
+from ..defaults import PROJECT_DIR
+from ..hub import is_hub_id
+
+TEMPLATE = PROJECT_DIR / "model_card.md"
+CARD_METRICS = [("accuracy", "accuracy", "Accuracy"), ("f1", "f1_macro", "F1 (macro)"),
+                ("precision", "precision_macro", "Precision (macro)"), ("recall", "recall_macro", "Recall (macro)")]
+
+
+def hub_id_or_none(spec: str) -> str | None:
+    """Card metadata may only name Hub repos, never a local path."""
+    return spec if is_hub_id(spec) else None
+
+
+def short_name(spec: str) -> str:
+    """A Hub id as is; a local path by its last two parts (never a machine's absolute path in a public card)."""
+    return hub_id_or_none(spec) or "/".join(Path(spec).expanduser().resolve().parts[-2:])
+
+
+def usage_snippet(repo: str, is_adapter: bool) -> str:
+    if is_adapter:
+        return (f'from peft import AutoPeftModelForSequenceClassification\nfrom transformers import AutoTokenizer\n\n'
+                f'model = AutoPeftModelForSequenceClassification.from_pretrained("{repo}").merge_and_unload()\n'
+                f'tokenizer = AutoTokenizer.from_pretrained("{repo}")\n\n'
+                f'# or, with the project\'s Predictor (same truncation as in training):\n'
+                f'from review_sentiment import Predictor\n'
+                f'print(Predictor.load("{repo}").predict(["A moving, beautifully acted film."]))')
+    return (f'from transformers import pipeline\n\n'
+            f'classifier = pipeline("text-classification", model="{repo}", top_k=None, truncation=True)\n'
+            f'print(classifier("A moving, beautifully acted film. I loved every minute."))\n\n'
+            f'# or, with the project\'s Predictor (same head+tail truncation as in training):\n'
+            f'from review_sentiment import Predictor\n'
+            f'print(Predictor.load("{repo}").predict(["A moving, beautifully acted film."]))')
+
+
+def render_card(*, cfg, window: int, metrics: dict, label_names: list[str], sizes: dict, val_origin: str,
+                train_time: str,
+                hardware: str, versions: dict, is_adapter: bool, baseline: str | None = None,
+                domains: dict | None = None, domains_md: str | None = None, trials: str | None = None,
+                tracked: bool = False, stopped_early: bool = False, onnx: dict | None = None,
+                openvino: dict | None = None) -> ModelCard:
+    repo = cfg.hub_model_id or cfg.output_dir
+    dataset_id = hub_id_or_none(cfg.dataset_name)
+    dataset_label = dataset_id or Path(cfg.dataset_name).name
+    eval_results = [EvalResult(task_type="text-classification", task_name="Sentiment analysis",
+                               dataset_type=dataset_id or dataset_label, dataset_name=dataset_label,
+                               dataset_split="test", metric_type=kind, metric_name=name,
+                               metric_value=round(metrics[key], 4))
+                    for kind, key, name in CARD_METRICS]
+    for name, result in (domains or {}).items():  # every other domain is its own model-index entry
+        set_id = hub_id_or_none(result["dataset"])
+        eval_results += [EvalResult(task_type="text-classification", task_name="Sentiment analysis",
+                                    dataset_type=set_id or name, dataset_name=name, dataset_split="test",
+                                    metric_type=kind, metric_name=label, metric_value=round(result[key], 4))
+                         for kind, key, label in CARD_METRICS[:2]]
+    data = ModelCardData(
+        model_name=repo.split("/")[-1] if cfg.hub_model_id else Path(cfg.output_dir).name,
+        base_model=hub_id_or_none(cfg.model), datasets=[dataset_id] if dataset_id else None,
+        language="en", license=cfg.license, library_name="peft" if is_adapter else "transformers",
+        pipeline_tag="text-classification", metrics=["accuracy", "f1"], eval_results=eval_results,
+        tags=["sentiment-analysis", "text-classification", "review-sentiment"] + (["lora"] if cfg.lora else []))
+    method = (f"LoRA adapters (r={cfg.lora_r}, alpha={cfg.lora_alpha}, dropout={cfg.lora_dropout}) plus a fully "
+              f"trained classification head{', merged into the weights' if cfg.merge_lora else ''}"
+              if cfg.lora else "full fine-tuning of every weight")
+    head, tail = head_tail_sizes(window)  # window: the content tokens of max_length (InferenceSettings.window)
+    hyper = {"learning rate": cfg.learning_rate, "epochs": cfg.epochs,
+             "batch size": cfg.batch_size * cfg.gradient_accumulation_steps, "max length": cfg.max_length,
+             "truncation": cfg.truncation, "warm-up ratio": cfg.warmup_ratio, "weight decay": cfg.weight_decay,
+             "precision": sizes.get("precision", cfg.precision), "seed": cfg.seed}
+    return ModelCard.from_template(
+        data, template_path=str(TEMPLATE), model_name=data.model_name,
+        summary=(f"A {len(label_names)}-class sentiment classifier ({', '.join(label_names)}) fine-tuned from "
+                 f"`{short_name(cfg.model)}` on `{dataset_label}`: **{metrics['accuracy']:.2%} test accuracy**."),
+        method_description=method, metrics=metrics, baseline=baseline, usage=usage_snippet(repo, is_adapter),
+        max_length=cfg.max_length, truncation=cfg.truncation, head_tokens=head, tail_tokens=tail,
+        base_model=f"`{short_name(cfg.model)}`", dataset=f"`{dataset_label}`", labels=label_names,
+        hyperparameters=hyper,
+        train_size=sizes["train"], val_size=sizes["validation"], test_size=sizes["test"], val_origin=val_origin,
+        train_time=train_time, hardware=hardware, domains=domains_md, trials=trials, tracked=tracked,
+        stopped_early=stopped_early, search_trials=cfg.hp_search, onnx=onnx, openvino=openvino, repo=repo,
+        onnx_file=onnx and (f'hf_hub_download("{repo}", "{onnx["files"][-1]}")' if hub_id_or_none(repo)
+                            else f'"{Path(repo) / onnx["files"][-1]}"'),
+        versions=", ".join(f"{k} {v}" for k, v in versions.items()))

