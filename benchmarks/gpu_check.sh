@@ -11,7 +11,8 @@
 #
 # Sizes come from the environment (defaults are the real check; the CPU tests run it tiny): SIZE (distilbert),
 # REVIEWS (8192), BATCH_SIZE (16), MAX_LENGTH (512), EPOCHS (2), LEARNING_RATE (5e-5), MAX_TRAIN_SAMPLES and
-# MAX_EVAL_SAMPLES (all), BENCH_TIMEOUT (300 s), TRAIN_TIMEOUT (360 s), OUT (benchmarks/results/gpu_check).
+# MAX_EVAL_SAMPLES (all), BENCH_TIMEOUT (300 s), TRAIN_TIMEOUT (360 s), OUT (benchmarks/results/gpu_check), and
+# PYTHON, the interpreter every step runs with (the `python` on PATH by default; the tests pass their own).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -lt 2 ]; then
@@ -21,6 +22,7 @@ fi
 encoder=$1 imdb=$2 sst5=${3:-}
 out=${OUT:-benchmarks/results/gpu_check}
 mkdir -p "$out"
+python=${PYTHON:-python}
 export HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 TOKENIZERS_PARALLELISM=false
 
 step() {  # step NAME TIMEOUT_S COMMAND...: runs it, logs to $out/NAME.log, records its exit code and seconds
@@ -36,7 +38,7 @@ step() {  # step NAME TIMEOUT_S COMMAND...: runs it, logs to $out/NAME.log, reco
     [ "$rc" -eq 0 ] || echo "!! $name failed (exit $rc); log: $out/$name.log"
 }
 
-step training_benchmark "${BENCH_TIMEOUT:-300}" python benchmarks/training.py --tokenizer "$encoder" \
+step training_benchmark "${BENCH_TIMEOUT:-300}" "$python" benchmarks/training.py --tokenizer "$encoder" \
     --dataset "$imdb" --size "${SIZE:-distilbert}" --reviews "${REVIEWS:-8192}" --batch-size "${BATCH_SIZE:-16}" \
     --out "$out/training.json"
 
@@ -46,6 +48,6 @@ train_args=(--model "$encoder" --dataset "$imdb" --dataset-name stanfordnlp/imdb
 [ -n "${MAX_TRAIN_SAMPLES:-}" ] && train_args+=(--max-train-samples "$MAX_TRAIN_SAMPLES")
 [ -n "${MAX_EVAL_SAMPLES:-}" ] && train_args+=(--max-eval-samples "$MAX_EVAL_SAMPLES")
 [ -n "$sst5" ] && train_args+=(--eval-dataset "sst5=$sst5")
-step train "${TRAIN_TIMEOUT:-360}" python train.py "${train_args[@]}"
+step train "${TRAIN_TIMEOUT:-360}" "$python" train.py "${train_args[@]}"
 
-python benchmarks/gpu_summary.py "$out"
+"$python" benchmarks/gpu_summary.py "$out"

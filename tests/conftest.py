@@ -1,6 +1,7 @@
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -54,10 +55,26 @@ def minilm_dir() -> Path | None:
     return Path(spec.origin).parent / "model" if spec else None
 
 
+def bare_python_refused() -> str:
+    """A folder whose `python` and `python3` refuse to run. A script that starts a bare `python` gets whatever
+    interpreter PATH finds, which is not this one when the suite runs from an un-activated virtual environment
+    (`venv/bin/python -m pytest`); with this folder first on every subprocess's PATH it fails in every run instead."""
+    folder = Path(tempfile.mkdtemp(prefix="no-bare-python-"))
+    for name in ("python", "python3"):
+        (folder / name).write_text("#!/bin/sh\necho 'a bare `python` ran: start Python with sys.executable or "
+                                   "$PYTHON' >&2\nexit 127\n")
+        (folder / name).chmod(0o755)
+    return str(folder)
+
+
+NO_BARE_PYTHON = bare_python_refused()
+
+
 def subprocess_env(**extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
     env.update({"HF_HUB_DISABLE_TELEMETRY": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(ROOT),
-                "TOKENIZERS_PARALLELISM": "false"})
+                "TOKENIZERS_PARALLELISM": "false", "PYTHON": sys.executable,
+                "PATH": os.pathsep.join([NO_BARE_PYTHON, os.environ.get("PATH", "")])})
     env.update(extra)
     return env
 
@@ -65,7 +82,7 @@ def subprocess_env(**extra) -> dict:
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory, distilbert_base, binary_data) -> Path:
     """A tiny DistilBERT really fine-tuned by train.py on the synthetic reviews (100% test accuracy)."""
-    from review_sentiment.training import main
+    from review_sentiment.training.run import main
 
     out = tmp_path_factory.mktemp("trained") / "model"
     main(["--model", str(distilbert_base), "--dataset", str(binary_data), "--output-dir", str(out), "--epochs", "6",
