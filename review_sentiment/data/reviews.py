@@ -12,11 +12,9 @@ from .text import TAG
 MAX_REVIEW_CHARS = 20_000
 
 
-def check_review(text) -> tuple[str, list[str]]:
-    """(text, notes) for a usable review, else UserError with a message for the person who typed it.
-
-    Notes are warnings worth showing next to the prediction (markup ignored).
-    """
+def check_text(text) -> str:
+    """The text itself, else UserError: it must be text, not blank, at most MAX_REVIEW_CHARS. This is the part of
+    the check a schema can state (REST's does); check_review adds what only reading the text can tell."""
     if text is None or (isinstance(text, str) and not text.strip()):
         raise UserError("Please type or paste a review first.")
     if isinstance(text, bytes):
@@ -26,6 +24,15 @@ def check_review(text) -> tuple[str, list[str]]:
     if len(text) > MAX_REVIEW_CHARS:
         raise UserError(f"The review is {len(text):,} characters long; the limit is {MAX_REVIEW_CHARS:,} "
                         "(about eight pages). Paste a shorter excerpt.")
+    return text
+
+
+def check_review(text) -> tuple[str, list[str]]:
+    """(text, notes) for a usable review, else UserError with a message for the person who typed it.
+
+    Notes are warnings worth showing next to the prediction (markup ignored).
+    """
+    text = check_text(text)
     # C1 controls (\x80-\x9f) are not counted: IMDb's own reviews carry Windows-1252 dashes read as Latin-1 ("\x96").
     control = sum(1 for c in text if (unicodedata.category(c) in ("Cc", "Cs", "Co") and c not in "\n\r\t"
                                       and not "\x80" <= c <= "\x9f"))

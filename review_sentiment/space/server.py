@@ -11,13 +11,18 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+from typing import Annotated
 
 from fastapi import APIRouter, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware import Middleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
 from .. import __version__
 from ..data.reviews import MAX_REVIEW_CHARS
@@ -34,11 +39,17 @@ MAX_REQUEST_BYTES = 2_000_000
 REST_PREFIX = "/api/v1"
 
 
+# The limits the route enforces, stated in the schema. check_text (data/reviews.py) enforces them, with the
+# message a person can act on; the schema only says them (pydantic's own pattern engine reads `\s` otherwise than
+# Python's str.strip, which decides what a blank review is).
+Review = Annotated[str, Field(json_schema_extra={"minLength": 1, "maxLength": MAX_REVIEW_CHARS, "pattern": r"\S"})]
+
+
 class PredictRequest(BaseModel):
-    texts: list[str] = Field(min_length=1, max_length=MAX_TEXTS_PER_REQUEST,
-                             description=f"1 to {MAX_TEXTS_PER_REQUEST} reviews of up to {MAX_REVIEW_CHARS:,} "
-                                         "characters each.",
-                             examples=[["A moving, beautifully acted film.", "Two hours I will never get back."]])
+    texts: list[Review] = Field(min_length=1, max_length=MAX_TEXTS_PER_REQUEST,
+                                description=f"1 to {MAX_TEXTS_PER_REQUEST} reviews, each with a character that is "
+                                            f"not white space and at most {MAX_REVIEW_CHARS:,} characters.",
+                                examples=[["A moving, beautifully acted film.", "Two hours I will never get back."]])
 
 
 class Language(BaseModel):
@@ -54,9 +65,32 @@ class Prediction(BaseModel):
     language: Language = Field(description="the review's language; the model reads English")
 
 
+class Unreadable(BaseModel):
+    error: str = Field(description="Why this review was not scored (binary data, no words); the others were.")
+
+
 class PredictResponse(BaseModel):
     model: str
-    predictions: list[Prediction]
+    predictions: list[Prediction | Unreadable] = Field(description="One per review, in order.")
+
+
+class ErrorResponse(BaseModel):
+    error: str = Field(description="What was wrong, in one sentence a person can act on.")
+    detail: list[dict] | None = Field(None, description="Which part of the body broke the schema (422 only).")
+
+
+def error_answer(description: str) -> dict:
+    return {"model": ErrorResponse, "description": description}
+
+
+# Every status the route answers besides 200; each body is an ErrorResponse.
+ERRORS = {
+    400: error_answer("The body could not be parsed (not UTF-8)."),
+    413: error_answer(f"The body is over {MAX_REQUEST_BYTES / 1e6:.0f} MB."),
+    422: error_answer("The body breaks the schema: not JSON, no `texts`, none or too many reviews, a review blank "
+                      f"or over {MAX_REVIEW_CHARS:,} characters."),
+    503: error_answer("The fine-tuned model is not loaded; `/healthz` says why."),
+}
 
 
 class BodyLimit:
@@ -103,7 +137,7 @@ class BodyLimit:
 def rest_routes(service: Service) -> APIRouter:
     router = APIRouter()
 
-    @router.post(f"{REST_PREFIX}/predict", response_model=PredictResponse)
+    @router.post(f"{REST_PREFIX}/predict", response_model=PredictResponse, responses=ERRORS)
     def predict(request: PredictRequest) -> PredictResponse:
         """Per-class probabilities of the fine-tuned model for each review."""
         if service.model.predictor is None:
@@ -140,9 +174,32 @@ async def user_error(_: Request, exc: UserError):
     return JSONResponse({"error": str(exc)}, status_code=422)
 
 
+async def invalid_request(request: Request, exc: RequestValidationError):
+    """REST's 422 for a body that breaks the schema: one sentence, with FastAPI's detail beside it. Gradio's own
+    routes keep FastAPI's answer."""
+    if not request.url.path.startswith(REST_PREFIX):
+        return await request_validation_exception_handler(request, exc)
+    first = exc.errors()[0] if exc.errors() else {}
+    shape = f'The body is {{"texts": [...]}} with 1 to {MAX_TEXTS_PER_REQUEST} reviews.'
+    if first.get("type") == "json_invalid":
+        message = f"The body is not valid JSON ({first.get('ctx', {}).get('error', 'decode error')}). {shape}"
+    else:
+        where = ".".join(str(part) for part in first.get("loc", ())[1:]) or "the body"
+        message = f"The request does not match the schema at {where}: {first.get('msg', 'invalid')}. {shape}"
+    return JSONResponse({"error": message, "detail": jsonable_encoder(exc.errors())}, status_code=422)
+
+
+async def unreadable_body(request: Request, exc: HTTPException):
+    """REST's 400, a body FastAPI cannot parse (not UTF-8), in the same shape as every other REST error."""
+    if exc.status_code != 400 or not request.url.path.startswith(REST_PREFIX):
+        return await http_exception_handler(request, exc)  # 404, 405 with its Allow header, Gradio's own errors
+    return JSONResponse({"error": f"{exc.detail}: send the reviews as UTF-8 JSON."}, status_code=400)
+
+
 def app_kwargs(service: Service) -> dict:
     """What Gradio's `launch(app_kwargs=...)` passes to its FastAPI app: our routes first, then Gradio's."""
-    return {"routes": rest_routes(service).routes, "exception_handlers": {UserError: user_error},
+    handlers = {UserError: user_error, RequestValidationError: invalid_request, HTTPException: unreadable_body}
+    return {"routes": rest_routes(service).routes, "exception_handlers": handlers,
             "middleware": [Middleware(BodyLimit, limit=MAX_REQUEST_BYTES)]}
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.language import detect_language, notice
-from ..data.reviews import check_review, review_errors
+from ..data.reviews import check_review, check_text, review_errors
 from ..data.stars import label_polarity, star_summary, star_values
 from ..defaults import DEFAULT_LONG_TEXT, DEFAULT_QUANTIZE
 from ..errors import UserError
@@ -120,13 +120,26 @@ class Service:
         return np.stack(found)
 
     def predict(self, texts: list[str]) -> list[dict]:
-        """The fine-tuned model alone: {label, score, probabilities, language} per text (API /predict and REST)."""
-        texts = [check_review(t)[0] for t in texts]
-        probs = self.score(self.model, texts)
-        labels = self.model.predictor.labels
-        return [{"label": labels[int(row.argmax())], "score": float(row.max()),
-                 "probabilities": dict(zip(labels, map(float, row))), "language": detect_language(text)}
-                for text, row in zip(texts, probs)]
+        """The fine-tuned model alone: {label, score, probabilities, language} per text (API /predict and REST).
+
+        A text that is no text, blank or too long refuses the whole call (UserError: what REST's schema states); a
+        review the model cannot read (binary data, no words) gets {"error": why} in its place and the others are
+        scored, as the Batch tab and the bulk CLI keep such rows."""
+        for text in texts:
+            check_text(text)
+        errors = review_errors(texts)
+        readable = [t for t, error in zip(texts, errors) if not error]
+        probs = iter(self.score(self.model, readable)) if readable else iter(())
+        labels = self.model.predictor.labels if readable else []
+        rows = []
+        for text, error in zip(texts, errors):
+            if error:
+                rows.append({"error": error})
+                continue
+            row = next(probs)
+            rows.append({"label": labels[int(row.argmax())], "score": float(row.max()),
+                         "probabilities": dict(zip(labels, map(float, row))), "language": detect_language(text)})
+        return rows
 
     def describe(self, slot: Slot, probs: np.ndarray, seconds: float) -> dict:
         labels = slot.predictor.labels

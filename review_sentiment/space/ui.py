@@ -277,9 +277,12 @@ def api_endpoints(service: Service) -> None:
             the label, its probability and every class's probability.
         """
         try:
-            return service.predict([text])[0]
+            answer = service.predict([text])[0]
         except UserError as exc:
             raise gr.Error(str(exc)) from None
+        if "error" in answer:  # one review, so no other to answer: refused like the page refuses it
+            raise gr.Error(answer["error"])
+        return answer
 
     def compare(text: str) -> dict:
         """One review through both models, side by side: the model fine-tuned on IMDb reviews ("finetuned":
