@@ -22,8 +22,8 @@ FILLER = ["the", "movie", "film", "was", "a", "and", "plot", "acting", "i", "it"
 STARS = ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"]
 
 
-def write_vocab(directory: Path) -> Path:
-    words = sorted({w for ws in WORDS.values() for w in ws} | set(FILLER) | {"so", "-"})
+def write_vocab(directory: Path, extra_words: list[str] = ()) -> Path:
+    words = sorted({w for ws in WORDS.values() for w in ws} | set(FILLER) | {"so", "-"} | set(extra_words))
     path = directory / "vocab.txt"
     path.write_text("\n".join(SPECIAL + words) + "\n")
     return path
@@ -62,7 +62,8 @@ def write_dataset(directory: Path, classes: list[str], n_train: int = 240, n_tes
     return directory
 
 
-def make_base_model(directory: Path, kind: str = "bert", max_positions: int = 128) -> Path:
+def make_base_model(directory: Path, kind: str = "bert", max_positions: int = 128,
+                    extra_words: list[str] = ()) -> Path:
     """A randomly initialised tiny encoder + fast tokenizer saved like a Hub base model (safetensors)."""
     from transformers import (
         BertConfig,
@@ -74,7 +75,7 @@ def make_base_model(directory: Path, kind: str = "bert", max_positions: int = 12
     )
 
     directory.mkdir(parents=True, exist_ok=True)
-    vocab = write_vocab(directory)
+    vocab = write_vocab(directory, extra_words)
     size = len(vocab.read_text().split())
     if kind == "bert":
         config = BertConfig(vocab_size=size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,

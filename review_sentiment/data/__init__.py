@@ -6,6 +6,9 @@
 - `reviews`: what counts as a review the models can read (empty, binary, too long), checked once for every entry.
 - `domains`: other review domains scored beside the main test split (`--eval-dataset`).
 - `language`: the language a review is written in, identified offline.
+- `groups`: person and group terms (gender words, first names, countries, religions); `perturb`: perturbations
+  that should not change a verdict (typos, contractions, punctuation, an irrelevant sentence, swapped terms), for
+  the audit, the Space's robustness view and counterfactual augmentation.
 
 Imports: the shared modules at the top of the package (defaults, errors, cli, hub) only; nothing from the other
 parts, so every part can read data the same way.

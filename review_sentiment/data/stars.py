@@ -10,6 +10,8 @@ import re
 
 import numpy as np
 
+from ..errors import UserError
+
 STAR_LABEL = re.compile(r"^\s*(\d+)\s*stars?\s*$", re.IGNORECASE)
 # Negative and positive masses closer than this are a tie: the model has no verdict between them, and calling it
 # "negative" (the first of a tie) would flag a disagreement it never expressed.
@@ -54,3 +56,18 @@ def star_summary(labels: list[str], probs: np.ndarray) -> dict:
     confidence = groups.get(verdict, groups["positive"])  # undecided: the mass on either side
     return {"expected_stars": float((stars * probs).sum()), "verdict": verdict, "confidence": confidence,
             "groups": groups, "p_positive": groups["positive"] / polar if polar > 0 else 0.5}
+
+
+def positive_probability(labels: list[str], probs: np.ndarray) -> np.ndarray:
+    """P(positive) per row for any label set: a star model's P(4-5 stars) without the 3-star mass, else the positive
+    classes' mass over the positive and negative classes' (neutral left out), as the evaluation's binary mapping."""
+    probs = np.atleast_2d(np.asarray(probs, dtype=float))
+    if star_values(labels):
+        return np.array([star_summary(labels, row)["p_positive"] for row in probs])
+    polarity = np.array([label_polarity(label) for label in labels])
+    positive = probs[:, polarity == "positive"].sum(axis=1)
+    negative = probs[:, polarity == "negative"].sum(axis=1)
+    if not (polarity == "positive").any() or not (polarity == "negative").any():
+        raise UserError(f"The labels {labels} name no positive and negative class to read a verdict from.")
+    polar = positive + negative
+    return np.where(polar > 0, positive / np.where(polar > 0, polar, 1), 0.5)

@@ -4,6 +4,8 @@
   train.py runs on its test split.
 - `metrics`: classification metrics and calibration error; `plots`: confusion matrix, reliability diagram, curves.
 - `explain`: integrated gradients summed onto whole words (the Space's explanations).
+- `audit`: `python -m review_sentiment.evaluation.audit`, the behaviour (`behaviour`: CheckList-style capability
+  tests) and fairness (`fairness`: counterfactual group gaps) audit of any model, which train.py runs too.
 
 Imports: the shared top modules, `data` and `inference`; never training, space or bulk.
 """

@@ -8,6 +8,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from ..data.text import head_tail_sizes
 from ..defaults import PROJECT_DIR
+from ..evaluation.audit import markdown as audit_markdown
 from ..hub import is_hub_id
 
 TEMPLATE = PROJECT_DIR / "model_card.md"
@@ -46,7 +47,8 @@ def render_card(*, cfg, window: int, metrics: dict, label_names: list[str], size
                 hardware: str, versions: dict, is_adapter: bool, baseline: str | None = None,
                 domains: dict | None = None, domains_md: str | None = None, trials: str | None = None,
                 tracked: bool = False, stopped_early: bool = False, onnx: dict | None = None,
-                openvino: dict | None = None) -> ModelCard:
+                openvino: dict | None = None, audit: dict | None = None,
+                augmentation: dict | None = None) -> ModelCard:
     repo = cfg.hub_model_id or cfg.output_dir
     dataset_id = hub_id_or_none(cfg.dataset_name)
     dataset_label = dataset_id or Path(cfg.dataset_name).name
@@ -86,6 +88,8 @@ def render_card(*, cfg, window: int, metrics: dict, label_names: list[str], size
         train_size=sizes["train"], val_size=sizes["validation"], test_size=sizes["test"], val_origin=val_origin,
         train_time=train_time, hardware=hardware, domains=domains_md, trials=trials, tracked=tracked,
         stopped_early=stopped_early, search_trials=cfg.hp_search, onnx=onnx, openvino=openvino, repo=repo,
+        audit=audit and audit_markdown(audit, f"python -m review_sentiment.evaluation.audit --model {repo}"),
+        augmentation=augmentation,
         onnx_file=onnx and (f'hf_hub_download("{repo}", "{onnx["files"][-1]}")' if hub_id_or_none(repo)
                             else f'"{Path(repo) / onnx["files"][-1]}"'),
         versions=", ".join(f"{k} {v}" for k, v in versions.items()))

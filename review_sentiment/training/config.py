@@ -77,6 +77,12 @@ class TrainConfig:
                         "with NNCF on 300 training reviews) when it agrees with fp32 on >= 99%% of up to 5,000 test "
                         "reviews with accuracy within 0.3 points: what ONNX Runtime, OpenVINO, transformers.js and "
                         "the Space load (--no-onnx to skip).", True)
+    audit: bool = option("After test scoring, run the behaviour and fairness audit (CheckList-style capability "
+                         "tests, counterfactual group gaps; python -m review_sentiment.evaluation.audit) on the "
+                         "model and 200 test reviews, into metrics.json and the card (--no-audit to skip).", True)
+    counterfactual_augmentation: bool = option("Also train on each training review that names a person or group term "
+                                               "(gender words, first names, countries, religions) with those terms "
+                                               "swapped, its label unchanged.", False)
     eval_dataset: Optional[list] = option("Also score the final model on another labelled set, NAME=PATH (a local "
                                           "directory/file or a Hub dataset id; same column options as --dataset; "
                                           "classes mapped by polarity). Repeatable; each becomes a model-index entry "

@@ -27,9 +27,12 @@ from transformers import (
 from .. import __version__
 from ..cli import parse, run
 from ..data.domains import domains_table
+from ..data.perturb import augmented
 from ..data.splits import Splits, load_splits, stratified_subset
 from ..data.text import encode
 from ..errors import UserError
+from ..evaluation.audit import ROBUSTNESS_REVIEWS, audit, scorer
+from ..evaluation.audit import plot as plot_audit
 from ..evaluation.evaluate import check_compatible, comparison_table, score, score_sets
 from ..evaluation.metrics import classification_metrics, ece_interval
 from ..evaluation.plots import plot_confusion_matrix, plot_hp_search, plot_training_curves
@@ -179,6 +182,13 @@ def train(cfg: TrainConfig) -> dict:
                          label_names=cfg.label_names, val_size=cfg.val_size, test_size=cfg.test_size,
                          max_train_samples=cfg.max_train_samples, max_eval_samples=cfg.max_eval_samples,
                          seed=cfg.seed)
+    augmentation = None
+    if cfg.counterfactual_augmentation:
+        before = len(splits.train)
+        splits.train = augmented(splits.train, cfg.seed)
+        augmentation = {"train_reviews": before, "added": len(splits.train) - before}
+        print(f"counterfactual augmentation: {augmentation['added']} of {before} training reviews name a person or "
+              "group term and also train swapped")
     # Loaded before training, so a wrong baseline id fails in seconds, not after hours.
     baseline = Predictor.load(cfg.baseline_model) if cfg.compare_baseline else None
     if baseline is not None:
@@ -211,6 +221,11 @@ def train(cfg: TrainConfig) -> dict:
         with timed(timings, "other domains"):
             domains = score_sets(predictor, cfg.eval_sets, text_column=cfg.text_column,
                                  label_column=cfg.label_column, seed=cfg.seed)
+    audited = None
+    if cfg.audit:
+        with timed(timings, "audit"):
+            reviews = stratified_subset(splits.test, ROBUSTNESS_REVIEWS, seed=cfg.seed)["text"].tolist()
+            audited = audit(scorer(predictor), reviews, cfg.seed)
     metrics_files = {}
     if cfg.onnx:
         with timed(timings, "ONNX and OpenVINO files and int8 bar"):
@@ -227,6 +242,8 @@ def train(cfg: TrainConfig) -> dict:
                                      splits.label_names, progress=True)["metrics"]
     metrics = {"test": test_metrics, **({"baseline": baseline_metrics} if baseline_metrics else {}),
                **({"domains": domains} if domains else {}), **metrics_files,
+               **({"audit": audited} if audited else {}),
+               **({"train_augmentation": augmentation} if augmentation else {}),
                "validation": {k.removeprefix("eval_"): v for k, v in best_val.items()},
                "train": {"runtime_s": round(train_seconds, 1), "steps": result.global_step,
                          "max_steps": trainer.state.max_steps, "stopped_early": stopped_early,
@@ -319,6 +336,8 @@ def write_artifacts(cfg: TrainConfig, out: Path, splits: Splits, metrics: dict, 
     (out / "training_log.json").write_text(json.dumps(history, indent=2))  # the Trainer's log, step by step
     test, baseline = metrics["test"], metrics.get("baseline")
     plot_confusion_matrix(test["confusion_matrix"], splits.label_names, out / "confusion_matrix.png")
+    if metrics.get("audit"):
+        plot_audit(metrics["audit"], out / "audit.png")
     plot_training_curves(history, out / "training_curves.png")
     comparison = comparison_table({f"baseline `{cfg.baseline_model}`": baseline,
                                    "fine-tuned (this model)": test}) if baseline else None
@@ -335,7 +354,8 @@ def write_artifacts(cfg: TrainConfig, out: Path, splits: Splits, metrics: dict, 
                        domains=metrics.get("domains"), domains_md=domains_table(metrics["domains"])
                        if metrics.get("domains") else None, trials=trials,
                        tracked=(out / LOG_DIR).is_dir(), stopped_early=metrics["train"]["stopped_early"],
-                       onnx=metrics.get("onnx"), openvino=metrics.get("openvino"))
+                       onnx=metrics.get("onnx"), openvino=metrics.get("openvino"), audit=metrics.get("audit"),
+                       augmentation=metrics.get("train_augmentation"))
     card.save(out / "README.md")
 
 

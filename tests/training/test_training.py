@@ -93,7 +93,14 @@ def test_card_parses_and_model_index_holds_the_test_metrics(full_run):
     text = card.text
     assert f"{metrics['accuracy']:.4f}" in text
     assert "![Confusion matrix" in text and "training_curves.png" in text
-    assert 'pipeline("text-classification"' in text and "Limitations and bias" in text
+    assert 'pipeline("text-classification"' in text and "## Bias, risks and limitations" in text
+    # The audit's tables, worst first, in place of "not audited"; its figures are metrics.json's.
+    audit = json.loads((full_run / "metrics.json").read_text())["audit"]
+    worst = audit["tests"][0]
+    assert "It has not been audited" not in text and "| capability | test | kind |" in text
+    assert f"| {worst['capability']} | {worst['test']} | {worst['kind']} | {worst['n']} |" in text
+    assert "| gender |" in text and "![Behaviour and fairness audit](audit.png)" in text
+    assert (full_run / "audit.png").is_file() and audit["real_reviews"] == 60
     assert "| learning rate | 0.001 |" in text
 
 
