@@ -155,9 +155,12 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
     assert "openvino: int8 " in result.stdout and "calibrated on 240 training reviews" in result.stdout
     figures = json.loads(space.files[f"{checked}/int8_check.json"])
     openvino_files = {f"{checked}/openvino/openvino_model_qint8_quantized.{x}" for x in ("xml", "bin")}
+    # Neither repo ships a metrics.json with an audit: publishing audits both, each at its served commit.
+    audits = {f"{checked}/audit.json", f"checked-onnx/{NLPTOWN.replace('/', '--')}/{nl['main']}/audit.json"}
     assert set(space.files) == {str(p) for p in app_files()} | {f"{checked}/onnx/model_quantized.onnx",
-                                                                 f"{checked}/int8_check.json"} | \
+                                                                 f"{checked}/int8_check.json"} | audits | \
         (openvino_files if "openvino/openvino_model_qint8_quantized.xml" in figures else set())
+    assert all(json.loads(space.files[name])["tests"] for name in audits) and "audited (" in result.stdout
     assert {f"review_sentiment/{p.relative_to(ROOT / 'review_sentiment')}" for p in
             (ROOT / "review_sentiment").rglob("*.py")} <= set(space.files), "every module of the package, runtimes/ too"
     assert len(space.commits) == 1
@@ -210,6 +213,7 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
             assert f"Weights from {LVWERRA} at {lv['pr'][:10]}" in about
             assert f"Weights from {NLPTOWN} at {nl['main'][:10]}" in about
             assert "int8 checked when the Space was published: int8 meets the bar on 60 test reviews" in about
+            assert about.count("audit (measured when the Space was published)") == 2, "both models' audits"
             page.screenshot(path=str(ARTIFACTS / "about-hub-models.png"), full_page=True)
     finally:
         app.stop()

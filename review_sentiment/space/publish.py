@@ -13,6 +13,7 @@ bar is not shipped.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from ..data.splits import labelled_split, resolve_dataset, stratified_subset
 from ..defaults import BASELINE_ID, PROJECT_DIR, PUBLIC_MODEL_ID
 from ..errors import UserError
 from ..hub import check_write_access, explain_hub_error, upload_folder
-from ..inference.checked_onnx import CHECKED_DIR
+from ..inference.checked_onnx import CHECKED_DIR, checked_folder
 from ..inference.int8_bar import SAMPLES, check_hub_model
 from ..inference.model_files import plan, served_files
 from ..inference.openvino_ir import CALIBRATION_SAMPLES
@@ -52,6 +53,8 @@ class SpaceConfig:
                                 "test.* (columns text, label), and train.* to calibrate OpenVINO's int8 on.",
                                 "stanfordnlp/imdb")
     check_samples: int = option("Test reviews the int8 check scores (stratified).", SAMPLES)
+    audit: bool = option("Run the behaviour and fairness audit on each model that carries none (train.py's "
+                         "metrics.json does), at the served commit, and ship it for the About tab.", True)
 
     def __post_init__(self):
         if not self.space_id or self.space_id.count("/") != 1:
@@ -102,6 +105,26 @@ def check_int8(cfg: SpaceConfig, sha: str, folder: Path) -> dict:
                            calibration)
 
 
+def audit_models(models: list[tuple[str, str, list[str]]], folder: Path) -> None:
+    """The audit of each (repo, commit, files) whose files hold no metrics.json with one, into the Space's
+    checked-onnx/<repo>/<commit>/audit.json, where the About tab reads it for exactly that commit."""
+    from huggingface_hub import hf_hub_download
+
+    from ..evaluation.audit import AUDIT_FILE, audit, scorer, summary
+    from ..inference.predictor import Predictor
+
+    for repo_id, sha, files in models:
+        if "metrics.json" in files:  # train.py's models carry their own audit, unless trained before it or without
+            saved = json.loads(Path(hf_hub_download(repo_id, "metrics.json", revision=sha)).read_text())
+            if "audit" in saved:
+                continue
+        result = audit(scorer(Predictor.load(repo_id, revision=sha, device="cpu")))
+        target = checked_folder(repo_id, sha, folder)
+        target.mkdir(parents=True, exist_ok=True)
+        (target / AUDIT_FILE).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+        print(f"{repo_id}: audited ({result['seconds']:.0f} s): {summary(result)}")
+
+
 def stage(cfg: SpaceConfig, folder: Path, preloads: list[str]) -> None:
     """Copy the app's files into `folder`, with the README front matter naming the models actually served."""
     from huggingface_hub import SpaceCard
@@ -120,7 +143,7 @@ def publish(cfg: SpaceConfig) -> str:
 
     check_write_access(cfg.space_id)
     # Resolved before anything is uploaded: a model the app could not load stops here, with the reason.
-    (model_entry, model_sha, model_files), (baseline_entry, baseline_sha, _) = (
+    (model_entry, model_sha, model_files), (baseline_entry, baseline_sha, baseline_files) = (
         preload(cfg.model_id, cfg.model_revision), preload(cfg.baseline_id, cfg.baseline_revision))
     with tempfile.TemporaryDirectory() as tmp:
         stage(cfg, Path(tmp), [model_entry, baseline_entry])
@@ -130,6 +153,9 @@ def publish(cfg: SpaceConfig) -> str:
         elif cfg.int8_check:
             for name, check in check_int8(cfg, model_sha, Path(tmp) / CHECKED_DIR.name).items():
                 print(f"{name}: {check['summary']}")
+        if cfg.audit:
+            audit_models([(cfg.model_id, model_sha, model_files), (cfg.baseline_id, baseline_sha, baseline_files)],
+                         Path(tmp) / CHECKED_DIR.name)
         url = upload_folder(Path(tmp), cfg.space_id, repo_type="space", private=cfg.private,
                             message=f"Deploy review-sentiment demo serving {cfg.model_id}@{model_sha[:10]}")
     api = HfApi()

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from .. import __version__
-from ..data.reviews import MAX_REVIEW_CHARS
+from ..data.reviews import MAX_REVIEW_CHARS, check_text, review_errors
 from ..errors import UserError
 from .app_config import AppConfig
 from .service import MAX_UPLOAD_BYTES, Service
@@ -72,6 +72,32 @@ class Unreadable(BaseModel):
 class PredictResponse(BaseModel):
     model: str
     predictions: list[Prediction | Unreadable] = Field(description="One per review, in order.")
+
+
+class RobustnessRequest(BaseModel):
+    text: Review = Field(description=f"One review, not blank, at most {MAX_REVIEW_CHARS:,} characters.",
+                         examples=["My sister loved it, but I didn't think the plot was clever."])
+
+
+class Scored(BaseModel):
+    p_positive: float
+    verdict: str = Field(description="positive or negative, by P(positive) > 0.5")
+    flipped: bool | None = Field(None, description="whether this version's verdict differs from the review's")
+
+
+class Version(BaseModel):
+    change: str = Field(description='what was changed ("the review as written" for the review itself)')
+    text: str
+    finetuned: Scored | None = None
+    baseline: Scored | None = None
+
+
+class RobustnessResponse(BaseModel):
+    review: str
+    versions: list[Version]
+    notes: list[str]
+    budget_s: float = Field(description="the time the versions may take; versions past it are not scored")
+    seconds: float
 
 
 class ErrorResponse(BaseModel):
@@ -143,6 +169,16 @@ def rest_routes(service: Service) -> APIRouter:
         if service.model.predictor is None:
             return JSONResponse({"error": service.model.notice}, status_code=503)
         return PredictResponse(model=service.model.spec, predictions=service.predict(request.texts))
+
+    @router.post(f"{REST_PREFIX}/robustness", response_model=RobustnessResponse | Unreadable, responses=ERRORS)
+    def robustness(request: RobustnessRequest) -> RobustnessResponse | Unreadable:
+        """The review under perturbations that should not change a verdict, and each model's P(positive) on every
+        version, flips marked (the page's "How robust is this verdict?")."""
+        if service.model.predictor is None:
+            return JSONResponse({"error": service.model.notice}, status_code=503)
+        check_text(request.text)
+        unreadable = review_errors([request.text])[0]
+        return Unreadable(error=unreadable) if unreadable else RobustnessResponse(**service.robustness(request.text))
 
     @router.get("/healthz")
     def healthz() -> dict:

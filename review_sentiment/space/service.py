@@ -17,12 +17,15 @@ import numpy as np
 import pandas as pd
 
 from ..data.language import detect_language, notice
+from ..data.perturb import perturbations
 from ..data.reviews import check_review, check_text, review_errors
-from ..data.stars import label_polarity, star_summary, star_values
+from ..data.stars import label_polarity, positive_probability, star_summary, star_values
 from ..defaults import DEFAULT_LONG_TEXT, DEFAULT_QUANTIZE
 from ..errors import UserError
+from ..evaluation.audit import AUDIT_FILE
 from ..hub import is_hub_id
 from ..inference.batching import BatchQueue
+from ..inference.checked_onnx import checked_folder
 from ..inference.predictor import Predictor
 from ..inference.settings import SETTINGS_KEY
 from .answer_cache import AnswerCache
@@ -33,6 +36,11 @@ MAX_BATCH_ROWS = 1_000
 MAX_UPLOAD_MB = 5
 # In MiB, as Gradio counts and shows its max_file_size, so the page and this check name the same number.
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 2**20
+# "How robust is this verdict?": the review and at most 8 versions of it, scored while 10 s last (a 230-word review
+# takes well under a second per model here; a 20,000-character one, several windows a version).
+ROBUSTNESS_VERSIONS = 8
+ROBUSTNESS_BUDGET_S = 10.0
+SWAPS = {"names swapped", "gender words swapped", "countries swapped", "religions swapped"}
 
 
 @dataclass
@@ -226,9 +234,50 @@ class Service:
         folder = Path(slot.predictor.source)
         facts: dict = {"plots": [str(p) for p in (folder / "confusion_matrix.png", folder / "training_curves.png")
                                  if p.exists()]}
-        if (folder / "metrics.json").exists():
-            facts["metrics"] = json.loads((folder / "metrics.json").read_text()).get("test")
+        saved = json.loads((folder / "metrics.json").read_text()) if (folder / "metrics.json").exists() else {}
+        facts["metrics"] = saved.get("test")
+        facts["audit"], facts["audit_origin"] = saved.get("audit"), "by train.py"
+        files = slot.predictor.files
+        if facts["audit"] is None and files and files.repo_id and files.revision:
+            checked = checked_folder(files.repo_id, files.revision) / AUDIT_FILE
+            if checked.is_file():  # measured once when the Space was published, for exactly this commit
+                facts["audit"], facts["audit_origin"] = json.loads(checked.read_text()), "when the Space was published"
         return facts
+
+    def robustness(self, text: str) -> dict:
+        """The review under the perturbations that should not change a verdict (typos, contractions,
+        punctuation, an irrelevant sentence, names, gender words, countries and religions swapped) and how each
+        model's P(positive) moves; a flip is a version whose verdict differs from the review's. Bounded: at most
+        ROBUSTNESS_VERSIONS versions, scored a few at a time while ROBUSTNESS_BUDGET_S lasts."""
+        text, _ = check_review(text)
+        started = time.perf_counter()
+        rows = [{"change": "the review as written", "text": text}]
+        rows += [{"change": kind, "text": version} for kind, version in perturbations(text)[:ROBUSTNESS_VERSIONS]]
+        for key, slot in (("finetuned", self.model), ("baseline", self.baseline)):
+            if slot.predictor is None:
+                continue
+            for start in range(0, len(rows), 3):
+                if start and time.perf_counter() - started > ROBUSTNESS_BUDGET_S:
+                    break
+                chunk = rows[start:start + 3]
+                p = positive_probability(slot.predictor.labels, self.score(slot, [r["text"] for r in chunk]))
+                for row, value in zip(chunk, p):
+                    row[key] = {"p_positive": round(float(value), 4),
+                                "verdict": "positive" if value > 0.5 else "negative"}
+            for row in rows[1:]:
+                if key in row:
+                    row[key]["flipped"] = row[key]["verdict"] != rows[0][key]["verdict"]
+        notes = []
+        if not {r["change"] for r in rows} & SWAPS:
+            notes.append("This review names no person or group term of the audit's lists (gender words, first "
+                         "names, countries, religions), so none was swapped: the other versions are shown.")
+        unscored = [r for r in rows if self.model.predictor is not None and "finetuned" not in r
+                    or self.baseline.predictor is not None and "baseline" not in r]
+        if unscored:
+            notes.append(f"{len(rows) - len(unscored)} of {len(rows)} versions were scored within the "
+                         f"{ROBUSTNESS_BUDGET_S:.0f} s budget.")
+        return {"review": text, "versions": rows, "notes": notes, "budget_s": ROBUSTNESS_BUDGET_S,
+                "seconds": round(time.perf_counter() - started, 2)}
 
 
 def read_reviews_file(path: str, column: str | None) -> list[str]:

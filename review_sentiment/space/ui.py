@@ -11,6 +11,7 @@ import gradio as gr
 from ..data.stars import label_polarity, star_values
 from ..defaults import BASELINE_ID, PROJECT_DIR
 from ..errors import UserError
+from ..evaluation.audit import summary as audit_summary
 from ..inference.int8_bar import reason
 from .service import MAX_BATCH_ROWS, MAX_UPLOAD_MB, Service, Slot, csv_columns
 
@@ -22,7 +23,10 @@ CSS = """#agreement {font-size: 1.1em} .notice {border-left: 4px solid #d97706; 
 .dist-bar {height: 0.9em; background: #e5e7eb; border-radius: 3px; overflow: hidden}
 .dist-bar > span {display: block; height: 100%} .dist-pct {text-align: right; font-variant-numeric: tabular-nums}
 .dist-negative > span {background: #dc2626} .dist-neutral > span {background: #9ca3af}
-.dist-positive > span {background: #16a34a}"""
+.dist-positive > span {background: #16a34a}
+.robust td, .robust th {padding: 0.25em 0.6em; vertical-align: top}
+.robust .flip {background: #fee2e2; font-weight: 600}
+.robust .text {max-width: 36em; font-size: 0.9em}"""
 # Reviews need a multi-line box, where Gradio's Enter inserts a newline. People expect Enter to submit (as in
 # chat boxes): Enter analyses, Shift+Enter starts a new line.
 HEAD = """<script>
@@ -206,6 +210,8 @@ def analyze_tab(service: Service, demo: gr.Blocks) -> None:
             bl_chart.render()
             bl_line.render()
     agreement.render()
+    robust_button = gr.Button("How robust is this verdict?", size="sm", elem_id="robustness")
+    robust_view = gr.HTML(elem_id="robustness-view")
     with gr.Row():
         share = gr.Button("🔗 Copy a link to this result", size="sm", elem_id="share", scale=0)
         link = gr.Textbox(show_label=False, container=False, buttons=["copy"], visible=False,
@@ -226,6 +232,39 @@ def analyze_tab(service: Service, demo: gr.Blocks) -> None:
     # take the cores from the quick predictions, which the models' batch queues serve together.
     explain_button.click(explain, review, explanation, api_visibility="private", concurrency_limit=1)
     review.change(lambda: gr.HighlightedText(visible=False), None, explanation, api_visibility="private")
+
+    def robustness(text: str) -> str:
+        try:
+            return robustness_html(service.robustness(text))
+        except UserError as exc:
+            return f"<p class='notice'>⚠️ {html.escape(str(exc))}</p>"
+        except Exception:  # noqa: BLE001
+            log.exception("robustness failed")
+            return "<p class='notice'>⚠️ Something went wrong while perturbing this review.</p>"
+    # From the queue like any prediction; one at a time, since each is up to nine reviews per model.
+    robust_button.click(robustness, review, robust_view, api_visibility="private", concurrency_limit=1)
+    review.change(lambda: "", None, robust_view, api_visibility="private")
+
+
+def robustness_html(result: dict) -> str:
+    """The versions of a review as a table: each model's P(positive) and verdict, flips highlighted."""
+    def cell(row, key):
+        scored = row.get(key)
+        if scored is None:
+            return "<td>-</td>"
+        flip = scored.get("flipped")
+        mark = " ⚠ flipped" if flip else ""
+        return (f"<td class='{'flip' if flip else ''}'>{scored['verdict']} ({scored['p_positive']:.2f}){mark}</td>")
+    rows = "".join(f"<tr><td>{html.escape(r['change'])}</td><td class='text'>{html.escape(r['text'][:300])}"
+                   f"{'…' if len(r['text']) > 300 else ''}</td>{cell(r, 'finetuned')}{cell(r, 'baseline')}</tr>"
+                   for r in result["versions"])
+    flips = sum(bool((r.get(k) or {}).get("flipped")) for r in result["versions"] for k in ("finetuned", "baseline"))
+    head = (f"<p><b>{flips} verdict{'s' if flips != 1 else ''} flipped</b> over {len(result['versions']) - 1} "
+            f"versions that should not change it ({result['seconds']:.1f} s; budget {result['budget_s']:.0f} s). "
+            "P(positive) in brackets.</p>")
+    notes = "".join(f"<p class='notice'>ℹ️ {html.escape(n)}</p>" for n in result["notes"])
+    return (f"<div class='robust'>{head}{notes}<table><tr><th>version</th><th>review</th><th>fine-tuned</th>"
+            f"<th>baseline</th></tr>{rows}</table></div>")
 
 
 def batch_tab(service: Service) -> None:
@@ -301,8 +340,26 @@ def api_endpoints(service: Service) -> None:
         except UserError as exc:
             raise gr.Error(str(exc)) from None
 
+    def robustness(text: str) -> dict:
+        """How robust the verdict on one movie review is: the review under perturbations that should not change a
+        verdict (typos, contractions, punctuation, an irrelevant sentence added, first names, gender words,
+        countries and religions swapped) and each model's P(positive) and verdict on every version, with
+        "flipped" where a version's verdict differs from the review's.
+
+        Args:
+            text: the review, plain text (up to 20,000 characters).
+
+        Returns:
+            the versions with both models' P(positive), verdicts and flips, notes, and the time taken.
+        """
+        try:
+            return service.robustness(text)
+        except UserError as exc:
+            raise gr.Error(str(exc)) from None
+
     gr.api(predict, api_name="predict")
     gr.api(compare, api_name="compare")
+    gr.api(robustness, api_name="robustness")
 
 
 LONG_TEXT_WORDS = {"chunks": "are read whole, in overlapping windows whose predictions are averaged",
@@ -341,6 +398,17 @@ def training_line(slot: Slot) -> str:
             f"it with its own tokenizer. {reading}")
 
 
+def audit_table(audited: dict) -> str:
+    """The About tab's view of an audit: the four worst behaviour tests and each axis's largest gap."""
+    tests = "\n".join(f"| {t['capability']}: {t['test']} | {t['failure_rate']:.0%} of {t['n']} |"
+                      for t in audited["tests"][:4])
+    gaps = "\n".join(f"| {a['axis']}: {a['largest_gap']['high']} over {a['largest_gap']['low']} | "
+                     f"{a['largest_gap']['gap']:.3f}{' (significant)' if a['significant'] else ''} |"
+                     for a in audited["fairness"])
+    return (f"| worst behaviour tests | failed |\n| --- | ---: |\n{tests}\n\n| largest gap in P(positive) | gap |\n"
+            f"| --- | ---: |\n{gaps}")
+
+
 def about_intro(service: Service) -> str:
     """What the two models are, naming the baseline actually loaded (BASELINE_ID may point anywhere)."""
     spec = service.baseline.spec
@@ -370,6 +438,12 @@ def about_tab(service: Service) -> None:
             text += (f"\n\nTest split ({metrics['num_samples']:,} reviews): accuracy **{metrics['accuracy']:.2%}**, "
                      f"macro F1 **{metrics['f1_macro']:.4f}**\n\n| class | precision | recall | F1 | support |\n"
                      f"| --- | ---: | ---: | ---: | ---: |\n{rows}")
+        audited = facts.get("audit")
+        text += (f"\n\n**Behaviour and fairness audit** (measured {facts['audit_origin']}): {audit_summary(audited)}."
+                 if audited else "\n\n**Behaviour and fairness audit**: not measured for this model (`python -m "
+                 "review_sentiment.evaluation.audit --model ...` measures it; publishing the Space does).")
+        if audited:
+            text += "\n\n" + audit_table(audited)
         gr.Markdown(text)
         if facts.get("plots"):
             with gr.Row():
