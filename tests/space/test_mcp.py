@@ -34,7 +34,8 @@ def mcp_app(trained_model, star_baseline):
 
 def test_predict_and_compare_are_mcp_tools_that_answer_as_rest_does(mcp_app):
     tools, answers = asyncio.run(use_tools(mcp_app.url))
-    assert {"predict", "compare"} <= set(tools)
+    assert {"predict", "compare", "robustness"} <= set(tools)
+    assert "flipped" in tools["robustness"].description, "the robustness view is a tool too"
     for name in ("predict", "compare"):
         schema = tools[name].inputSchema
         assert schema["required"] == ["text"] and "20,000 characters" in schema["properties"]["text"]["description"]
