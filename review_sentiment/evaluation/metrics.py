@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support
 
+from ..data.stars import label_polarity
+
 
 def calibration_bins(labels, probs, bins: int = 15) -> list[tuple[float, float, int]]:
     """(mean confidence, accuracy, count) of each non-empty equal-width confidence bin."""
@@ -33,6 +35,31 @@ def ece_interval(labels, probs, *, rounds: int = 1000, seed: int = 0, bins: int 
     return float(low), float(high)
 
 
+def ordered(label_names: list[str]) -> bool:
+    """Whether the classes run from negative to positive (very negative .. very positive, 1 .. 5 stars), so that how
+    far off a prediction is means something."""
+    rank = {"negative": 0, "neutral": 1, "positive": 2}
+    polarities = [label_polarity(name) for name in label_names]
+    return len(label_names) >= 3 and all(p in rank for p in polarities) and \
+        [rank[p] for p in polarities] == sorted(rank[p] for p in polarities)
+
+
+def ordinal_metrics(labels, probs) -> dict:
+    """What fine-grained users read beside accuracy: accuracy within one class, mean absolute error in classes and,
+    for five classes, the binary accuracy on SST-2's mapping (classes 0-1 negative, 3-4 positive, neutral sentences
+    dropped; the verdict is the larger of P(3-4) and P(0-1)), so a 5-class model reads against the 2-class ones."""
+    labels = np.asarray(labels, dtype=int)
+    probs = np.asarray(probs, dtype=np.float64)
+    distance = np.abs(probs.argmax(axis=1) - labels)
+    out = {"within_one_accuracy": float((distance <= 1).mean()), "mae_classes": float(distance.mean())}
+    if probs.shape[1] == 5:
+        polar = labels != 2
+        positive = probs[polar, 3:].sum(axis=1) > probs[polar, :2].sum(axis=1)
+        out["binary_accuracy"] = float((positive == (labels[polar] > 2)).mean()) if polar.any() else None
+        out["binary_samples"] = int(polar.sum())
+    return out
+
+
 def classification_metrics(labels, probs, label_names: list[str]) -> dict:
     """Everything the card reports, from true label ids and predicted class probabilities."""
     labels = np.asarray(labels, dtype=int)
@@ -53,4 +80,5 @@ def classification_metrics(labels, probs, label_names: list[str]) -> dict:
                              "support": int(support[i])} for i, name in enumerate(label_names)},
         "confusion_matrix": confusion_matrix(labels, preds, labels=ids).tolist(),
         "label_names": list(label_names),
+        **(ordinal_metrics(labels, probs) if ordered(label_names) else {}),
     }

@@ -136,6 +136,10 @@ def test_lora_run_saves_adapter_with_trained_head(lora_run):
     assert metrics["accuracy"] > 0.45
     card = ModelCard.load(lora_run / "README.md")
     assert card.data.library_name == "peft" and "AutoPeftModelForSequenceClassification" in card.text
+    # negative, neutral, positive are ordered: how far off a prediction is goes into metrics and the card
+    assert 0 <= metrics["mae_classes"] <= 2 and metrics["within_one_accuracy"] >= metrics["accuracy"]
+    assert f"| accuracy within one class | {metrics['within_one_accuracy']:.4f} |" in card.text
+    assert "SST-2's mapping" not in card.text, "the binary reading is for five classes"
 
 
 def test_lora_adapter_reloads_with_identical_logits_and_merge_changes_nothing(lora_run, three_class_data):
