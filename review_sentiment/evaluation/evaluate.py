@@ -26,7 +26,7 @@ from ..data.text import clean_text
 from ..errors import UserError
 from ..inference.calibration import softmax
 from ..inference.predictor import Predictor
-from .metrics import classification_metrics, ece_interval
+from .metrics import classification_metrics, ece_interval, ordered
 from .plots import plot_confusion_matrix, plot_reliability
 
 LENGTH_BUCKETS = [("≤128", 0, 128), ("129-256", 129, 256), ("257-512", 257, 512), (">512", 513, 10**9)]
@@ -45,6 +45,11 @@ def dataset_probabilities(predictor: Predictor, probs: np.ndarray, label_names: 
         return np.stack([1 - p_positive, p_positive], axis=1), {
             "mapping": "stars: 1-2 negative, 3 neutral, 4-5 positive",
             "verdicts": verdicts, "neutral_rate": float(np.mean([v == "neutral" for v in verdicts]))}
+    stars = star_values(model_labels)
+    if stars and len(stars) == len(label_names) and ordered(label_names):
+        # Five stars on five ordered classes (SST-5's very negative .. very positive): star k is class k-1.
+        order = np.argsort(stars)
+        return probs[:, order], {"mapping": f"stars {min(stars)}-{max(stars)} to the classes in order"}
     by_polarity = {label_polarity(n): i for i, n in enumerate(model_labels)}
     if len(set(polarities)) == len(polarities) and all(p in by_polarity for p in polarities):
         return probs[:, [by_polarity[p] for p in polarities]], {"mapping": "by polarity of the label names"}

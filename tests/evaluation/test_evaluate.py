@@ -71,6 +71,20 @@ def test_star_model_on_binary_data_uses_the_documented_mapping(star_baseline, bi
     assert metrics["neutral_rate"] == pytest.approx(np.mean([v == "neutral" for v in verdicts]))
 
 
+def test_star_model_on_five_classes_reads_stars_as_classes_in_order(star_baseline):
+    """The 1-5 star baseline on SST-5's classes: star k is class k-1, scored with the fine-grained metrics."""
+    predictor = Predictor.load(str(star_baseline))
+    five = ["very negative", "negative", "neutral", "positive", "very positive"]
+    texts = ["the worst film", "a bad film", "an okay film", "a good film", "the best film"] * 4
+    labels = np.array([0, 1, 2, 3, 4] * 4)
+    result = score(predictor, texts, labels, five)
+    stars = predictor.predict_proba(texts)  # the tiny baseline's labels are already 1 star .. 5 stars in order
+    assert result["probs"] == pytest.approx(stars)
+    assert result["metrics"]["mapping"] == "stars 1-5 to the classes in order"
+    assert result["metrics"]["accuracy"] == pytest.approx((stars.argmax(axis=1) == labels).mean())
+    assert {"within_one_accuracy", "mae_classes", "binary_accuracy"} <= set(result["metrics"])
+
+
 def test_compare_baseline_puts_both_models_in_the_card(tmp_path, distilbert_base, binary_data, star_baseline):
     out = tmp_path / "with-baseline"
     main(["--model", str(distilbert_base), "--dataset", str(binary_data), "--output-dir", str(out), "--epochs", "2",
