@@ -42,10 +42,11 @@ def scorer(predictor) -> behaviour.Scorer:
 def audit(p_positive: behaviour.Scorer, reviews: list[str] | None = None, seed: int = 0) -> dict:
     started = time.perf_counter()
     reviews = [r[:REVIEW_CHARS] for r in (reviews or [])]
-    tests = behaviour.run(behaviour.suite(reviews, seed), p_positive)
+    suite = behaviour.suite(reviews, seed)
+    tests = behaviour.run(suite, p_positive)
     axes = fairness.run(p_positive, seed)
     seconds = time.perf_counter() - started
-    count = len({t for test in behaviour.suite(reviews, seed) for t in test.texts + sum(test.variants, [])}) + \
+    count = len({t for test in suite for t in [*test.texts, *(v for vs in test.variants for v in vs)]}) + \
         len({s for axis in fairness.axes() for s in fairness.sentences(axis)})
     return {"tests": sorted(tests, key=lambda t: -t["failure_rate"]),
             "fairness": sorted(axes, key=lambda a: (not a["significant"], -abs(a["largest_gap"]["gap"]))),

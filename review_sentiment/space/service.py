@@ -271,8 +271,8 @@ class Service:
         if not {r["change"] for r in rows} & SWAPS:
             notes.append("This review names no person or group term of the audit's lists (gender words, first "
                          "names, countries, religions), so none was swapped: the other versions are shown.")
-        unscored = [r for r in rows if self.model.predictor is not None and "finetuned" not in r
-                    or self.baseline.predictor is not None and "baseline" not in r]
+        loaded = [key for key, slot in (("finetuned", self.model), ("baseline", self.baseline)) if slot.predictor]
+        unscored = [r for r in rows if any(key not in r for key in loaded)]
         if unscored:
             notes.append(f"{len(rows) - len(unscored)} of {len(rows)} versions were scored within the "
                          f"{ROBUSTNESS_BUDGET_S:.0f} s budget.")
