@@ -54,7 +54,7 @@ def parser_for(cls: type, description: str) -> argparse.ArgumentParser:
         elif get_origin(tp) is Literal:
             kwargs["choices"] = list(get_args(tp))
             kwargs["type"] = str
-        elif get_origin(tp) is list:
+        elif tp is list or get_origin(tp) is list:  # `Optional[list]` unwraps to the bare `list`
             kwargs["type"] = _comma_list
             kwargs["metavar"] = "A,B,..."
         else:

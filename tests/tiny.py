@@ -17,13 +17,20 @@ WORDS = {
     "neutral": ["okay", "average", "fine", "mediocre", "ordinary", "plain", "middling", "so-so"],
     "positive": ["great", "wonderful", "brilliant", "superb", "best", "good", "loved", "excellent"],
 }
+# SST-5's ends, each with words of its own, so a tiny five-class model can tell "very" from plain.
+STRONG = {
+    "very negative": ["atrocious", "unwatchable", "dreadful", "abysmal"],
+    "very positive": ["masterpiece", "magnificent", "stunning", "sublime"],
+}
+SST5 = ["very negative", "negative", "neutral", "positive", "very positive"]
 FILLER = ["the", "movie", "film", "was", "a", "and", "plot", "acting", "i", "it", "story", "this", "of", "cast",
           "scene", "ending", "really", "quite", "director", "music", "!", ".", ",", "not"]
 STARS = ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"]
 
 
 def write_vocab(directory: Path, extra_words: list[str] = ()) -> Path:
-    words = sorted({w for ws in WORDS.values() for w in ws} | set(FILLER) | {"so", "-"} | set(extra_words))
+    words = sorted({w for ws in [*WORDS.values(), *STRONG.values()] for w in ws} | set(FILLER) | {"so", "-"}
+                   | set(extra_words))
     path = directory / "vocab.txt"
     path.write_text("\n".join(SPECIAL + words) + "\n")
     return path
@@ -31,7 +38,7 @@ def write_vocab(directory: Path, extra_words: list[str] = ()) -> Path:
 
 def review(label: str, rng: random.Random, length: int) -> str:
     """Filler plus a few words of the label's sentiment (other class names take a word list by position)."""
-    signal = WORDS.get(label) or list(WORDS.values())[sum(map(ord, label)) % len(WORDS)]
+    signal = WORDS.get(label) or STRONG.get(label) or list(WORDS.values())[sum(map(ord, label)) % len(WORDS)]
     words = [rng.choice(FILLER) for _ in range(length)]
     for _ in range(max(2, length // 6)):
         words.insert(rng.randrange(len(words) + 1), rng.choice(signal))
@@ -63,8 +70,10 @@ def write_dataset(directory: Path, classes: list[str], n_train: int = 240, n_tes
 
 
 def make_base_model(directory: Path, kind: str = "bert", max_positions: int = 128,
-                    extra_words: list[str] = ()) -> Path:
-    """A randomly initialised tiny encoder + fast tokenizer saved like a Hub base model (safetensors)."""
+                    extra_words: list[str] = (), seed: int = 0) -> Path:
+    """A randomly initialised tiny encoder + fast tokenizer saved like a Hub base model (safetensors); the same
+    weights for the same seed, whatever ran before."""
+    import torch
     from transformers import (
         BertConfig,
         BertModel,
@@ -77,6 +86,7 @@ def make_base_model(directory: Path, kind: str = "bert", max_positions: int = 12
     directory.mkdir(parents=True, exist_ok=True)
     vocab = write_vocab(directory, extra_words)
     size = len(vocab.read_text().split())
+    torch.manual_seed(seed)
     if kind == "bert":
         config = BertConfig(vocab_size=size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                             intermediate_size=64, max_position_embeddings=max_positions)

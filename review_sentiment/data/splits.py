@@ -144,6 +144,38 @@ def labelled_split(root: Path, split: str, *, text_column: str = "text", label_c
     return frame, names
 
 
+def merge_map(merge: list, label_names: list[str] | None) -> list[int]:
+    """--merge-labels checked: integers, each new class 0..M-1 used, and as many --label-names as new classes."""
+    try:
+        targets = [int(v) for v in merge]
+    except ValueError:
+        raise UserError(f"--merge-labels takes the new class id of each label, e.g. 0,0,1,2,2; got {merge}.") from None
+    if len(targets) < 2 or sorted(set(targets)) != list(range(max(targets) + 1)) or max(targets) < 1:
+        raise UserError(f"--merge-labels {','.join(map(str, targets))}: the new classes must be 0..M-1, each used, "
+                        "at least two.")
+    if label_names is not None and len(label_names) != max(targets) + 1:
+        raise UserError(f"--merge-labels makes {max(targets) + 1} classes but --label-names gives {len(label_names)}.")
+    return targets
+
+
+def check_mergeable(root: Path, label_column: str, merge: list[int]) -> None:
+    """--merge-labels maps integer ids: refuse string labels, and ids past the map, in one clear line."""
+    frame = read_split(root, "train")
+    if frame is None or label_column not in frame.columns:
+        return  # labelled_split says what is missing
+    values = frame[label_column].dropna()
+    if not pd.api.types.is_integer_dtype(values):
+        raise UserError(f"--merge-labels maps integer label ids; {root} train has {values.dtype} labels.")
+    if len(values) and (values.min() < 0 or values.max() >= len(merge)):
+        raise UserError(f"{root} train has labels up to {values.max()}, but --merge-labels maps ids "
+                        f"0..{len(merge) - 1}.")
+
+
+def merged(frame: pd.DataFrame, merge: list[int]) -> pd.DataFrame:
+    """A split's label ids mapped onto the merged classes (id i becomes merge[i])."""
+    return frame.assign(label=np.asarray(merge)[frame["label"].to_numpy().astype(int)])
+
+
 def stratified_subset(df: pd.DataFrame, n: int | None, seed: int) -> pd.DataFrame:
     """At most `n` rows with the class proportions of `df` (the data may be sorted by label, so never head(n))."""
     if n is None or n >= len(df):
@@ -158,14 +190,21 @@ def stratified_subset(df: pd.DataFrame, n: int | None, seed: int) -> pd.DataFram
 def load_splits(dataset: str, *, text_column: str = "text", label_column: str = "label",
                 label_names: list[str] | None = None, val_size: float = 0.1, test_size: float = 0.2,
                 max_train_samples: int | None = None, max_eval_samples: int | None = None,
-                seed: int = 42) -> Splits:
+                merge_labels: list[int] | None = None, seed: int = 42) -> Splits:
     """Read train/test (and validation, if the dataset has one), check them, and carve what is missing from train.
+    With `merge_labels`, integer labels are merged first (label i becomes class merge_labels[i]).
 
     Model selection happens on the validation split only; the test split is scored once, at the end.
     """
     root = resolve_dataset(dataset)
     columns = {"text_column": text_column, "label_column": label_column}
-    train, names = labelled_split(root, "train", **columns, label_names=label_names)
+    if merge_labels:
+        check_mergeable(root, label_column, merge_labels)
+    # Merging reads the original integer ids under placeholder names, then maps them onto the merged classes.
+    read_as = [str(i) for i in range(len(merge_labels))] if merge_labels else label_names
+    train, names = labelled_split(root, "train", **columns, label_names=read_as)
+    if merge_labels and train is not None:
+        train = merged(train, merge_labels)
     if train is None:
         raise UserError(f"{root} holds no train split (expected train.parquet, train.csv or train.jsonl).")
     if train["label"].nunique() < 2:
@@ -173,7 +212,8 @@ def load_splits(dataset: str, *, text_column: str = "text", label_column: str = 
                         "a classifier needs at least two.")
 
     def other(split: str) -> pd.DataFrame | None:
-        return labelled_split(root, split, **columns, names=names)[0] if root.is_dir() else None
+        frame = labelled_split(root, split, **columns, names=read_as or names)[0] if root.is_dir() else None
+        return merged(frame, merge_labels) if merge_labels and frame is not None else frame
 
     def carve(df: pd.DataFrame, size: float) -> tuple[pd.DataFrame, pd.DataFrame]:
         stratify = df["label"] if df["label"].value_counts().min() >= 2 else None
@@ -190,5 +230,8 @@ def load_splits(dataset: str, *, text_column: str = "text", label_column: str = 
         train, validation = carve(train, val_size)
     validation = stratified_subset(validation, max_eval_samples, seed)
     test = stratified_subset(test, max_eval_samples, seed)
+    if merge_labels:
+        k = max(merge_labels) + 1
+        names = list(label_names or DEFAULT_LABEL_NAMES.get(k) or [f"class {i}" for i in range(k)])
     return Splits(train=train, validation=validation, test=test, label_names=names, source=root,
                   validation_carved=carved)

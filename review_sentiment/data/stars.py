@@ -41,21 +41,33 @@ def label_polarity(label: str) -> str:
     return lowered
 
 
-def star_summary(labels: list[str], probs: np.ndarray) -> dict:
-    """Expected stars, the verdict with its probability mass, and binary P(positive) without the neutral mass.
-    The verdict is "undecided" when negative and positive carry (nearly) the same mass and neutral less."""
-    stars = np.array(star_values(labels), dtype=float)
+def polarities(labels: list[str]) -> list[str]:
+    """negative / neutral / positive of each class: a star model's by its stars, any other by its name."""
+    stars = star_values(labels)
+    return [star_polarity(s, max(stars)) for s in stars] if stars else [label_polarity(label) for label in labels]
+
+
+def polarity_summary(labels: list[str], probs: np.ndarray) -> dict:
+    """The verdict with its probability mass (very negative and negative count together), and binary P(positive)
+    without the neutral mass. The verdict is "undecided" when negative and positive carry (nearly) the same mass and
+    neutral less."""
     probs = np.asarray(probs, dtype=float)
-    top = int(stars.max())
-    groups = {p: float(probs[[star_polarity(int(s), top) == p for s in stars]].sum())
-              for p in ("negative", "neutral", "positive")}
+    kinds = polarities(labels)
+    groups = {p: float(probs[[k == p for k in kinds]].sum()) for p in ("negative", "neutral", "positive")}
     verdict = max(groups, key=groups.get)
     if verdict != "neutral" and abs(groups["negative"] - groups["positive"]) < UNDECIDED_MARGIN:
         verdict = "undecided"
     polar = groups["negative"] + groups["positive"]
     confidence = groups.get(verdict, groups["positive"])  # undecided: the mass on either side
-    return {"expected_stars": float((stars * probs).sum()), "verdict": verdict, "confidence": confidence,
-            "groups": groups, "p_positive": groups["positive"] / polar if polar > 0 else 0.5}
+    return {"verdict": verdict, "confidence": confidence, "groups": groups,
+            "p_positive": groups["positive"] / polar if polar > 0 else 0.5}
+
+
+def star_summary(labels: list[str], probs: np.ndarray) -> dict:
+    """A star model's polarity summary and its expected stars."""
+    stars = np.array(star_values(labels), dtype=float)
+    return {"expected_stars": float((stars * np.asarray(probs, dtype=float)).sum()),
+            **polarity_summary(labels, probs)}
 
 
 def positive_probability(labels: list[str], probs: np.ndarray) -> np.ndarray:

@@ -20,13 +20,14 @@ import pandas as pd
 
 from ..cli import option, parse, run
 from ..data.domains import EvalSet, align, domains_table, load_eval_set, parse_eval_datasets
+from ..data.scale import ordered
 from ..data.splits import labelled_split, resolve_dataset, stratified_subset
 from ..data.stars import label_polarity, star_summary, star_values
 from ..data.text import clean_text
 from ..errors import UserError
 from ..inference.calibration import softmax
 from ..inference.predictor import Predictor
-from .metrics import classification_metrics, ece_interval, ordered
+from .metrics import classification_metrics, ece_interval
 from .plots import plot_confusion_matrix, plot_reliability
 
 LENGTH_BUCKETS = [("≤128", 0, 128), ("129-256", 129, 256), ("257-512", 257, 512), (">512", 513, 10**9)]

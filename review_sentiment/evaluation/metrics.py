@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support
 
-from ..data.stars import label_polarity
+from ..data.scale import ordered
 
 
 def calibration_bins(labels, probs, bins: int = 15) -> list[tuple[float, float, int]]:
@@ -33,15 +33,6 @@ def ece_interval(labels, probs, *, rounds: int = 1000, seed: int = 0, bins: int 
              for idx in (rng.integers(0, len(labels), len(labels)) for _ in range(rounds))]
     low, high = np.percentile(draws, [2.5, 97.5])
     return float(low), float(high)
-
-
-def ordered(label_names: list[str]) -> bool:
-    """Whether the classes run from negative to positive (very negative .. very positive, 1 .. 5 stars), so that how
-    far off a prediction is means something."""
-    rank = {"negative": 0, "neutral": 1, "positive": 2}
-    polarities = [label_polarity(name) for name in label_names]
-    return len(label_names) >= 3 and all(p in rank for p in polarities) and \
-        [rank[p] for p in polarities] == sorted(rank[p] for p in polarities)
 
 
 def ordinal_metrics(labels, probs) -> dict:

@@ -1,6 +1,6 @@
 """One server for everything, started by Gradio's own `launch()` as Spaces run it (share links, ZeroGPU and the
 Spaces health checks all assume it): the page at `/`, the `gr.api` endpoints `/predict` and `/compare`, a plain REST
-API at `/api/v1` with its OpenAPI docs, and `/healthz`.
+API at `/api/v1` (predict, compare, robustness) with its OpenAPI docs, and `/healthz`.
 
 Gradio builds its FastAPI app inside `launch()`; `app_kwargs` is its documented way in, so our routes, exception
 handler and body limit are handed over there and live on the same port as the page.
@@ -100,6 +100,50 @@ class RobustnessResponse(BaseModel):
     seconds: float
 
 
+class CompareRequest(BaseModel):
+    text: Review = Field(description=f"One review, not blank, at most {MAX_REVIEW_CHARS:,} characters.",
+                         examples=["Not the masterpiece I was promised, but the cast is lovely."])
+
+
+class ModelAnswer(BaseModel):
+    probabilities: dict[str, float] = Field(description="every class's probability, in the model's order")
+    label: str
+    confidence: float = Field(description="the verdict's probability; for stars or ordered classes, the mass of the "
+                                          "verdict's classes (very negative and negative together)")
+    verdict: str = Field(description="negative, neutral, positive, or undecided (a star model with 1-2 and 4-5 "
+                                     "stars equally likely)")
+    latency_ms: float
+    point: int | None = Field(None, description="the top class's point on the model's scale: its stars (1-5), or "
+                                                "1..K for ordered classes (very negative = 1); absent off a scale")
+    expected_class: float | None = Field(None, description="ordered classes: the probability-weighted point, 1..K")
+    expected_stars: float | None = Field(None, description="a star model: the probability-weighted stars")
+    p_positive: float | None = Field(None, description="stars or ordered classes: P(positive classes) without the "
+                                                       "neutral mass")
+    language_notice: str | None = None
+
+
+class Unavailable(BaseModel):
+    error: str = Field(description="Why this model is not loaded.")
+
+
+class ScaleAgreement(BaseModel):
+    points: int = Field(description="the scale both models share (5: five classes against five stars)")
+    finetuned: int
+    baseline: int
+    exact: bool = Field(description="the same point")
+    within_one: bool = Field(description="at most one point apart")
+
+
+class CompareResponse(BaseModel):
+    notes: list[str]
+    language: Language
+    finetuned: ModelAnswer | Unavailable
+    baseline: ModelAnswer | Unavailable
+    agree: bool | None = Field(None, description="whether the verdicts' polarity matches; null when a model is "
+                                                 "undecided or unavailable")
+    scale: ScaleAgreement | None = Field(None, description="only when both models' classes are the same points")
+
+
 class ErrorResponse(BaseModel):
     error: str = Field(description="What was wrong, in one sentence a person can act on.")
     detail: list[dict] | None = Field(None, description="Which part of the body broke the schema (422 only).")
@@ -113,8 +157,8 @@ def error_answer(description: str) -> dict:
 ERRORS = {
     400: error_answer("The body could not be parsed (not UTF-8)."),
     413: error_answer(f"The body is over {MAX_REQUEST_BYTES / 1e6:.0f} MB."),
-    422: error_answer("The body breaks the schema: not JSON, no `texts`, none or too many reviews, a review blank "
-                      f"or over {MAX_REVIEW_CHARS:,} characters."),
+    422: error_answer("The body breaks the schema: not JSON, no `texts` (or `text`), none or too many reviews, a "
+                      f"review blank or over {MAX_REVIEW_CHARS:,} characters."),
     503: error_answer("The fine-tuned model is not loaded; `/healthz` says why."),
 }
 
@@ -180,6 +224,14 @@ def rest_routes(service: Service) -> APIRouter:
         unreadable = review_errors([request.text])[0]
         return Unreadable(error=unreadable) if unreadable else RobustnessResponse(**service.robustness(request.text))
 
+    @router.post(f"{REST_PREFIX}/compare", response_model=CompareResponse | Unreadable, responses=ERRORS)
+    def compare(request: CompareRequest) -> CompareResponse | Unreadable:
+        """Both models on one review, side by side (the page's Analyze tab): probabilities, verdicts, agreement by
+        polarity and, when both models' classes are the same points (five classes, five stars), class to class."""
+        check_text(request.text)
+        unreadable = review_errors([request.text])[0]
+        return Unreadable(error=unreadable) if unreadable else CompareResponse(**service.compare(request.text))
+
     @router.get("/healthz")
     def healthz() -> dict:
         """Liveness, which model (repo, commit sha, origin) each side serves on which runtime, how that runtime was
@@ -216,7 +268,8 @@ async def invalid_request(request: Request, exc: RequestValidationError):
     if not request.url.path.startswith(REST_PREFIX):
         return await request_validation_exception_handler(request, exc)
     first = exc.errors()[0] if exc.errors() else {}
-    shape = f'The body is {{"texts": [...]}} with 1 to {MAX_TEXTS_PER_REQUEST} reviews.'
+    shape = (f'The body is {{"texts": [...]}} with 1 to {MAX_TEXTS_PER_REQUEST} reviews.'
+             if request.url.path.endswith("/predict") else 'The body is {"text": "..."} with one review.')
     if first.get("type") == "json_invalid":
         message = f"The body is not valid JSON ({first.get('ctx', {}).get('error', 'decode error')}). {shape}"
     else:

@@ -19,7 +19,8 @@ import pandas as pd
 from ..data.language import detect_language, notice
 from ..data.perturb import perturbations
 from ..data.reviews import check_review, check_text, review_errors
-from ..data.stars import label_polarity, positive_probability, star_summary, star_values
+from ..data.scale import agreement, expected_point, points, same_scale, top_point
+from ..data.stars import label_polarity, polarity_summary, positive_probability, star_summary, star_values
 from ..defaults import DEFAULT_LONG_TEXT, DEFAULT_QUANTIZE
 from ..errors import UserError
 from ..evaluation.audit import AUDIT_FILE
@@ -81,6 +82,15 @@ class Slot:
     def trained_here(self) -> bool:
         """Whether train.py made this model (it leaves its settings in config.json), or it was trained elsewhere."""
         return bool(self.predictor and getattr(self.predictor.model.config, SETTINGS_KEY, None))
+
+    @property
+    def trained_on(self) -> str | None:
+        """The dataset train.py names in the model's training_config.json (a Hub id, or a local folder's name)."""
+        config = Path(self.predictor.source) / "training_config.json" if self.predictor else None
+        if config is None or not config.is_file():
+            return None
+        name = json.loads(config.read_text()).get("arguments", {}).get("dataset_name")
+        return (name if is_hub_id(name) else Path(name).name) if name else None
 
     @property
     def notice(self) -> str:
@@ -159,6 +169,14 @@ class Service:
             summary = star_summary(labels, probs)
             out |= {"verdict": summary["verdict"], "confidence": summary["confidence"],
                     "expected_stars": summary["expected_stars"], "p_positive": summary["p_positive"]}
+        elif points(labels):
+            # Ordered classes (very negative .. very positive): the verdict is the polarity with the most mass, as
+            # for stars, and the expected class is the probability-weighted point on the 1..K scale.
+            summary = polarity_summary(labels, probs)
+            out |= {"verdict": summary["verdict"], "confidence": summary["confidence"],
+                    "p_positive": summary["p_positive"], "expected_class": expected_point(labels, probs)}
+        if points(labels):
+            out["point"] = top_point(labels, probs)
         return out
 
     def explain(self, text: str) -> dict:
@@ -196,7 +214,17 @@ class Service:
             verdicts = result["finetuned"]["verdict"], result["baseline"]["verdict"]
             # None: a model is undecided, so there is nothing to agree or disagree with.
             result["agree"] = None if "undecided" in verdicts else verdicts[0] == verdicts[1]
+            if self.on_one_scale:
+                ft, bl = result["finetuned"]["point"], result["baseline"]["point"]
+                result["scale"] = {"points": len(self.model.predictor.labels), "finetuned": ft, "baseline": bl,
+                                   **agreement(ft, bl)}
         return result
+
+    @property
+    def on_one_scale(self) -> bool:
+        """Whether both models are loaded and their classes are the same points (five classes, five stars)."""
+        return bool(self.model.predictor and self.baseline.predictor
+                    and same_scale(self.model.predictor.labels, self.baseline.predictor.labels))
 
     # -- many reviews ---------------------------------------------------------------------------------------
     def batch(self, path: str, column: str | None) -> tuple[pd.DataFrame, str]:
@@ -214,13 +242,23 @@ class Service:
             table.loc[ok, f"{prefix}_label"] = [d["label"] for d in described]
             table.loc[ok, f"{prefix}_verdict"] = [d["verdict"] for d in described]
             table.loc[ok, f"{prefix}_confidence"] = [round(d["confidence"], 4) for d in described]
-            if "expected_stars" in described[0]:
-                table.loc[ok, f"{prefix}_expected_stars"] = [round(d["expected_stars"], 2) for d in described]
+            for key in ("expected_stars", "expected_class"):
+                if key in described[0]:
+                    table.loc[ok, f"{prefix}_{key}"] = [round(d[key], 2) for d in described]
+            if "point" in described[0]:
+                table.loc[ok, f"{prefix}_class"] = [d["point"] for d in described]
             for j, label in enumerate(slot.predictor.labels):
                 table.loc[ok, f"{prefix}_p_{label}"] = probs[:, j].astype(float).round(4)
         if "finetuned_verdict" in table and "baseline_verdict" in table:
             ft, bl = table.loc[ok, "finetuned_verdict"], table.loc[ok, "baseline_verdict"]
             table.loc[ok, "agree"] = (ft == bl).where((ft != "undecided") & (bl != "undecided"))
+        for column in ("finetuned_class", "baseline_class"):
+            if column in table:
+                table[column] = table[column].astype("Int64")  # points, blank where a row was not scored
+        if self.on_one_scale and "finetuned_class" in table and "baseline_class" in table:
+            ft, bl = table.loc[ok, "finetuned_class"], table.loc[ok, "baseline_class"]
+            table.loc[ok, "same_class"] = ft == bl
+            table.loc[ok, "within_one"] = (ft - bl).abs() <= 1
         table["error"] = errors
         out = Path(tempfile.mkdtemp(prefix="review-sentiment-")) / "predictions.csv"
         table.to_csv(out, index=False)

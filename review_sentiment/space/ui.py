@@ -8,6 +8,7 @@ import logging
 
 import gradio as gr
 
+from ..data.scale import agreement_table, points
 from ..data.stars import label_polarity, star_values
 from ..defaults import BASELINE_ID, PROJECT_DIR
 from ..errors import UserError
@@ -24,6 +25,7 @@ CSS = """#agreement {font-size: 1.1em} .notice {border-left: 4px solid #d97706; 
 .dist-bar > span {display: block; height: 100%} .dist-pct {text-align: right; font-variant-numeric: tabular-nums}
 .dist-negative > span {background: #dc2626} .dist-neutral > span {background: #9ca3af}
 .dist-positive > span {background: #16a34a}
+.dist-negative.dist-strong > span {background: #7f1d1d} .dist-positive.dist-strong > span {background: #14532d}
 .robust td, .robust th {padding: 0.25em 0.6em; vertical-align: top}
 .robust .flip {background: #fee2e2; font-weight: 600}
 .robust .text {max-width: 36em; font-size: 0.9em}"""
@@ -36,8 +38,8 @@ document.addEventListener("keydown", (e) => {
   }
 }, true);
 </script>"""
-BATCH_COLUMNS = ["review", "finetuned_label", "finetuned_confidence", "baseline_label", "baseline_expected_stars",
-                 "baseline_verdict", "agree", "error"]
+BATCH_COLUMNS = ["review", "finetuned_label", "finetuned_confidence", "finetuned_expected_class", "baseline_label",
+                 "baseline_expected_stars", "baseline_verdict", "agree", "same_class", "within_one", "error"]
 STAR_RANGES = {"negative": "1-2", "neutral": "3", "positive": "4-5", "undecided": "1-2 and on 4-5"}
 
 
@@ -82,18 +84,24 @@ def pct(p: float) -> str:
 
 
 def distribution_html(probabilities: dict[str, float] | None) -> str:
-    """Every class as a bar, in the model's own order (1 to 5 stars for a star model), coloured by polarity: a
-    distribution reads better in order than sorted by probability."""
+    """Every class as a bar, in scale order (1 to 5 stars, very negative to very positive), coloured by polarity, the
+    ends of a five-point scale darker: both models are drawn this way, and a distribution reads better in order than
+    sorted by probability."""
     if not probabilities:
         return ""
     labels = list(probabilities)
-    stars = star_values(labels)
-    if stars:
-        labels = [label for _, label in sorted(zip(stars, labels))]
+    where = points(labels)
+    if where:
+        labels = [label for _, label in sorted(zip(where, labels))]
+        where = sorted(where)
+
+    def tone(i: int, label: str) -> str:
+        strong = where and len(where) == 5 and where[i] in (where[0], where[-1])
+        return f"dist-{label_polarity(label)}" + (" dist-strong" if strong else "")
     rows = "".join(
         f'<span class="dist-name">{html.escape(label)}</span>'
-        f'<span class="dist-bar dist-{label_polarity(label)}"><span style="width:{probabilities[label]:.1%}"></span>'
-        f'</span><span class="dist-pct">{probabilities[label]:.0%}</span>' for label in labels)
+        f'<span class="dist-bar {tone(i, label)}"><span style="width:{probabilities[label]:.1%}"></span>'
+        f'</span><span class="dist-pct">{probabilities[label]:.0%}</span>' for i, label in enumerate(labels))
     summary = ", ".join(f"{label} {probabilities[label]:.0%}" for label in labels)
     return f'<div class="dist" role="img" aria-label="{html.escape(summary)}">{rows}</div>'
 
@@ -102,6 +110,11 @@ def model_line(slot: Slot, result: dict) -> str:
     if "error" in result:
         return f"⚠️ {slot.role} unavailable: {result['error']}"
     line = f"**{result['label']}** ({pct(result['confidence'])}) · {result['latency_ms']:.0f} ms"
+    if "expected_class" in result:
+        k = len(result["probabilities"])
+        top = result["probabilities"][result["label"]]
+        line = (f"**{result['label']}** ({pct(top)}; {result['verdict']} {pct(result['confidence'])}) · expected "
+                f"class **{result['expected_class']:.1f}** of 1-{k} · {result['latency_ms']:.0f} ms")
     if result.get("language_notice"):
         line += f"  \n🌐 {result['language_notice']}"
     if "expected_stars" in result:
@@ -111,6 +124,18 @@ def model_line(slot: Slot, result: dict) -> str:
 
 
 def agreement_line(result: dict) -> str:
+    """Polarity agreement, and on a shared scale (five classes, five stars) the same class and within one."""
+    line = polarity_line(result)
+    scale = result.get("scale")
+    if scale:
+        same = "✅ the same class" if scale["exact"] else "✅ within one class" if scale["within_one"] else \
+            "⚠️ more than one class apart"
+        line += (f"  \nOn the 1-{scale['points']} scale: fine-tuned **{scale['finetuned']}**, baseline "
+                 f"**{scale['baseline']} ★**: {same}.")
+    return line
+
+
+def polarity_line(result: dict) -> str:
     ft, bl = result["finetuned"], result["baseline"]
     if "agree" not in result:
         return "Only one model is available, so there is nothing to compare."
@@ -132,7 +157,8 @@ def build_ui(service: Service) -> gr.Blocks:
     with gr.Blocks(title="Movie review sentiment") as demo:
         baseline = ("nlptown's multilingual 1-5 star model" if service.baseline.spec == BASELINE_ID
                     else f"the baseline `{service.baseline.spec}`")
-        gr.Markdown(f"# 🎬 Movie review sentiment\nA model fine-tuned on IMDb reviews next to {baseline}. Type a "
+        data = f"`{service.model.trained_on}`" if service.model.trained_on else "IMDb reviews"
+        gr.Markdown(f"# 🎬 Movie review sentiment\nA model fine-tuned on {data} next to {baseline}. Type a "
                     "review, or click an example.")
         for notice in service.notices:
             gr.Markdown(notice, elem_classes="notice")
@@ -153,13 +179,13 @@ def analyzer(service: Service):
         try:
             result = service.compare(text)
         except UserError as exc:
-            return f"⚠️ {exc}", None, "", None, "", ""
+            return f"⚠️ {exc}", "", "", "", "", ""
         except Exception:  # noqa: BLE001
             log.exception("analyze failed")
-            return "⚠️ Something went wrong while analysing this review. Please try again.", None, "", None, "", ""
+            return "⚠️ Something went wrong while analysing this review. Please try again.", "", "", "", "", ""
         ft, bl = result["finetuned"], result["baseline"]
         notes = " ".join(f"ℹ️ {n}" for n in result["notes"])
-        return (notes, ft.get("probabilities"), model_line(service.model, ft),
+        return (notes, distribution_html(ft.get("probabilities")), model_line(service.model, ft),
                 distribution_html(bl.get("probabilities")), model_line(service.baseline, bl), agreement_line(result))
     return analyze
 
@@ -186,20 +212,20 @@ def analyze_tab(service: Service, demo: gr.Blocks) -> None:
     # Results are created first and placed below the examples, so that on a phone the examples sit right
     # under the review box instead of after both result panels.
     notes = gr.Markdown(elem_id="notes", render=False)
-    ft_label = gr.Label(label="Class probabilities", elem_id="finetuned", render=False)
+    ft_chart = gr.HTML(elem_id="finetuned", render=False)
     ft_line = gr.Markdown(elem_id="finetuned-line", render=False)
     bl_chart = gr.HTML(elem_id="baseline", render=False)
     bl_line = gr.Markdown(elem_id="baseline-line", render=False)
     agreement = gr.Markdown(elem_id="agreement", render=False)
-    outputs = [notes, ft_label, ft_line, bl_chart, bl_line, agreement]
+    outputs = [notes, ft_chart, ft_line, bl_chart, bl_line, agreement]
     gr.Examples([[e["text"]] for e in examples()], inputs=review, outputs=outputs, fn=analyze,
                 run_on_click=True, cache_examples=False, example_labels=[e["title"] for e in examples()],
                 examples_per_page=12, elem_id="examples")
     notes.render()
     with gr.Row():
         with gr.Column():
-            gr.Markdown(f"### Fine-tuned\n`{service.model.spec}`")
-            ft_label.render()
+            gr.Markdown(f"### Fine-tuned\n`{service.model.spec}`  \nClass probabilities")
+            ft_chart.render()
             ft_line.render()
             explain_button = gr.Button("Explain: which words decided?", size="sm", elem_id="explain")
             explanation = gr.HighlightedText(label="Which words pushed the fine-tuned model", show_legend=True,
@@ -280,9 +306,10 @@ def batch_tab(service: Service) -> None:
             log.exception("batch failed")
             return "⚠️ Something went wrong while reading this file.", None, None
         bad = int((table["error"] != "").sum())
-        table = table[[c for c in BATCH_COLUMNS if c in table.columns]]  # the CSV download has every column
         status = f"✅ {len(table) - bad} reviews scored" + (f"; {bad} skipped (see the error column)" if bad else "")
-        return status, table, path
+        agreement = scale_agreement_md(service, table)
+        table = table[[c for c in BATCH_COLUMNS if c in table.columns]]  # the CSV download has every column
+        return status + agreement, table, path
 
     def pick_column(file):
         columns = csv_columns(file) if file and str(file).lower().endswith(".csv") else []
@@ -300,6 +327,27 @@ def batch_tab(service: Service) -> None:
     upload.change(pick_column, upload, column, api_visibility="private")
     run.click(run_batch, [upload, column], [status, table, download], api_visibility="private",
               concurrency_limit=1)
+
+
+def scale_agreement_md(service: Service, table) -> str:
+    """Below a batch on one scale: how often the models give the same class and within one, and the table of
+    fine-tuned classes (rows) against baseline stars (columns)."""
+    if "same_class" not in table:
+        return ""
+    scored = table.dropna(subset=["same_class"])
+    if scored.empty:
+        return ""
+    counts = agreement_table(scored["finetuned_class"], scored["baseline_class"], service.model.predictor.labels,
+                             service.baseline.predictor.labels)
+    polar = scored["agree"].dropna().astype(bool) if "agree" in scored else None
+    head = "| fine-tuned \\ baseline | " + " | ".join(counts.columns) + " |\n|---|" + "---:|" * len(counts.columns)
+    rows = "\n".join(f"| {name} | " + " | ".join(str(int(v)) for v in row) + " |" for name, row in counts.iterrows())
+    same, near = scored["same_class"].astype(bool).mean(), scored["within_one"].astype(bool).mean()
+    return (f"\n\n**Agreement on the 1-{len(counts.columns)} scale** ({len(scored):,} reviews): the same class "
+            f"**{same:.0%}**, within one **{near:.0%}**"
+            + (f", the same polarity **{polar.mean():.0%}** (of {len(polar):,} where neither is undecided)"
+               if polar is not None and len(polar) else "")
+            + f".\n\n{head}\n{rows}")
 
 
 def api_endpoints(service: Service) -> None:
@@ -417,8 +465,11 @@ def about_intro(service: Service) -> str:
             else f"predicts {', '.join(labels)}" if labels else "is not loaded")
     mapping = ("; its verdict maps 1-2 stars to negative, 3 to neutral, 4-5 to positive, and is undecided when "
                "1-2 and 4-5 stars are equally likely") if labels is None or star_values(labels) else ""
-    return (f"The **fine-tuned model** predicts positive/negative from a movie review. The **baseline**, `{spec}`, "
-            f"{what}{mapping}.")
+    classes = service.model.predictor.labels if service.model.predictor else ["negative", "positive"]
+    scale = (" Both models' classes are the same five points, so the page also compares them class to class (the "
+             "same class, within one)." if service.on_one_scale else "")
+    return (f"The **fine-tuned model** predicts {' / '.join(classes)} from a movie review. The **baseline**, "
+            f"`{spec}`, {what}{mapping}.{scale}")
 
 
 def about_tab(service: Service) -> None:

@@ -7,6 +7,7 @@ from typing import Literal, Optional
 
 from ..cli import option
 from ..data.domains import parse_eval_datasets
+from ..data.splits import merge_map
 from ..data.text import TRUNCATIONS
 from ..defaults import BASELINE_ID
 from ..errors import UserError
@@ -37,6 +38,9 @@ class TrainConfig:
     label_column: str = option("Column holding the label (integers 0..K-1 or strings).", "label")
     label_names: Optional[list] = option("Class names for integer labels, in id order (default: negative,positive "
                                          "for 2 classes; the SST-5 names for 5).")
+    merge_labels: Optional[list] = option("Merge integer classes before training: the new class of each label id, "
+                                          "in id order (0,0,1,2,2 makes SST-5's five classes negative, neutral, "
+                                          "positive; --label-names then names the merged classes).")
     val_size: float = option("Share of train held out for model selection when the dataset has no validation "
                              "split (stratified).", 0.1)
     test_size: float = option("Share held out as test when the dataset has no test split (stratified).", 0.2)
@@ -134,6 +138,8 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise UserError(message)
+        if self.merge_labels is not None:
+            self.merge_labels = merge_map(self.merge_labels, self.label_names)
         if self.label_names is not None and len(set(self.label_names)) != len(self.label_names):
             raise UserError("--label-names must be distinct")
         for ok, message in [

@@ -181,7 +181,7 @@ def train(cfg: TrainConfig) -> dict:
     splits = load_splits(cfg.dataset, text_column=cfg.text_column, label_column=cfg.label_column,
                          label_names=cfg.label_names, val_size=cfg.val_size, test_size=cfg.test_size,
                          max_train_samples=cfg.max_train_samples, max_eval_samples=cfg.max_eval_samples,
-                         seed=cfg.seed)
+                         merge_labels=cfg.merge_labels, seed=cfg.seed)
     augmentation = None
     if cfg.counterfactual_augmentation:
         before = len(splits.train)

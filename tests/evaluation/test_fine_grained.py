@@ -6,8 +6,9 @@ import pytest
 import tiny
 from transformers import AutoTokenizer
 
+from review_sentiment.data.scale import ordered
 from review_sentiment.data.text import clean_text, encode
-from review_sentiment.evaluation.metrics import classification_metrics, ordered, ordinal_metrics
+from review_sentiment.evaluation.metrics import classification_metrics, ordinal_metrics
 
 FIVE = ["very negative", "negative", "neutral", "positive", "very positive"]
 # rows: true class, columns: predicted class

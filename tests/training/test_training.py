@@ -259,3 +259,45 @@ def test_resume_from_last_checkpoint_continues_the_run(tmp_path, bert_base, bina
     assert list((out / "checkpoints").glob("checkpoint-*"))
     main([*common, "--epochs", "2", "--resume-from-checkpoint", "last"])
     assert json.loads((out / "metrics.json").read_text())["train"]["steps"] == 2 * first
+
+
+def test_list_flags_split_on_commas_only():
+    from review_sentiment.cli import parser_for
+    from review_sentiment.training.config import TrainConfig
+
+    args = parser_for(TrainConfig, "").parse_args(["--label-names", "1 star,2 stars", "--merge-labels", "0, 0,1"])
+    assert args.label_names == ["1 star", "2 stars"] and args.merge_labels == ["0", "0", "1"]
+
+
+def test_merge_labels_trains_three_classes_from_five(tmp_path, distilbert_base):
+    import tiny
+
+    data = tiny.write_dataset(tmp_path / "five", tiny.SST5, n_train=200, n_test=50)
+    out = tmp_path / "three"
+    main(["--model", str(distilbert_base), "--dataset", str(data), "--output-dir", str(out), "--epochs", "2",
+          "--learning-rate", "1e-3", "--merge-labels", "0,0,1,2,2", "--no-audit", *FAST])
+    metrics = json.loads((out / "metrics.json").read_text())["test"]
+    assert metrics["label_names"] == ["negative", "neutral", "positive"]
+    assert [m["support"] for m in metrics["per_class"].values()] == [20, 10, 20]  # 0-1 and 3-4 merged
+    assert "within_one_accuracy" in metrics and "binary_accuracy" not in metrics
+    config = json.loads((out / "config.json").read_text())
+    assert list(config["id2label"].values()) == ["negative", "neutral", "positive"]
+    assert json.loads((out / "training_config.json").read_text())["arguments"]["merge_labels"] == [0, 0, 1, 2, 2]
+
+
+@pytest.mark.parametrize("data, merge, extra, needle", [
+    ("five", "0,0,2,2,2", [], "must be 0..M-1"),
+    ("five", "0,0,1,1,1", ["--label-names", "a,b,c"], "makes 2 classes but --label-names gives 3"),
+    ("five", "0,x,1,1,1", [], "new class id of each label"),
+    ("five", "0,0,1", [], "labels up to 4"),
+    ("strings", "0,0,1", [], "integer label ids"),
+])
+def test_bad_merge_labels_fail_with_one_line(data, merge, extra, needle, tmp_path, bert_base, three_class_data):
+    import tiny
+
+    dataset = tiny.write_dataset(tmp_path / "five", tiny.SST5, n_train=40, n_test=10) if data == "five" \
+        else three_class_data
+    result = run_train("--model", str(bert_base), "--dataset", str(dataset), "--output-dir", str(tmp_path / "out"),
+                       "--merge-labels", merge, *extra)
+    assert_clean_error(result, needle)
+    assert not (tmp_path / "out").exists()
