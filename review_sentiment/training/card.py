@@ -76,7 +76,9 @@ def render_card(*, cfg, window: int, metrics: dict, label_names: list[str], size
     hyper = {"learning rate": cfg.learning_rate, "epochs": cfg.epochs,
              "batch size": cfg.batch_size * cfg.gradient_accumulation_steps, "max length": cfg.max_length,
              "truncation": cfg.truncation, "warm-up ratio": cfg.warmup_ratio, "weight decay": cfg.weight_decay,
-             "precision": sizes.get("precision", cfg.precision), "seed": cfg.seed}
+             "precision": sizes.get("precision", cfg.precision), "seed": cfg.seed,
+             **({"class weights": "balanced"} if cfg.class_weights == "balanced" else {}),
+             **({"classes merged": ",".join(map(str, cfg.merge_labels))} if cfg.merge_labels else {})}
     return ModelCard.from_template(
         data, template_path=str(TEMPLATE), model_name=data.model_name,
         summary=(f"A {len(label_names)}-class sentiment classifier ({', '.join(label_names)}) fine-tuned from "

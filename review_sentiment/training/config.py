@@ -57,6 +57,9 @@ class TrainConfig:
     gradient_accumulation_steps: int = option("Steps to accumulate before an optimiser update.", 1)
     learning_rate: Optional[float] = option("Peak learning rate (default 2e-5 full, 2e-4 lora).")
     weight_decay: float = option("AdamW weight decay.", 0.01)
+    class_weights: Literal["none", "balanced"] = option(
+        "none: plain cross-entropy; balanced: each class weighted inversely to its share of the training labels "
+        "(for skewed sets such as SST-5's phrases, half of them neutral).", "none")
     warmup_ratio: float = option("Share of steps with linear warm-up.", 0.1)
     eval_steps: float = option("Evaluate on validation (and checkpoint) every N steps; below 1, a share of all steps.",
                                0.1)

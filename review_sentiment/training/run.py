@@ -50,6 +50,7 @@ from ..inference.settings import InferenceSettings, write_settings
 from .card import render_card
 from .config import TrainConfig
 from .hp_search import MODEL_ARGS, search, suggest, trials_table
+from .loss import balanced_weights, weighted_loss
 from .tracking import LOG_DIR, is_main_process, trainer_reporting
 
 CHECKPOINTS = "checkpoints"
@@ -292,7 +293,10 @@ def build_trainer(cfg: TrainConfig, model, tokenizer, splits: Splits, out: Path,
         **precision,
         # Accelerate runs several CPU processes (torchrun, gloo) only when told this is a CPU run.
         **({"use_cpu": True, "ddp_backend": "gloo"} if distributed_on_cpu() else {}))
+    weights = balanced_weights(splits.train["label"], len(splits.label_names)) \
+        if cfg.class_weights == "balanced" else None
     return Trainer(model=model, model_init=model_init, args=args,
+                   compute_loss_func=weighted_loss(weights) if weights else None,
                    train_dataset=tokenize_split(splits.train, tokenizer, cfg),
                    eval_dataset=tokenize_split(splits.validation, tokenizer, cfg, by_length=True),
                    processing_class=tokenizer, data_collator=Collator(tokenizer, device, cfg.max_length),

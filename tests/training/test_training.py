@@ -275,7 +275,8 @@ def test_merge_labels_trains_three_classes_from_five(tmp_path, distilbert_base):
     data = tiny.write_dataset(tmp_path / "five", tiny.SST5, n_train=200, n_test=50)
     out = tmp_path / "three"
     main(["--model", str(distilbert_base), "--dataset", str(data), "--output-dir", str(out), "--epochs", "2",
-          "--learning-rate", "1e-3", "--merge-labels", "0,0,1,2,2", "--no-audit", *FAST])
+          "--learning-rate", "1e-3", "--merge-labels", "0,0,1,2,2", "--class-weights", "balanced", "--no-audit",
+          *FAST])
     metrics = json.loads((out / "metrics.json").read_text())["test"]
     assert metrics["label_names"] == ["negative", "neutral", "positive"]
     assert [m["support"] for m in metrics["per_class"].values()] == [20, 10, 20]  # 0-1 and 3-4 merged
@@ -283,6 +284,8 @@ def test_merge_labels_trains_three_classes_from_five(tmp_path, distilbert_base):
     config = json.loads((out / "config.json").read_text())
     assert list(config["id2label"].values()) == ["negative", "neutral", "positive"]
     assert json.loads((out / "training_config.json").read_text())["arguments"]["merge_labels"] == [0, 0, 1, 2, 2]
+    card = (out / "README.md").read_text()
+    assert "| classes merged | 0,0,1,2,2 |" in card and "| class weights | balanced |" in card
 
 
 @pytest.mark.parametrize("data, merge, extra, needle", [
