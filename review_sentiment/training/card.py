@@ -42,6 +42,12 @@ def usage_snippet(repo: str, is_adapter: bool) -> str:
             f'print(Predictor.load("{repo}").predict(["A moving, beautifully acted film."]))')
 
 
+def corpus_of(dataset: str) -> str | None:
+    """Which corpus the card's limitations describe: IMDb reviews, SST sentences, or (None) one it knows nothing of."""
+    name = dataset.lower()
+    return "imdb" if "imdb" in name else "sst" if "sst" in name else None
+
+
 def render_card(*, cfg, window: int, metrics: dict, label_names: list[str], sizes: dict, val_origin: str,
                 train_time: str,
                 hardware: str, versions: dict, is_adapter: bool, baseline: str | None = None,
@@ -91,7 +97,7 @@ def render_card(*, cfg, window: int, metrics: dict, label_names: list[str], size
         train_time=train_time, hardware=hardware, domains=domains_md, trials=trials, tracked=tracked,
         stopped_early=stopped_early, search_trials=cfg.hp_search, onnx=onnx, openvino=openvino, repo=repo,
         audit=audit and audit_markdown(audit, f"python -m review_sentiment.evaluation.audit --model {repo}"),
-        augmentation=augmentation,
+        augmentation=augmentation, corpus=corpus_of(cfg.dataset_name),
         onnx_file=onnx and (f'hf_hub_download("{repo}", "{onnx["files"][-1]}")' if hub_id_or_none(repo)
                             else f'"{Path(repo) / onnx["files"][-1]}"'),
         versions=", ".join(f"{k} {v}" for k, v in versions.items()))

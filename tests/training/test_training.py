@@ -276,7 +276,7 @@ def test_merge_labels_trains_three_classes_from_five(tmp_path, distilbert_base):
     out = tmp_path / "three"
     main(["--model", str(distilbert_base), "--dataset", str(data), "--output-dir", str(out), "--epochs", "2",
           "--learning-rate", "1e-3", "--merge-labels", "0,0,1,2,2", "--class-weights", "balanced", "--no-audit",
-          *FAST])
+          "--dataset-name", "stanfordnlp/sst5", *FAST])
     metrics = json.loads((out / "metrics.json").read_text())["test"]
     assert metrics["label_names"] == ["negative", "neutral", "positive"]
     assert [m["support"] for m in metrics["per_class"].values()] == [20, 10, 20]  # 0-1 and 3-4 merged
@@ -286,6 +286,10 @@ def test_merge_labels_trains_three_classes_from_five(tmp_path, distilbert_base):
     assert json.loads((out / "training_config.json").read_text())["arguments"]["merge_labels"] == [0, 0, 1, 2, 2]
     card = (out / "README.md").read_text()
     assert "| classes merged | 0,0,1,2,2 |" in card and "| class weights | balanced |" in card
+    limits = card.split("## Bias, risks and limitations")[1].split("##")[0]
+    assert "Stanford Sentiment Treebank sentences" in limits and "IMDb" not in limits  # the card names its corpus
+    assert "| true class | negative | neutral | positive |" in card  # ordered classes: the matrix as text
+    assert "Socher" in card.split("## Citation")[1] and "Maas" not in card
 
 
 @pytest.mark.parametrize("data, merge, extra, needle", [
