@@ -195,3 +195,33 @@ def test_audit_benchmark(tmp_path, trained_model):
     assert [(t["test"], t["failure_rate"]) for t in audited["tests"]] == \
         [(t["test"], t["failure_rate"]) for t in saved["tests"]]
     assert "| gender: largest gap |" in stdout and "| test accuracy |" in stdout
+
+
+def test_sst5_benchmark_reads_runs_and_picks_the_recipe_by_validation(tmp_path, distilbert_base):
+    import shutil
+
+    import tiny
+
+    from review_sentiment.training.run import main
+
+    data = tiny.write_dataset(tmp_path / "five", tiny.SST5, n_train=200, n_test=50)
+    first = tmp_path / "first"
+    main(["--model", str(distilbert_base), "--dataset", str(data), "--output-dir", str(first), "--epochs", "2",
+          "--learning-rate", "1e-3", "--max-length", "32", "--no-audit", "--no-onnx", "--report-to", "none"])
+    # A second run that looks better on test but worse on validation: the table must choose by validation.
+    second = tmp_path / "second"
+    shutil.copytree(first, second)
+    metrics = json.loads((second / "metrics.json").read_text())
+    metrics["validation"]["accuracy"] -= 0.1
+    metrics["test"]["accuracy"] = 0.99
+    (second / "metrics.json").write_text(json.dumps(metrics))
+    out = tmp_path / "sst5.json"
+    stdout = bench("sst5.py", "--run", f"first={first}", "--run", f"second={second}", "--out", str(out))
+    report = json.loads(out.read_text())
+    saved = json.loads((first / "metrics.json").read_text())
+    run = report["runs"]["first"]
+    assert run["test"]["accuracy"] == saved["test"]["accuracy"] and run["recipe"]["learning_rate"] == 1e-3
+    assert report["machine"]["cores"] >= 1 and report["chosen"] == "first"
+    assert f"first (chosen by validation): {saved['test']['accuracy']:.2%}" in stdout
+    tree_lstm = 100 * (saved["test"]["accuracy"] - 0.51)
+    assert f"| Constituency Tree-LSTM (Tai et al. 2015) | 51.0% | {tree_lstm:+.1f} points |" in stdout
