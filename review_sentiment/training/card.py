@@ -98,6 +98,7 @@ def render_card(*, cfg, window: int, metrics: dict, label_names: list[str], size
         stopped_early=stopped_early, search_trials=cfg.hp_search, onnx=onnx, openvino=openvino, repo=repo,
         audit=audit and audit_markdown(audit, f"python -m review_sentiment.evaluation.audit --model {repo}"),
         augmentation=augmentation, corpus=corpus_of(cfg.dataset_name),
+        phrases="phrase" in f"{cfg.dataset} {cfg.dataset_name}".lower(),
         onnx_file=onnx and (f'hf_hub_download("{repo}", "{onnx["files"][-1]}")' if hub_id_or_none(repo)
                             else f'"{Path(repo) / onnx["files"][-1]}"'),
         versions=", ".join(f"{k} {v}" for k, v in versions.items()))
