@@ -107,14 +107,22 @@ def score_sets(predictor, sets: list[EvalSet], *, text_column: str = "text", lab
 
 
 def comparison_table(rows: dict[str, dict]) -> str:
-    """Markdown: one row per model (name -> metrics) on the same test reviews."""
-    lines = ["| model | accuracy | macro F1 | ECE | note |", "| --- | ---: | ---: | ---: | --- |"]
+    """Markdown: one row per model (name -> metrics) on the same test reviews; ordered classes (SST-5) add accuracy
+    within one class and the mean absolute error, where a star model read star to class is compared fairly."""
+    fine = any("within_one_accuracy" in m for m in rows.values())
+    extra = " within one | MAE (classes) |" if fine else ""
+    lines = [f"| model | accuracy | macro F1 | ECE |{extra} note |",
+             "| --- | ---: | ---: | ---: |" + (" ---: | ---: |" if fine else "") + " --- |"]
     for name, m in rows.items():
         note = ""
         if "verdict_accuracy" in m:
             note = (f"P(positive) = P(4-5★) re-normalised without 3★; verdict accuracy with 3★ counted wrong: "
                     f"{m['verdict_accuracy']:.4f} ({m['neutral_rate']:.1%} neutral)")
-        lines.append(f"| {name} | {m['accuracy']:.4f} | {m['f1_macro']:.4f} | {m['ece']:.4f} | {note} |")
+        elif m.get("mapping", "direct") != "direct":
+            note = m["mapping"]
+        cells = (f" {m['within_one_accuracy']:.4f} | {m['mae_classes']:.4f} |" if "within_one_accuracy" in m
+                 else " - | - |") if fine else ""
+        lines.append(f"| {name} | {m['accuracy']:.4f} | {m['f1_macro']:.4f} | {m['ece']:.4f} |{cells} {note} |")
     return "\n".join(lines)
 
 

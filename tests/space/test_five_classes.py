@@ -30,14 +30,16 @@ def train_five(tmp_path_factory, base, name: str, extra: list[str]):
 
 
 @pytest.fixture(scope="module")
-def five_class_model(tmp_path_factory, distilbert_base):
-    return train_five(tmp_path_factory, distilbert_base, "five", [])
-
-
-@pytest.fixture(scope="module")
 def star_model(tmp_path_factory, distilbert_base):
     return train_five(tmp_path_factory, distilbert_base, "stars", ["--label-names", ",".join(tiny.STARS),
                                                                    "--seed", "7"])
+
+
+@pytest.fixture(scope="module")
+def five_class_model(tmp_path_factory, distilbert_base, star_model):
+    """Scored beside the star model in its card, as train.py --compare-baseline does with nlptown's."""
+    return train_five(tmp_path_factory, distilbert_base, "five", ["--compare-baseline", "--baseline-model",
+                                                                  str(star_model)])
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +57,14 @@ def test_train_py_writes_the_fine_grained_metrics_for_five_classes(five_class_mo
     assert metrics["binary_samples"] == 80  # the 20 neutral test reviews are left out of SST-2's mapping
     stars = json.loads((star_model / "metrics.json").read_text())["test"]
     assert stars["label_names"] == tiny.STARS and stars["accuracy"] > 0.9  # the tests below lean on both
+    # The baseline read star to class on the same test sentences, with the fine-grained figures, in the card.
+    baseline = json.loads((five_class_model / "metrics.json").read_text())["baseline"]
+    assert baseline["mapping"] == "stars 1-5 to the classes in order" and baseline["accuracy"] > 0.9
+    assert baseline["within_one_accuracy"] >= baseline["accuracy"]
+    card = (five_class_model / "README.md").read_text()
+    row = next(line for line in card.splitlines() if line.startswith("| baseline `"))
+    assert f"| {baseline['accuracy']:.4f} |" in row and f"| {baseline['within_one_accuracy']:.4f} |" in row
+    assert "| model | accuracy | macro F1 | ECE | within one | MAE (classes) | note |" in card
 
 
 def test_rest_compares_class_to_class_on_the_five_point_scale(five_app):
