@@ -486,8 +486,10 @@ def about_tab(service: Service) -> None:
         if metrics:
             rows = "\n".join(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
                              for name, m in metrics["per_class"].items())
+            fine = (f", within one class **{metrics['within_one_accuracy']:.1%}**, mean error "
+                    f"**{metrics['mae_classes']:.2f}** classes" if "within_one_accuracy" in metrics else "")
             text += (f"\n\nTest split ({metrics['num_samples']:,} reviews): accuracy **{metrics['accuracy']:.2%}**, "
-                     f"macro F1 **{metrics['f1_macro']:.4f}**\n\n| class | precision | recall | F1 | support |\n"
+                     f"macro F1 **{metrics['f1_macro']:.4f}**{fine}\n\n| class | precision | recall | F1 | support |\n"
                      f"| --- | ---: | ---: | ---: | ---: |\n{rows}")
         audited = facts.get("audit")
         text += (f"\n\n**Behaviour and fairness audit** (measured {facts['audit_origin']}): {audit_summary(audited)}."

@@ -162,3 +162,8 @@ def test_the_page_draws_five_bars_per_model_and_the_star_agreement(page, five_ap
     assert table["finetuned_class"].tolist()[:2] == [5, 1] and table["baseline_class"].tolist()[:2] == [5, 1]
     assert table["same_class"].tolist()[:2] == [True, True]
     page.screenshot(path=str(ARTIFACTS / "five-classes-batch.png"), full_page=True)
+
+    page.get_by_role("tab", name="About").click()
+    about = page.get_by_text("within one class").first
+    about.wait_for()
+    assert "mean error" in about.inner_text()
