@@ -2,7 +2,8 @@
 
 - `app_config`: every option of app.py; `service`: both models loaded once, comparisons and the About facts,
   without the UI; `answer_cache`: answers kept for identical reviews.
-- `ui`: the Gradio page; `server`: Gradio's server with the REST routes and /healthz.
+- `views`: what the page shows (class bars, model lines, agreement, tables) as Markdown and HTML, no Gradio;
+  `ui`: the Gradio page that lays them out; `server`: Gradio's server with the REST routes and /healthz.
 - `publish`: `python -m review_sentiment.space.publish`, the app's files and models as a Hugging Face Space.
 
 Imports: the shared top modules, `data`, `inference` and `evaluation` (explanations); never training or bulk.

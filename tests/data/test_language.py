@@ -10,7 +10,7 @@ from conftest import ROOT
 
 from review_sentiment.data.language import detect_language, notice
 from review_sentiment.space.service import Service
-from review_sentiment.space.ui import model_line
+from review_sentiment.space.views import model_line
 
 SHORT = json.loads((ROOT / "benchmarks/data/short_reviews.json").read_text())
 FRENCH = "Un film magnifique, les acteurs sont excellents et la fin m'a beaucoup ému."

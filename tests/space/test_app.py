@@ -23,7 +23,8 @@ from review_sentiment.space.service import (
     Service,
     read_reviews_file,
 )
-from review_sentiment.space.ui import about_intro, agreement_line, examples
+from review_sentiment.space.ui import examples
+from review_sentiment.space.views import about_intro, agreement_line
 
 POSITIVE = "the acting was superb and the story wonderful , i loved it"
 NEGATIVE = "awful boring plot and the worst acting , a waste"

@@ -5,7 +5,7 @@ import httpx
 import pytest
 from conftest import ARTIFACTS, HAS_CHROMIUM
 
-from review_sentiment.space.ui import robustness_html
+from review_sentiment.space.views import robustness_html
 
 REVIEW = "My sister Emily said the acting was superb and the story wonderful , and she is not wrong ."
 
