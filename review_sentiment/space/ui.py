@@ -257,7 +257,8 @@ def api_endpoints(service: Service) -> None:
         """One review through both models, side by side: the model fine-tuned on IMDb reviews ("finetuned":
         probabilities, label, confidence, verdict, latency_ms) and the 1-5 star baseline ("baseline": per-star
         probabilities, verdict negative/neutral/positive/undecided, confidence, expected_stars, p_positive),
-        "agree" (whether the verdicts match; null when a model is undecided) and "notes".
+        "agree" (whether the verdicts match; null when a model is undecided), "scale" (when both models have five
+        ordered classes: each one's point 1-5, "exact" and "within_one") and "notes".
 
         Args:
             text: the review, plain text (up to 20,000 characters).
