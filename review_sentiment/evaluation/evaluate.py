@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..cli import option, parse, run
 from ..data.domains import EvalSet, align, domains_table, load_eval_set, parse_eval_datasets
-from ..data.scale import ordered
+from ..data.scale import same_scale
 from ..data.splits import labelled_split, resolve_dataset, stratified_subset
 from ..data.stars import label_polarity, star_summary, star_values
 from ..data.text import clean_text
@@ -46,9 +46,9 @@ def dataset_probabilities(predictor: Predictor, probs: np.ndarray, label_names: 
         return np.stack([1 - p_positive, p_positive], axis=1), {
             "mapping": "stars: 1-2 negative, 3 neutral, 4-5 positive",
             "verdicts": verdicts, "neutral_rate": float(np.mean([v == "neutral" for v in verdicts]))}
-    stars = star_values(model_labels)
-    if stars and len(stars) == len(label_names) and ordered(label_names):
+    if star_values(model_labels) and same_scale(model_labels, label_names):
         # Five stars on five ordered classes (SST-5's very negative .. very positive): star k is class k-1.
+        stars = star_values(model_labels)
         order = np.argsort(stars)
         return probs[:, order], {"mapping": f"stars {min(stars)}-{max(stars)} to the classes in order"}
     by_polarity = {label_polarity(n): i for i, n in enumerate(model_labels)}

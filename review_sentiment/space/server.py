@@ -204,6 +204,14 @@ class BodyLimit:
         return await self.app(scope, replay, send)
 
 
+def one_review(text: str, answer):
+    """A route's answer for one review: refused as /predict refuses it (blank, too long), an `Unreadable` row for
+    one the models cannot read, else `answer(text)`."""
+    check_text(text)
+    unreadable = review_errors([text])[0]
+    return Unreadable(error=unreadable) if unreadable else answer(text)
+
+
 def rest_routes(service: Service) -> APIRouter:
     router = APIRouter()
 
@@ -220,17 +228,13 @@ def rest_routes(service: Service) -> APIRouter:
         version, flips marked (the page's "How robust is this verdict?")."""
         if service.model.predictor is None:
             return JSONResponse({"error": service.model.notice}, status_code=503)
-        check_text(request.text)
-        unreadable = review_errors([request.text])[0]
-        return Unreadable(error=unreadable) if unreadable else RobustnessResponse(**service.robustness(request.text))
+        return one_review(request.text, lambda text: RobustnessResponse(**service.robustness(text)))
 
     @router.post(f"{REST_PREFIX}/compare", response_model=CompareResponse | Unreadable, responses=ERRORS)
     def compare(request: CompareRequest) -> CompareResponse | Unreadable:
         """Both models on one review, side by side (the page's Analyze tab): probabilities, verdicts, agreement by
         polarity and, when both models' classes are the same points (five classes, five stars), class to class."""
-        check_text(request.text)
-        unreadable = review_errors([request.text])[0]
-        return Unreadable(error=unreadable) if unreadable else CompareResponse(**service.compare(request.text))
+        return one_review(request.text, lambda text: CompareResponse(**service.compare(text)))
 
     @router.get("/healthz")
     def healthz() -> dict:

@@ -20,7 +20,7 @@ from ..data.language import detect_language, notice
 from ..data.perturb import perturbations
 from ..data.reviews import check_review, check_text, review_errors
 from ..data.scale import agreement, expected_point, points, same_scale, top_point
-from ..data.stars import label_polarity, polarity_summary, positive_probability, star_summary, star_values
+from ..data.stars import label_polarity, polarity_summary, positive_probability, star_values
 from ..defaults import DEFAULT_LONG_TEXT, DEFAULT_QUANTIZE
 from ..errors import UserError
 from ..evaluation.audit import AUDIT_FILE
@@ -165,18 +165,14 @@ class Service:
         out = {"probabilities": dict(zip(labels, map(float, probs))), "label": labels[top],
                "confidence": float(probs[top]), "latency_ms": round(seconds * 1000, 1),
                "verdict": label_polarity(labels[top])}
-        if star_values(labels):
-            summary = star_summary(labels, probs)
-            out |= {"verdict": summary["verdict"], "confidence": summary["confidence"],
-                    "expected_stars": summary["expected_stars"], "p_positive": summary["p_positive"]}
-        elif points(labels):
-            # Ordered classes (very negative .. very positive): the verdict is the polarity with the most mass, as
-            # for stars, and the expected class is the probability-weighted point on the 1..K scale.
-            summary = polarity_summary(labels, probs)
-            out |= {"verdict": summary["verdict"], "confidence": summary["confidence"],
-                    "p_positive": summary["p_positive"], "expected_class": expected_point(labels, probs)}
         if points(labels):
-            out["point"] = top_point(labels, probs)
+            # Stars or ordered classes (very negative .. very positive): the verdict is the polarity with the most
+            # mass, and the probability-weighted point is the expected stars or the expected class (1..K).
+            summary = polarity_summary(labels, probs)
+            expected = "expected_stars" if star_values(labels) else "expected_class"
+            out |= {"verdict": summary["verdict"], "confidence": summary["confidence"],
+                    "p_positive": summary["p_positive"], expected: expected_point(labels, probs),
+                    "point": top_point(labels, probs)}
         return out
 
     def explain(self, text: str) -> dict:

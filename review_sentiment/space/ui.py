@@ -52,6 +52,8 @@ document.addEventListener("keydown", (e) => {
 </script>"""
 BATCH_COLUMNS = ["review", "finetuned_label", "finetuned_confidence", "finetuned_expected_class", "baseline_label",
                  "baseline_expected_stars", "baseline_verdict", "agree", "same_class", "within_one", "error"]
+
+
 def examples() -> list[dict]:
     return json.loads((ASSETS / "examples.json").read_text())
 

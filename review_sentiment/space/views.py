@@ -41,11 +41,10 @@ def distribution_html(probabilities: dict[str, float] | None) -> str:
     where = points(labels)
     if where:
         labels = [label for _, label in sorted(zip(where, labels))]
-        where = sorted(where)
+    five = bool(where) and len(labels) == 5
 
     def tone(i: int, label: str) -> str:
-        strong = where and len(where) == 5 and where[i] in (where[0], where[-1])
-        return f"dist-{label_polarity(label)}" + (" dist-strong" if strong else "")
+        return f"dist-{label_polarity(label)}" + (" dist-strong" if five and i in (0, 4) else "")
     rows = "".join(
         f'<span class="dist-name">{html.escape(label)}</span>'
         f'<span class="dist-bar {tone(i, label)}"><span style="width:{probabilities[label]:.1%}"></span>'
@@ -57,17 +56,17 @@ def distribution_html(probabilities: dict[str, float] | None) -> str:
 def model_line(slot: Slot, result: dict) -> str:
     if "error" in result:
         return f"⚠️ {slot.role} unavailable: {result['error']}"
-    line = f"**{result['label']}** ({pct(result['confidence'])}) · {result['latency_ms']:.0f} ms"
+    ms = f"{result['latency_ms']:.0f} ms"
+    if "expected_stars" in result:
+        return (f"**{result['verdict']}** ({pct(result['confidence'])} on {STAR_RANGES[result['verdict']]} ★) · "
+                f"expected **{result['expected_stars']:.1f} ★** · {ms}")
+    line = f"**{result['label']}** ({pct(result['confidence'])}) · {ms}"
     if "expected_class" in result:
-        k = len(result["probabilities"])
         top = result["probabilities"][result["label"]]
         line = (f"**{result['label']}** ({pct(top)}; {result['verdict']} {pct(result['confidence'])}) · expected "
-                f"class **{result['expected_class']:.1f}** of 1-{k} · {result['latency_ms']:.0f} ms")
+                f"class **{result['expected_class']:.1f}** of 1-{len(result['probabilities'])} · {ms}")
     if result.get("language_notice"):
         line += f"  \n🌐 {result['language_notice']}"
-    if "expected_stars" in result:
-        line = (f"**{result['verdict']}** ({pct(result['confidence'])} on {STAR_RANGES[result['verdict']]} ★) · "
-                f"expected **{result['expected_stars']:.1f} ★** · {result['latency_ms']:.0f} ms")
     return line
 
 
