@@ -70,7 +70,9 @@ def trainer_recipe(recipe: str, model, tokenizer, texts, labels, batch_size, ste
 
     from review_sentiment.data.text import encode
     from review_sentiment.inference.padding import Collator, attention_backends
-    from review_sentiment.training.run import precision_flags, speed_arguments
+    from review_sentiment.training.precision import choose_precision
+    from review_sentiment.training.precision import flags as precision_flags
+    from review_sentiment.training.run import speed_arguments
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if recipe == "seed":
@@ -80,7 +82,8 @@ def trainer_recipe(recipe: str, model, tokenizer, texts, labels, batch_size, ste
         data = [{"input_ids": ids, "attention_mask": [int(t != tokenizer.pad_token_id) for t in ids], "labels": y}
                 for ids, y in zip(enc, labels)]
     else:
-        flags, precision = precision_flags("auto")
+        precision = choose_precision("auto", model, batch_size, 512)[0]
+        flags = precision_flags(precision)
         speed, collator = speed_arguments(device), Collator(tokenizer, device, 512)
         data = [{"input_ids": ids, "attention_mask": [1] * len(ids), "labels": y}
                 for ids, y in zip(encode(tokenizer, texts, max_length=512, truncation="head+tail"), labels)]

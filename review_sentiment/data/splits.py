@@ -235,3 +235,15 @@ def load_splits(dataset: str, *, text_column: str = "text", label_column: str = 
         names = list(label_names or DEFAULT_LABEL_NAMES.get(k) or [f"class {i}" for i in range(k)])
     return Splits(train=train, validation=validation, test=test, label_names=names, source=root,
                   validation_carved=carved)
+
+
+def shared_texts(splits: Splits) -> dict[str, int]:
+    """Exact texts a split repeats or shares with another: a known property of IMDb (the official split has 123
+    reviews in both train and test, 96 repeated within train, 199 within test), counted so that the card can say it
+    and every later step can keep the splits apart. Counts are distinct texts."""
+    train, validation, test = (set(f["text"]) for f in (splits.train, splits.validation, splits.test))
+    repeats = {name: int(frame["text"].duplicated().sum())
+               for name, frame in (("within_train", splits.train), ("within_validation", splits.validation),
+                                   ("within_test", splits.test))}
+    return {"train_test": len(train & test), "train_validation": len(train & validation),
+            "validation_test": len(validation & test), **repeats}

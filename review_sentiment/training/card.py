@@ -42,6 +42,13 @@ def usage_snippet(repo: str, is_adapter: bool) -> str:
             f'print(Predictor.load("{repo}").predict(["A moving, beautifully acted film."]))')
 
 
+def datasets_metadata(dataset_id: str | None, mix: dict | None) -> list[str]:
+    """The card's `datasets:`: the training set and a mixed-in set, where each is a Hub id (its name, or its path
+    when the path is one)."""
+    mixed = mix and (hub_id_or_none(mix["name"]) or hub_id_or_none(mix["dataset"]))
+    return [d for d in (dataset_id, mixed) if d]
+
+
 def corpus_of(dataset: str) -> str | None:
     """Which corpus the card's limitations describe: IMDb reviews, SST sentences, or (None) one it knows nothing of."""
     name = dataset.lower()
@@ -54,7 +61,8 @@ def render_card(*, cfg, window: int, metrics: dict, label_names: list[str], size
                 domains: dict | None = None, domains_md: str | None = None, trials: str | None = None,
                 tracked: bool = False, stopped_early: bool = False, onnx: dict | None = None,
                 openvino: dict | None = None, audit: dict | None = None,
-                augmentation: dict | None = None) -> ModelCard:
+                augmentation: dict | None = None, mix: dict | None = None, shared: dict | None = None,
+                precision_report: dict | None = None, failed: dict | None = None) -> ModelCard:
     repo = cfg.hub_model_id or cfg.output_dir
     dataset_id = hub_id_or_none(cfg.dataset_name)
     dataset_label = dataset_id or Path(cfg.dataset_name).name
@@ -71,7 +79,7 @@ def render_card(*, cfg, window: int, metrics: dict, label_names: list[str], size
                          for kind, key, label in CARD_METRICS[:2]]
     data = ModelCardData(
         model_name=repo.split("/")[-1] if cfg.hub_model_id else Path(cfg.output_dir).name,
-        base_model=hub_id_or_none(cfg.model), datasets=[dataset_id] if dataset_id else None,
+        base_model=hub_id_or_none(cfg.model), datasets=datasets_metadata(dataset_id, mix) or None,
         language="en", license=cfg.license, library_name="peft" if is_adapter else "transformers",
         pipeline_tag="text-classification", metrics=["accuracy", "f1"], eval_results=eval_results,
         tags=["sentiment-analysis", "text-classification", "review-sentiment"] + (["lora"] if cfg.lora else []))
@@ -97,7 +105,8 @@ def render_card(*, cfg, window: int, metrics: dict, label_names: list[str], size
         train_time=train_time, hardware=hardware, domains=domains_md, trials=trials, tracked=tracked,
         stopped_early=stopped_early, search_trials=cfg.hp_search, onnx=onnx, openvino=openvino, repo=repo,
         audit=audit and audit_markdown(audit, f"python -m review_sentiment.evaluation.audit --model {repo}"),
-        augmentation=augmentation, corpus=corpus_of(cfg.dataset_name),
+        augmentation=augmentation, mix=mix, shared=shared, precision_report=precision_report, failed=failed,
+        corpus=corpus_of(cfg.dataset_name),
         phrases="phrase" in f"{cfg.dataset} {cfg.dataset_name}".lower(),
         onnx_file=onnx and (f'hf_hub_download("{repo}", "{onnx["files"][-1]}")' if hub_id_or_none(repo)
                             else f'"{Path(repo) / onnx["files"][-1]}"'),

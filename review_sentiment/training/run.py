@@ -7,12 +7,15 @@ distributed environment); only the main process writes files and talks to the Hu
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import platform
 import shutil
 import time
+import traceback
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import torch
@@ -26,9 +29,11 @@ from transformers import (
 
 from .. import __version__
 from ..cli import parse, run
-from ..data.domains import domains_table
+from ..data.domains import domains_table, load_eval_set
+from ..data.mixing import describe as describe_mix
+from ..data.mixing import mix
 from ..data.perturb import augmented
-from ..data.splits import Splits, load_splits, stratified_subset
+from ..data.splits import Splits, load_splits, shared_texts, stratified_subset
 from ..data.text import encode
 from ..errors import UserError
 from ..evaluation.audit import ROBUSTNESS_REVIEWS, audit, scorer
@@ -51,10 +56,12 @@ from .card import render_card
 from .config import TrainConfig
 from .hp_search import MODEL_ARGS, search, suggest, trials_table
 from .loss import balanced_weights, weighted_loss
+from .precision import choose_precision, flags
 from .tracking import LOG_DIR, is_main_process, trainer_reporting
 
 CHECKPOINTS = "checkpoints"
 RUN_MARKER = "training_config.json"
+FAILURE_LOG = "failed_step.log"
 
 
 @contextlib.contextmanager
@@ -71,6 +78,10 @@ def distributed_on_cpu() -> bool:
 def prepare_output_dir(cfg: TrainConfig) -> Path:
     """Refuse to mix two runs in one directory; only an explicit flag replaces an earlier run of ours."""
     out = Path(cfg.output_dir)
+    if cfg.resume_after_training:
+        if not out.is_dir():
+            raise UserError(f"--resume-after-training: {out} is not a directory holding a trained model.")
+        return out
     if cfg.resume_from_checkpoint:
         if cfg.resume_from_checkpoint == "last" and not any((out / CHECKPOINTS).glob("checkpoint-*")):
             raise UserError(f"--resume-from-checkpoint last: no checkpoint in {out / CHECKPOINTS}.")
@@ -91,16 +102,6 @@ def prepare_output_dir(cfg: TrainConfig) -> Path:
                             "or --resume-from-checkpoint last to continue it.")
         shutil.rmtree(out)
     return out
-
-
-def precision_flags(choice: str) -> tuple[dict, str]:
-    """TrainingArguments flags and a label: bf16 where the GPU has it, fp16 on older GPUs, fp32 on CPU."""
-    cuda = torch.cuda.is_available()
-    if choice == "auto":
-        choice = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda else "fp32"
-    if choice in ("bf16", "fp16") and not cuda:
-        raise UserError(f"--precision {choice} needs a GPU; use auto or fp32 on CPU.")
-    return {"bf16": choice == "bf16", "fp16": choice == "fp16"}, choice
 
 
 def tokenize_split(df: pd.DataFrame, tokenizer, cfg: TrainConfig, *, by_length: bool = False) -> list[dict]:
@@ -173,31 +174,78 @@ def score_test(out: Path, splits: Splits, calibrate: bool) -> tuple[dict, Predic
     return metrics, predictor
 
 
+@dataclasses.dataclass
+class Finished:
+    """What training leaves for the steps after it: the history, the sections of metrics.json it measured, and how
+    it ran. Written to disk as soon as the model is saved, so `--resume-after-training` can start from it."""
+
+    history: list[dict]
+    metrics: dict
+    world_size: int
+    precision: str
+    search: dict | None = None
+
+
+@dataclasses.dataclass
+class Context:
+    """What the steps after training read: the run's options, its splits (train before any mixing), the output
+    folder, the baseline, and the Predictor the first step loads from disk."""
+
+    cfg: TrainConfig
+    splits: Splits
+    out: Path
+    baseline: Predictor | None
+    predictor: Predictor | None = None
+
+
 def train(cfg: TrainConfig) -> dict:
-    """Everything train.py does; returns the test metrics. Every check that can fail runs before training."""
+    """Everything train.py does; returns the test metrics. Every check that can fail runs before training; a step
+    after training that fails keeps what the others measured (metrics.json, the card) and names itself."""
     out = prepare_output_dir(cfg)
     if cfg.push_to_hub and is_main_process():
         check_write_access(cfg.hub_model_id)
-    precision, precision_name = precision_flags(cfg.precision)
     splits = load_splits(cfg.dataset, text_column=cfg.text_column, label_column=cfg.label_column,
                          label_names=cfg.label_names, val_size=cfg.val_size, test_size=cfg.test_size,
                          max_train_samples=cfg.max_train_samples, max_eval_samples=cfg.max_eval_samples,
                          merge_labels=cfg.merge_labels, seed=cfg.seed)
-    augmentation = None
+    data = {"shared_texts": shared_texts(splits)}
     if cfg.counterfactual_augmentation:
         before = len(splits.train)
         splits.train = augmented(splits.train, cfg.seed)
-        augmentation = {"train_reviews": before, "added": len(splits.train) - before}
-        print(f"counterfactual augmentation: {augmentation['added']} of {before} training reviews name a person or "
-              "group term and also train swapped")
+        data["train_augmentation"] = {"train_reviews": before, "added": len(splits.train) - before}
+        print(f"counterfactual augmentation: {data['train_augmentation']['added']} of {before} training reviews name "
+              "a person or group term and also train swapped")
+    training_rows = splits.train
+    if cfg.mix is not None:
+        held_out = [splits.validation["text"], splits.test["text"]] + [
+            load_eval_set(s.spec, cfg.text_column, cfg.label_column)[0]["text"] for s in cfg.eval_sets]
+        rows, data["train_mix"] = mix(cfg.mix, splits.label_names, select=cfg.mix_select, size=cfg.mix_size,
+                                      held_out=held_out, text_column=cfg.text_column,
+                                      label_column=cfg.label_column, seed=cfg.seed)
+        training_rows = pd.concat([splits.train, rows], ignore_index=True)
+        print(describe_mix(data["train_mix"]))
     # Loaded before training, so a wrong baseline id fails in seconds, not after hours.
     baseline = Predictor.load(cfg.baseline_model) if cfg.compare_baseline else None
     if baseline is not None:
         check_compatible(baseline, splits.label_names)
-    search = run_search(cfg, splits, out, precision) if cfg.hp_search else None
+    if cfg.resume_after_training:
+        finished = load_finished(out)
+    else:
+        finished = run_training(cfg, dataclasses.replace(splits, train=training_rows), out, data)
+        if finished is None:  # not the main process: it only takes part in training
+            return {}
+    return after_training(Context(cfg, splits, out, baseline), finished)
+
+
+def run_training(cfg: TrainConfig, splits: Splits, out: Path, data: dict) -> Finished | None:
+    """Search (if asked), train, pick the best checkpoint, save it; `splits.train` holds every training row."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    search = run_search(cfg, splits, out, flags(choose_precision(cfg.precision)[0])) if cfg.hp_search else None
     set_seed(cfg.seed)
     model, tokenizer = build_model(cfg.model, splits.label_names, lora=cfg.lora, revision=cfg.revision)
-    trainer = build_trainer(cfg, model, tokenizer, splits, out, precision)
+    precision, precision_report = choose_precision(cfg.precision, model, cfg.batch_size, cfg.max_length)
+    set_seed(cfg.seed)  # the probe ran dropout: start the run where a run without it starts
+    trainer = build_trainer(cfg, model, tokenizer, splits, out, flags(precision))
     started = time.perf_counter()
     resume = True if cfg.resume_from_checkpoint == "last" else cfg.resume_from_checkpoint
     with attention_backends(trainer.args.device.type):
@@ -209,59 +257,127 @@ def train(cfg: TrainConfig) -> dict:
         # adapter into the weights in place.
         best_val = trainer.evaluate()
     if not trainer.is_world_process_zero():
-        return {}
-
+        return None
     timings = {"training": round(train_seconds, 1)}
-    settings = InferenceSettings(max_length=cfg.max_length, truncation=cfg.truncation)
     with timed(timings, "saving"):
-        save_model(trainer.model, tokenizer, out, settings=settings, merge_lora=cfg.merge_lora)
-    with timed(timings, "calibration and test scoring"):
-        test_metrics, predictor = score_test(out, splits, cfg.calibrate)
-    domains = {}
-    if cfg.eval_sets:
-        with timed(timings, "other domains"):
-            domains = score_sets(predictor, cfg.eval_sets, text_column=cfg.text_column,
-                                 label_column=cfg.label_column, seed=cfg.seed)
-    audited = None
-    if cfg.audit:
-        with timed(timings, "audit"):
-            reviews = stratified_subset(splits.test, ROBUSTNESS_REVIEWS, seed=cfg.seed)["text"].tolist()
-            audited = audit(scorer(predictor), reviews, cfg.seed)
-    metrics_files = {}
-    if cfg.onnx:
-        with timed(timings, "ONNX and OpenVINO files and int8 bar"):
-            sample = stratified_subset(splits.test, INT8_SAMPLES, seed=cfg.seed)
-            # OpenVINO's static int8 is calibrated on training reviews: the bar then scores reviews it never saw.
-            calibration = stratified_subset(splits.train, CALIBRATION_SAMPLES, seed=cfg.seed)["text"].tolist()
-            metrics_files = ship_files(out, sample["text"].tolist(), sample["label"].to_numpy(), calibration)
-        for name, shipped in metrics_files.items():
-            print(f"{name}: {shipped['summary']}")
-    baseline_metrics = None
-    if baseline is not None:
-        with timed(timings, "baseline scoring"):
-            baseline_metrics = score(baseline, splits.test["text"].tolist(), splits.test["label"].to_numpy(),
-                                     splits.label_names, progress=True)["metrics"]
-    metrics = {"test": test_metrics, **({"baseline": baseline_metrics} if baseline_metrics else {}),
-               **({"domains": domains} if domains else {}), **metrics_files,
-               **({"audit": audited} if audited else {}),
-               **({"train_augmentation": augmentation} if augmentation else {}),
-               "validation": {k.removeprefix("eval_"): v for k, v in best_val.items()},
+        save_model(trainer.model, tokenizer, out,
+                   settings=InferenceSettings(max_length=cfg.max_length, truncation=cfg.truncation),
+                   merge_lora=cfg.merge_lora)
+    metrics = {"validation": {k.removeprefix("eval_"): v for k, v in best_val.items()},
                "train": {"runtime_s": round(train_seconds, 1), "steps": result.global_step,
                          "max_steps": trainer.state.max_steps, "stopped_early": stopped_early,
-                         "loss": result.training_loss},
-               "timings_s": timings}  # where the run's time went, phase by phase
-    write_artifacts(cfg, out, splits, metrics, history, trainer.args.world_size, precision_name, search,
-                    window=settings.window(tokenizer))
+                         "loss": result.training_loss, "rows": len(splits.train), "precision": precision_report},
+               "data": data, "timings_s": timings}
+    finished = Finished(history, metrics, trainer.args.world_size, precision, search)
+    save_finished(cfg, out, finished, splits)
     if not cfg.keep_checkpoints:
         shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
-    print(f"test accuracy {test_metrics['accuracy']:.4f}, macro F1 {test_metrics['f1_macro']:.4f} "
-          f"on {len(splits.test)} reviews; {train_seconds:.0f} s of training; saved to {out}")
+    return finished
+
+
+def save_finished(cfg: TrainConfig, out: Path, finished: Finished, splits: Splits) -> None:
+    """What a later `--resume-after-training` reads: the log, metrics.json so far, the run's configuration."""
+    (out / "training_log.json").write_text(json.dumps(finished.history, indent=2))  # the Trainer's log, by step
+    (out / "metrics.json").write_text(json.dumps(finished.metrics, indent=2))
+    write_run_config(cfg, out, splits, finished)
+
+
+def load_finished(out: Path) -> Finished:
+    """The saved model's training record, for --resume-after-training."""
+    paths = [out / "metrics.json", out / "training_log.json", out / RUN_MARKER]
+    missing = [p.name for p in paths if not p.exists()]
+    if missing or not (out / "config.json").exists():
+        raise UserError(f"--resume-after-training: {out} holds no model saved by a finished training "
+                        f"(missing {', '.join(missing) or 'config.json'}).")
+    metrics, history, run = (json.loads(p.read_text()) for p in paths)
+    keep = {k: metrics[k] for k in ("validation", "train", "data") if k in metrics}
+    keep["timings_s"] = {k: v for k, v in metrics.get("timings_s", {}).items() if k in ("training", "saving")}
+    search_file = out / "hp_search.json"
+    search = None
+    if search_file.exists():
+        found = json.loads(search_file.read_text())
+        search = {"trials": found["trials"], "best_number": found["best"]["number"]}
+    return Finished(history, keep, run.get("world_size", 1), run["sizes"].get("precision", "fp32"), search)
+
+
+def after_training(ctx: Context, finished: Finished) -> dict:
+    """The steps after training, in order, each adding its section to metrics.json. The first one that fails stops
+    the rest; what was measured is written either way, the failure named in one line (its traceback in
+    failed_step.log), and `--resume-after-training` runs them again on the saved model."""
+    cfg, out = ctx.cfg, ctx.out
+    metrics = {**finished.metrics}
+    timings = metrics.setdefault("timings_s", {})
+    (out / FAILURE_LOG).unlink(missing_ok=True)
+    failed = None
+    for name, step in steps_after_training(cfg, ctx):
+        try:
+            with timed(timings, name):
+                metrics.update(step(ctx))
+        except Exception as exc:  # noqa: BLE001 - whatever broke, keep what was measured and say which step
+            failed = {"step": name, "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:500]}
+            (out / FAILURE_LOG).write_text(traceback.format_exc())
+            metrics["failed_step"] = failed
+            break
+    write_artifacts(cfg, out, ctx.splits, metrics, finished)
+    if failed:
+        raise UserError(f"the step after training '{failed['step']}' failed ({failed['error']}); what was measured "
+                        f"is in {out / 'metrics.json'}" + (" and the card" if "test" in metrics else "")
+                        + f", the traceback in {out / FAILURE_LOG}; run the same command with "
+                        "--resume-after-training to run the steps after training again without training.")
+    test = metrics["test"]
+    print(f"test accuracy {test['accuracy']:.4f}, macro F1 {test['f1_macro']:.4f} on {len(ctx.splits.test)} "
+          f"reviews; {metrics['train']['runtime_s']:.0f} s of training; saved to {out}")
     if cfg.push_to_hub:
         url = upload_folder(out, cfg.hub_model_id, private=cfg.private, ignore=[f"{CHECKPOINTS}/*"],
-                            message=f"Upload {cfg.method} fine-tuned model: test accuracy "
-                                    f"{test_metrics['accuracy']:.4f}")
+                            message=f"Upload {cfg.method} fine-tuned model: test accuracy {test['accuracy']:.4f}")
         print(f"pushed to {url}")
-    return test_metrics
+    return test
+
+
+def steps_after_training(cfg: TrainConfig, ctx: Context) -> list[tuple[str, Callable[[Context], dict]]]:
+    """(name, step) in the order they run; the names are metrics.json's timings keys."""
+    steps = [("calibration and test scoring", test_step)]
+    steps += [("other domains", domains_step)] if cfg.eval_sets else []
+    steps += [("audit", audit_step)] if cfg.audit else []
+    steps += [("ONNX and OpenVINO files and int8 bar", files_step)] if cfg.onnx else []
+    steps += [("baseline scoring", baseline_step)] if ctx.baseline is not None else []
+    return steps
+
+
+def test_step(ctx: Context) -> dict:
+    test, ctx.predictor = score_test(ctx.out, ctx.splits, ctx.cfg.calibrate)
+    return {"test": test}
+
+
+def domains_step(ctx: Context) -> dict:
+    cfg = ctx.cfg
+    return {"domains": score_sets(ctx.predictor, cfg.eval_sets, text_column=cfg.text_column,
+                                  label_column=cfg.label_column, seed=cfg.seed)}
+
+
+def audit_step(ctx: Context) -> dict:
+    reviews = stratified_subset(ctx.splits.test, ROBUSTNESS_REVIEWS, seed=ctx.cfg.seed)["text"].tolist()
+    return {"audit": audit(scorer(ctx.predictor), reviews, ctx.cfg.seed)}
+
+
+def files_step(ctx: Context) -> dict:
+    splits, seed = ctx.splits, ctx.cfg.seed
+    sample = stratified_subset(splits.test, INT8_SAMPLES, seed=seed)
+    # OpenVINO's static int8 is calibrated on training reviews the bar does not score: IMDb's train and test splits
+    # share 123 texts, so they are left out before the draw (and counted), never found after it.
+    scored = set(sample["text"])
+    pool = splits.train[~splits.train["text"].isin(scored)]
+    calibration = stratified_subset(pool, CALIBRATION_SAMPLES, seed=seed)["text"].tolist()
+    shipped = ship_files(ctx.out, sample["text"].tolist(), sample["label"].to_numpy(), calibration)
+    for name, report in shipped.items():
+        print(f"{name}: {report['summary']}")
+    return shipped
+
+
+def baseline_step(ctx: Context) -> dict:
+    splits = ctx.splits
+    return {"baseline": score(ctx.baseline, splits.test["text"].tolist(), splits.test["label"].to_numpy(),
+                              splits.label_names, progress=True)["metrics"]}
 
 
 def build_trainer(cfg: TrainConfig, model, tokenizer, splits: Splits, out: Path, precision: dict, *,
@@ -292,7 +408,9 @@ def build_trainer(cfg: TrainConfig, model, tokenizer, splits: Splits, out: Path,
         save_total_limit=2, report_to=report_to, **speed_arguments(device),
         **precision,
         # Accelerate runs several CPU processes (torchrun, gloo) only when told this is a CPU run.
-        **({"use_cpu": True, "ddp_backend": "gloo"} if distributed_on_cpu() else {}))
+        **({"use_cpu": True, "ddp_backend": "gloo"} if distributed_on_cpu() else {}),
+        # bf16 autocast on a CPU: transformers accepts it only when told the run is on the CPU.
+        **({"use_cpu": True} if device == "cpu" and precision.get("bf16") else {}))
     weights = balanced_weights(splits.train["label"], len(splits.label_names)) \
         if cfg.class_weights == "balanced" else None
     return Trainer(model=model, model_init=model_init, args=args,
@@ -327,39 +445,54 @@ def run_search(cfg: TrainConfig, splits: Splits, out: Path, precision: dict) -> 
     return found
 
 
-def write_artifacts(cfg: TrainConfig, out: Path, splits: Splits, metrics: dict, history: list[dict],
-                    world_size: int, precision_name: str, search: dict | None = None, *, window: int) -> None:
-    """training_config.json, metrics.json, the plots and the model card."""
+def write_run_config(cfg: TrainConfig, out: Path, splits: Splits, finished: Finished) -> None:
+    """training_config.json: every argument, the label names, the split sizes, where and with what it ran."""
     sizes = {"train": len(splits.train), "validation": len(splits.validation), "test": len(splits.test),
-             "precision": precision_name}
-    versions = library_versions()
+             "precision": finished.precision}
     (out / RUN_MARKER).write_text(json.dumps(
-        {"arguments": cfg.to_dict(), "label_names": splits.label_names, "sizes": sizes, "world_size": world_size,
-         "hardware": hardware_name(world_size), "versions": versions}, indent=2))
+        {"arguments": cfg.to_dict(), "label_names": splits.label_names, "sizes": sizes,
+         "world_size": finished.world_size, "hardware": hardware_name(finished.world_size),
+         "versions": library_versions()}, indent=2))
+
+
+def write_artifacts(cfg: TrainConfig, out: Path, splits: Splits, metrics: dict, finished: Finished) -> None:
+    """metrics.json, training_config.json, the plots and the model card (the card needs the test metrics: without
+    them, because their step failed, everything else is still written)."""
+    write_run_config(cfg, out, splits, finished)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    (out / "training_log.json").write_text(json.dumps(history, indent=2))  # the Trainer's log, step by step
-    test, baseline = metrics["test"], metrics.get("baseline")
-    plot_confusion_matrix(test["confusion_matrix"], splits.label_names, out / "confusion_matrix.png")
+    (out / "training_log.json").write_text(json.dumps(finished.history, indent=2))
+    plot_training_curves(finished.history, out / "training_curves.png")
     if metrics.get("audit"):
         plot_audit(metrics["audit"], out / "audit.png")
-    plot_training_curves(history, out / "training_curves.png")
+    test, baseline = metrics.get("test"), metrics.get("baseline")
+    if test is None:
+        return
+    plot_confusion_matrix(test["confusion_matrix"], splits.label_names, out / "confusion_matrix.png")
     comparison = comparison_table({f"baseline `{cfg.baseline_model}`": baseline,
                                    "fine-tuned (this model)": test}) if baseline else None
     trials = None
-    if search:
-        trials = trials_table(search["trials"], search["best_number"])
-        plot_hp_search(search["trials"], out / "hp_search.png")
-    card = render_card(cfg=cfg, window=window, metrics=test, label_names=splits.label_names, sizes=sizes,
+    if finished.search:
+        trials = trials_table(finished.search["trials"], finished.search["best_number"])
+        plot_hp_search(finished.search["trials"], out / "hp_search.png")
+    sizes = {"train": len(splits.train), "validation": len(splits.validation), "test": len(splits.test),
+             "precision": finished.precision}
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    data = metrics.get("data", {})
+    card = render_card(cfg=cfg, window=InferenceSettings(max_length=cfg.max_length,
+                                                         truncation=cfg.truncation).window(tokenizer),
+                       metrics=test, label_names=splits.label_names, sizes=sizes,
                        val_origin=(f"{cfg.val_size:.0%} of train, stratified" if splits.validation_carved
                                    else "the dataset's own validation split"),
                        train_time=f"{metrics['train']['runtime_s'] / 60:.1f} min",
-                       hardware=hardware_name(world_size), versions=versions,
+                       hardware=hardware_name(finished.world_size), versions=library_versions(),
                        is_adapter=cfg.lora is not None and not cfg.merge_lora, baseline=comparison,
                        domains=metrics.get("domains"), domains_md=domains_table(metrics["domains"])
                        if metrics.get("domains") else None, trials=trials,
                        tracked=(out / LOG_DIR).is_dir(), stopped_early=metrics["train"]["stopped_early"],
                        onnx=metrics.get("onnx"), openvino=metrics.get("openvino"), audit=metrics.get("audit"),
-                       augmentation=metrics.get("train_augmentation"))
+                       augmentation=data.get("train_augmentation"), mix=data.get("train_mix"),
+                       shared=data.get("shared_texts"), precision_report=metrics["train"].get("precision"),
+                       failed=metrics.get("failed_step"))
     card.save(out / "README.md")
 
 

@@ -113,8 +113,8 @@ def test_static_int8_answers_barely_depend_on_the_reviews_sharing_a_call(minilm,
 def test_openvino_int8_ships_only_past_the_bar_and_was_calibrated_on_training_reviews(trained_model, binary_data,
                                                                                    tmp_path, monkeypatch):
     """train.py's output: openvino/ holds fp32 and, past the bar, static int8, with the calibration reviews' digests
-    in metrics.json. None of them is a test review the bar scored; all are training reviews. The bar refuses
-    calibration reviews among the scored ones, and a file that misses it is removed while fp32 stays."""
+    in metrics.json. None of them is a test review the bar scored; all are training reviews. Calibration reviews
+    among the scored ones are left out and counted, and a file that misses it is removed while fp32 stays."""
     metrics = json.loads((trained_model / "metrics.json").read_text())["openvino"]
     check = metrics["int8"]
     train, test = (pd.read_parquet(binary_data / f"{split}.parquet") for split in ("train", "test"))
@@ -131,9 +131,12 @@ def test_openvino_int8_ships_only_past_the_bar_and_was_calibrated_on_training_re
     predictor = Predictor.load(str(model), device="cpu")
     fp32_path = onnx.export(predictor.model, predictor.tokenizer, model / onnx.FP32_FILE)
     fp32 = int8_bar.scores(predictor, "onnx", "fp32", fp32_path, texts)
-    with pytest.raises(ValueError, match="calibration reviews are among the reviews the bar scores"):
-        int8_bar.check_openvino(predictor, fp32_path, model, texts, labels, fp32,
-                                texts[:5] + train["text"][:20].tolist())
+    # Issue 33: calibration reviews among the scored ones are left out and counted, no longer raised (a full IMDb
+    # run met one of the 123 texts train and test share in its last step and lost everything it had measured).
+    check = int8_bar.check_openvino(predictor, fp32_path, model, texts, labels, fp32,
+                                    texts[:5] + train["text"][:20].tolist())
+    assert check["calibration"]["dropped_scored"] == 5 and check["calibration"]["reviews"] == 20
+    assert not set(check["calibration"]["fingerprints"]) & {openvino_ir.fingerprint(t) for t in texts}
     monkeypatch.setattr(int8_bar, "MIN_AGREEMENT", 1.01)  # out of reach: both files miss
     report = int8_bar.ship(model, texts, labels, train["text"].tolist()[:40])
     assert not report["openvino"]["int8"]["passed"] and "only the fp32 file ships" in report["openvino"]["summary"]

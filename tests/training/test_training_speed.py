@@ -14,7 +14,7 @@ from review_sentiment.data.text import encode
 from review_sentiment.errors import UserError
 from review_sentiment.inference.padding import GPU_MULTIPLE, Collator, pad, padded_length
 from review_sentiment.inference.predictor import Predictor
-from review_sentiment.training.run import precision_flags, speed_arguments
+from review_sentiment.training.run import speed_arguments
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +100,3 @@ def test_flags_per_device():
     assert cpu["dataloader_num_workers"] == 0 and not cpu["dataloader_pin_memory"], "CPU cores compute"
     assert gpu["dataloader_num_workers"] >= 1 and gpu["dataloader_pin_memory"]
     assert not cpu["logging_nan_inf_filter"] and not gpu["logging_nan_inf_filter"], "no host sync per step"
-    if not torch.cuda.is_available():
-        assert precision_flags("auto") == ({"bf16": False, "fp16": False}, "fp32")
-        for choice in ("bf16", "fp16"):
-            with pytest.raises(UserError, match="needs a GPU"):
-                precision_flags(choice)
