@@ -290,8 +290,7 @@ def load_finished(out: Path) -> Finished:
         raise UserError(f"--resume-after-training: {out} holds no model saved by a finished training "
                         f"(missing {', '.join(missing) or 'config.json'}).")
     metrics, history, run = (json.loads(p.read_text()) for p in paths)
-    keep = {k: metrics[k] for k in ("validation", "train", "data") if k in metrics}
-    keep["timings_s"] = {k: v for k, v in metrics.get("timings_s", {}).items() if k in ("training", "saving")}
+    keep = {k: v for k, v in metrics.items() if k != "failed_step"}  # every section measured so far
     search_file = out / "hp_search.json"
     search = None
     if search_file.exists():
@@ -301,15 +300,19 @@ def load_finished(out: Path) -> Finished:
 
 
 def after_training(ctx: Context, finished: Finished) -> dict:
-    """The steps after training, in order, each adding its section to metrics.json. The first one that fails stops
-    the rest; what was measured is written either way, the failure named in one line (its traceback in
-    failed_step.log), and `--resume-after-training` runs them again on the saved model."""
+    """The steps after training, in order, each adding its section to metrics.json, which is rewritten after each
+    one (a run killed in a later step keeps what the earlier ones measured). The first step that fails stops the
+    rest; what was measured is written either way, the failure named in one line (its traceback in
+    failed_step.log), and `--resume-after-training` runs the steps whose sections are missing on the saved model."""
     cfg, out = ctx.cfg, ctx.out
     metrics = {**finished.metrics}
+    metrics.pop("failed_step", None)
     timings = metrics.setdefault("timings_s", {})
     (out / FAILURE_LOG).unlink(missing_ok=True)
     failed = None
-    for name, step in steps_after_training(cfg, ctx):
+    for name, section, step in steps_after_training(cfg, ctx):
+        if section in metrics:  # measured by an earlier attempt (--resume-after-training)
+            continue
         try:
             with timed(timings, name):
                 metrics.update(step(ctx))
@@ -318,12 +321,13 @@ def after_training(ctx: Context, finished: Finished) -> dict:
             (out / FAILURE_LOG).write_text(traceback.format_exc())
             metrics["failed_step"] = failed
             break
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     write_artifacts(cfg, out, ctx.splits, metrics, finished)
     if failed:
         raise UserError(f"the step after training '{failed['step']}' failed ({failed['error']}); what was measured "
                         f"is in {out / 'metrics.json'}" + (" and the card" if "test" in metrics else "")
                         + f", the traceback in {out / FAILURE_LOG}; run the same command with "
-                        "--resume-after-training to run the steps after training again without training.")
+                        "--resume-after-training to run the remaining steps without training again.")
     test = metrics["test"]
     print(f"test accuracy {test['accuracy']:.4f}, macro F1 {test['f1_macro']:.4f} on {len(ctx.splits.test)} "
           f"reviews; {metrics['train']['runtime_s']:.0f} s of training; saved to {out}")
@@ -334,14 +338,22 @@ def after_training(ctx: Context, finished: Finished) -> dict:
     return test
 
 
-def steps_after_training(cfg: TrainConfig, ctx: Context) -> list[tuple[str, Callable[[Context], dict]]]:
-    """(name, step) in the order they run; the names are metrics.json's timings keys."""
-    steps = [("calibration and test scoring", test_step)]
-    steps += [("other domains", domains_step)] if cfg.eval_sets else []
-    steps += [("audit", audit_step)] if cfg.audit else []
-    steps += [("ONNX and OpenVINO files and int8 bar", files_step)] if cfg.onnx else []
-    steps += [("baseline scoring", baseline_step)] if ctx.baseline is not None else []
+def steps_after_training(cfg: TrainConfig, ctx: Context) -> list[tuple[str, str, Callable[[Context], dict]]]:
+    """(name, the metrics.json section it writes, step) in the order they run; the names are metrics.json's
+    timings keys."""
+    steps = [("calibration and test scoring", "test", test_step)]
+    steps += [("other domains", "domains", domains_step)] if cfg.eval_sets else []
+    steps += [("audit", "audit", audit_step)] if cfg.audit else []
+    steps += [("ONNX and OpenVINO files and int8 bar", "onnx", files_step)] if cfg.onnx else []
+    steps += [("baseline scoring", "baseline", baseline_step)] if ctx.baseline is not None else []
     return steps
+
+
+def served(ctx: Context) -> Predictor:
+    """The saved model as a user loads it (with the temperature the test step stored), loaded once."""
+    if ctx.predictor is None:
+        ctx.predictor = Predictor.load(str(ctx.out))
+    return ctx.predictor
 
 
 def test_step(ctx: Context) -> dict:
@@ -351,13 +363,13 @@ def test_step(ctx: Context) -> dict:
 
 def domains_step(ctx: Context) -> dict:
     cfg = ctx.cfg
-    return {"domains": score_sets(ctx.predictor, cfg.eval_sets, text_column=cfg.text_column,
+    return {"domains": score_sets(served(ctx), cfg.eval_sets, text_column=cfg.text_column,
                                   label_column=cfg.label_column, seed=cfg.seed)}
 
 
 def audit_step(ctx: Context) -> dict:
     reviews = stratified_subset(ctx.splits.test, ROBUSTNESS_REVIEWS, seed=ctx.cfg.seed)["text"].tolist()
-    return {"audit": audit(scorer(ctx.predictor), reviews, ctx.cfg.seed)}
+    return {"audit": audit(scorer(served(ctx)), reviews, ctx.cfg.seed)}
 
 
 def files_step(ctx: Context) -> dict:
