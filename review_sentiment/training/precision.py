@@ -10,6 +10,7 @@ card record the figures. Autocast keeps the weights and the optimiser in fp32, s
 
 from __future__ import annotations
 
+import os
 import time
 
 import torch
@@ -81,6 +82,8 @@ def choose_precision(choice: str, model=None, batch_size: int = 16, max_length: 
         return "fp32", {"precision": "fp32", "device": cpu, "decided_by": "no bf16 instructions (AMX, AVX-512 BF16)"}
     if model is None:
         return "fp32", {"precision": "fp32", "device": cpu, "decided_by": "no model to time"}
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # each process would time for itself, and might choose otherwise
+        return "fp32", {"precision": "fp32", "device": cpu, "decided_by": "several processes: not timed"}
     timed = probe(model, batch_size, max_length)
     chosen = "bf16" if timed["speedup"] >= MIN_SPEEDUP else "fp32"
     print(f"precision: {chosen} (a training step at {batch_size} x {max_length} tokens: fp32 "

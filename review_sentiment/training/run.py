@@ -419,10 +419,10 @@ def build_trainer(cfg: TrainConfig, model, tokenizer, splits: Splits, out: Path,
         load_best_model_at_end=not trial, metric_for_best_model="accuracy", greater_is_better=True,
         save_total_limit=2, report_to=report_to, **speed_arguments(device),
         **precision,
-        # Accelerate runs several CPU processes (torchrun, gloo) only when told this is a CPU run.
-        **({"use_cpu": True, "ddp_backend": "gloo"} if distributed_on_cpu() else {}),
-        # bf16 autocast on a CPU: transformers accepts it only when told the run is on the CPU.
-        **({"use_cpu": True} if device == "cpu" and precision.get("bf16") else {}))
+        # Accelerate runs several CPU processes (torchrun, gloo) only when told this is a CPU run, and transformers
+        # accepts bf16 autocast on a CPU only then too.
+        **({"use_cpu": True} if distributed_on_cpu() or device == "cpu" and precision.get("bf16") else {}),
+        **({"ddp_backend": "gloo"} if distributed_on_cpu() else {}))
     weights = balanced_weights(splits.train["label"], len(splits.label_names)) \
         if cfg.class_weights == "balanced" else None
     return Trainer(model=model, model_init=model_init, args=args,
