@@ -6,6 +6,8 @@
 - `scale`: ordered classes as points on one scale (five classes against five stars), and how two models agree on it.
 - `reviews`: what counts as a review the models can read (empty, binary, too long), checked once for every entry.
 - `domains`: other review domains scored beside the main test split (`--eval-dataset`).
+- `mixing`: another labelled set's train split mixed into training (`--mix-dataset`: SST phrases for negation), never
+  a text the run evaluates on.
 - `language`: the language a review is written in, identified offline.
 - `groups`: person and group terms (gender words, first names, countries, religions); `perturb`: perturbations
   that should not change a verdict (typos, contractions, punctuation, an irrelevant sentence, swapped terms), for
