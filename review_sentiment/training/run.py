@@ -267,7 +267,9 @@ def run_training(cfg: TrainConfig, splits: Splits, out: Path, data: dict) -> Fin
                "train": {"runtime_s": round(train_seconds, 1), "steps": result.global_step,
                          "max_steps": trainer.state.max_steps, "stopped_early": stopped_early,
                          "loss": result.training_loss, "rows": len(splits.train), "precision": precision_report},
-               "data": data, "timings_s": timings}
+               "data": {k: v for k, v in data.items() if k != "train_augmentation"}, "timings_s": timings,
+               # where metrics.json has always kept it (the audit benchmark reads it there)
+               **({"train_augmentation": data["train_augmentation"]} if "train_augmentation" in data else {})}
     finished = Finished(history, metrics, trainer.args.world_size, precision, search)
     save_finished(cfg, out, finished, splits)
     if not cfg.keep_checkpoints:
@@ -502,7 +504,7 @@ def write_artifacts(cfg: TrainConfig, out: Path, splits: Splits, metrics: dict, 
                        if metrics.get("domains") else None, trials=trials,
                        tracked=(out / LOG_DIR).is_dir(), stopped_early=metrics["train"]["stopped_early"],
                        onnx=metrics.get("onnx"), openvino=metrics.get("openvino"), audit=metrics.get("audit"),
-                       augmentation=data.get("train_augmentation"), mix=data.get("train_mix"),
+                       augmentation=metrics.get("train_augmentation"), mix=data.get("train_mix"),
                        shared=data.get("shared_texts"), precision_report=metrics["train"].get("precision"),
                        failed=metrics.get("failed_step"))
     card.save(out / "README.md")
