@@ -94,7 +94,7 @@ def test_the_phrases_asked_for_reach_training_and_are_recorded(runs, review_data
     assert {k: config["sizes"][k] for k in ("train", "validation", "test")} == \
         {k: sizes[k] for k in ("train", "validation", "test")}
     card = ModelCard.load(root / "mixed" / "README.md")
-    assert f"**Mixed into training**: {report['added']} texts of `phrases`" in card.text
+    assert f"**Mixed into training**: {report['added']:,} texts of `phrases`" in card.text
 
 
 def test_negation_phrases_teach_a_model_to_read_negation(runs):
