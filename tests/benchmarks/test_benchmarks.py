@@ -225,3 +225,31 @@ def test_sst5_benchmark_reads_runs_and_picks_the_recipe_by_validation(tmp_path, 
     assert f"first (chosen by validation): {saved['test']['accuracy']:.2%}" in stdout
     tree_lstm = 100 * (saved["test"]["accuracy"] - 0.51)
     assert f"| Constituency Tree-LSTM (Tai et al. 2015) | 51.0% | {tree_lstm:+.1f} points |" in stdout
+
+
+def test_imdb_benchmark_reads_runs_and_compares_them_on_the_same_reviews(tmp_path, trained_model):
+    """Two runs side by side: the second is the first with three right answers turned wrong, so McNemar's p is the
+    exact binomial one of 0 against 3 discordant reviews; the negation rows are the run's own audit."""
+    import shutil
+
+    import pandas as pd
+
+    from review_sentiment.inference.int8_bar import mcnemar_p
+
+    worse = shutil.copytree(trained_model, tmp_path / "worse")
+    predictions = pd.read_csv(worse / "predictions.csv")
+    right = predictions.index[predictions["label"] == predictions["prediction"]][:3]
+    predictions.loc[right, "prediction"] = 1 - predictions.loc[right, "label"]
+    predictions.to_csv(worse / "predictions.csv", index=False)
+    out = tmp_path / "imdb.json"
+    stdout = bench("imdb.py", "--run", f"trained={trained_model}", "--run", f"worse={worse}", "--out", str(out))
+    report = json.loads(out.read_text())
+    saved = json.loads((trained_model / "metrics.json").read_text())
+    run = report["runs"]["trained"]
+    assert run["test"]["accuracy"] == saved["test"]["accuracy"] and report["reference"] == "trained"
+    p = report["runs"]["worse"]["mcnemar_p_vs_reference"]
+    assert p == mcnemar_p(predictions["label"], pd.read_csv(trained_model / "predictions.csv")["prediction"],
+                          predictions["prediction"]) == 0.25
+    audit = {t["test"]: t["failure_rate"] for t in saved["audit"]["tests"]}
+    assert run["negation"]["negated negative"] == audit["negated negative"]
+    assert report["machine"]["cores"] >= 1 and "| negated negative |" in stdout and "| trained |" in stdout
