@@ -239,7 +239,6 @@ def train(cfg: TrainConfig) -> dict:
 
 def run_training(cfg: TrainConfig, splits: Splits, out: Path, data: dict) -> Finished | None:
     """Search (if asked), train, pick the best checkpoint, save it; `splits.train` holds every training row."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
     search = run_search(cfg, splits, out, flags(choose_precision(cfg.precision)[0])) if cfg.hp_search else None
     set_seed(cfg.seed)
     model, tokenizer = build_model(cfg.model, splits.label_names, lora=cfg.lora, revision=cfg.revision)

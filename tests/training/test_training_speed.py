@@ -11,7 +11,6 @@ from transformers import AutoTokenizer
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from review_sentiment.data.text import encode
-from review_sentiment.errors import UserError
 from review_sentiment.inference.padding import GPU_MULTIPLE, Collator, pad, padded_length
 from review_sentiment.inference.predictor import Predictor
 from review_sentiment.training.run import speed_arguments
