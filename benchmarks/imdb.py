@@ -36,11 +36,11 @@ RECIPE = ("max_train_samples", "max_eval_samples", "max_length", "learning_rate"
 def read_run(folder: Path) -> dict:
     metrics = json.loads((folder / "metrics.json").read_text())
     config = json.loads((folder / "training_config.json").read_text())
-    test, train = metrics["test"], metrics["train"]
+    test, train, data = metrics["test"], metrics["train"], metrics.get("data", {})
     audit = {t["test"]: t["failure_rate"] for t in (metrics.get("audit") or {}).get("tests", [])}
     return {"folder": str(folder), "recipe": {k: config["arguments"].get(k) for k in RECIPE},
             "train_reviews": config["sizes"]["train"], "train_rows": train.get("rows", config["sizes"]["train"]),
-            "mix": metrics.get("data", {}).get("train_mix"), "shared_texts": metrics.get("data", {}).get("shared_texts"),
+            "mix": data.get("train_mix"), "shared_texts": data.get("shared_texts"),
             "precision": train.get("precision", {"precision": config["sizes"].get("precision")}),
             "validation_accuracy": metrics["validation"]["accuracy"], "training_min": train["runtime_s"] / 60,
             "hardware": config["hardware"], "timings_s": metrics.get("timings_s"),
@@ -102,8 +102,8 @@ def main() -> None:
     if full:
         chosen = max(full, key=lambda name: full[name]["validation_accuracy"])
         accuracy = full[chosen]["test"]["accuracy"]
-        print(f"\n| published (IMDb test, 25,000 reviews) | accuracy | {chosen} (chosen by validation): {accuracy:.2%} |"
-              "\n| --- | ---: | ---: |")
+        print(f"\n| published (IMDb test, 25,000 reviews) | accuracy | {chosen} (chosen by validation): "
+              f"{accuracy:.2%} |\n| --- | ---: | ---: |")
         for anchor, published in ANCHORS.items():
             print(f"| {anchor} | {published:.2%} | {100 * (accuracy - published):+.2f} points |")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,8 @@ def test_texts_the_run_evaluates_on_are_never_mixed(tmp_path):
 
 @pytest.mark.parametrize("select, size, expected", [
     ("negation", None, 6), ("negation", 2, 2), ("negation", 0.5, 3), ("multi-word", None, 9),
-    ("all", 0.2, 2), ("all", 1, 10), ("negation+multi-word", 8, 8), ("negation+multi-word", 4, 4), ("negation+multi-word", None, 9)])
+    ("all", 0.2, 2), ("all", 1, 10), ("negation+multi-word", 8, 8), ("negation+multi-word", 4, 4),
+    ("negation+multi-word", None, 9)])
 def test_select_and_size_give_exactly_the_texts_asked_for(tmp_path, select, size, expected):
     folder = write_phrases(tmp_path / "phrases", PHRASES)
     rows, report = mix(MixSpec("sst", str(folder)), ["negative", "positive"], select=select, size=size,

@@ -2,11 +2,13 @@
 run records them, and phrases with negation teach a model to read negation that reviews alone do not."""
 
 import json
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 import tiny
-from conftest import SHARED
+from conftest import ROOT, SHARED, subprocess_env
 from huggingface_hub import ModelCard
 
 from review_sentiment.evaluation import behaviour
@@ -109,10 +111,6 @@ def test_negation_phrases_teach_a_model_to_read_negation(runs):
 
 
 def test_bad_mixes_fail_before_training_in_one_line(tmp_path, bert_base, binary_data, phrase_data):
-    from conftest import ROOT, subprocess_env
-    import subprocess
-    import sys
-
     def run(*args):
         return subprocess.run([sys.executable, str(ROOT / "train.py"), "--model", str(bert_base), "--dataset",
                                str(binary_data), "--output-dir", str(tmp_path / "out"), *args],
