@@ -12,6 +12,8 @@ from conftest import ROOT, SHARED, subprocess_env
 from huggingface_hub import ModelCard
 
 from review_sentiment.evaluation import behaviour
+from review_sentiment.evaluation.audit import scorer
+from review_sentiment.inference.predictor import Predictor
 from review_sentiment.training.run import main
 
 NEGATIVE, POSITIVE = tiny.WORDS["negative"], tiny.WORDS["positive"]
@@ -63,12 +65,15 @@ def phrase_data(tmp_path_factory):
 def train(out, base, data, *extra):
     main(["--model", str(base), "--dataset", str(data), "--output-dir", str(out), "--epochs", "8",
           "--learning-rate", "1e-3", "--max-length", "64", "--batch-size", "8", "--eval-steps", "0.25",
-          "--no-onnx", "--precision", "fp32", "--report-to", "none", *extra])
+          "--no-onnx", "--no-audit", "--precision", "fp32", "--report-to", "none", *extra])
     return json.loads((out / "metrics.json").read_text())
 
 
-def failure(metrics, name) -> float:
-    return next(t["failure_rate"] for t in metrics["audit"]["tests"] if t["test"] == name)
+def negation_failures(model) -> dict[str, float]:
+    """The audit's negation rows for a saved model (what train.py's audit writes; the rest of the audit, 3,000
+    sentences more, is not this test's subject)."""
+    results = behaviour.run(behaviour.negation_tests(), scorer(Predictor.load(str(model))))
+    return {r["test"]: r["failure_rate"] for r in results}
 
 
 @pytest.fixture(scope="module")
@@ -102,11 +107,12 @@ def test_the_phrases_asked_for_reach_training_and_are_recorded(runs, review_data
 def test_negation_phrases_teach_a_model_to_read_negation(runs):
     """The audit's negated sentences ("The plot was not dull.") are in neither training set; phrases that negate
     sentiment words in other frames lower the failure rate."""
-    _, plain, mixed = runs
-    for name in ("negated negative", "negated positive"):
-        print(f"{name}: {failure(plain, name):.0%} without phrases, {failure(mixed, name):.0%} with")
-    assert failure(mixed, "negated negative") < failure(plain, "negated negative")
-    assert failure(mixed, "negated positive") <= failure(plain, "negated positive")
+    root, plain, mixed = runs
+    without, with_phrases = negation_failures(root / "plain"), negation_failures(root / "mixed")
+    for name in without:
+        print(f"{name}: {without[name]:.0%} without phrases, {with_phrases[name]:.0%} with")
+    assert with_phrases["negated negative"] < without["negated negative"]
+    assert with_phrases["negated positive"] <= without["negated positive"]
     assert mixed["test"]["accuracy"] >= plain["test"]["accuracy"] - 0.05
 
 
