@@ -50,6 +50,8 @@ def step_seconds(model, batch: dict, steps: int) -> dict[str, float]:
 def probe(model, batch_size: int, max_length: int, steps: int = 3) -> dict:
     """Seconds per training step in fp32 and in bf16 autocast on this CPU, at the longest batch the run can see."""
     vocab = model.config.vocab_size
+    # No longer than the model reads (a window past its position table is cut before training as well).
+    max_length = min(max_length, getattr(model.config, "max_position_embeddings", max_length) or max_length)
     generator = torch.Generator().manual_seed(0)
     batch = {"input_ids": torch.randint(min(1000, vocab - 1), vocab, (batch_size, max_length), generator=generator),
              "attention_mask": torch.ones(batch_size, max_length, dtype=torch.long),
@@ -84,7 +86,11 @@ def choose_precision(choice: str, model=None, batch_size: int = 16, max_length: 
         return "fp32", {"precision": "fp32", "device": cpu, "decided_by": "no model to time"}
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # each process would time for itself, and might choose otherwise
         return "fp32", {"precision": "fp32", "device": cpu, "decided_by": "several processes: not timed"}
-    timed = probe(model, batch_size, max_length)
+    try:
+        timed = probe(model, batch_size, max_length)
+    except Exception as exc:  # noqa: BLE001 - a model the probe cannot drive trains as it always did, in fp32
+        return "fp32", {"precision": "fp32", "device": cpu, "decided_by": f"not timed ({type(exc).__name__}: {exc})"
+                        .splitlines()[0][:300]}
     chosen = "bf16" if timed["speedup"] >= MIN_SPEEDUP else "fp32"
     print(f"precision: {chosen} (a training step at {batch_size} x {max_length} tokens: fp32 "
           f"{timed['fp32_s_per_step']:.2f} s, bf16 autocast {timed['bf16_s_per_step']:.2f} s, "
