@@ -15,7 +15,6 @@ import shutil
 import time
 import traceback
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 import torch
@@ -33,30 +32,25 @@ from ..data.domains import domains_table, load_eval_set
 from ..data.mixing import describe as describe_mix
 from ..data.mixing import mix
 from ..data.perturb import augmented
-from ..data.splits import Splits, load_splits, shared_texts, stratified_subset
+from ..data.splits import Splits, load_splits, shared_texts
 from ..data.text import encode
 from ..errors import UserError
-from ..evaluation.audit import ROBUSTNESS_REVIEWS, audit, scorer
 from ..evaluation.audit import plot as plot_audit
-from ..evaluation.evaluate import check_compatible, comparison_table, score, score_sets
-from ..evaluation.metrics import classification_metrics, ece_interval
+from ..evaluation.evaluate import check_compatible, comparison_table
+from ..evaluation.metrics import classification_metrics
 from ..evaluation.plots import plot_confusion_matrix, plot_hp_search, plot_training_curves
 from ..hub import check_write_access, upload_folder
-from ..inference.calibration import calibrate as fit_calibration
-from ..inference.calibration import softmax
-from ..inference.int8_bar import SAMPLES as INT8_SAMPLES
-from ..inference.int8_bar import ship as ship_files
 from ..inference.model_files import locate
 from ..inference.modeling import build_model, save_model
-from ..inference.openvino_ir import CALIBRATION_SAMPLES
 from ..inference.padding import Collator, attention_backends
 from ..inference.predictor import Predictor
-from ..inference.settings import InferenceSettings, write_settings
+from ..inference.settings import InferenceSettings
 from .card import render_card
 from .config import TrainConfig
 from .hp_search import MODEL_ARGS, search, suggest, trials_table
 from .loss import balanced_weights, weighted_loss
 from .precision import choose_precision, flags
+from .steps import Context, steps_after_training
 from .tracking import LOG_DIR, is_main_process, trainer_reporting
 
 CHECKPOINTS = "checkpoints"
@@ -144,36 +138,6 @@ def eval_metrics(eval_pred) -> dict:
     return {"accuracy": m["accuracy"], "f1_macro": m["f1_macro"]}
 
 
-def score_test(out: Path, splits: Splits, calibrate: bool) -> tuple[dict, Predictor]:
-    """Score the saved model, loaded back from disk as any user would, on the test split; keep every prediction.
-
-    With `calibrate`, first fit the softmax temperature on the whole validation split (kept only if it lowers
-    held-out NLL, see calibration.calibrate) and store it in config.json, so every Predictor applies it.
-    """
-    predictor = Predictor.load(str(out))
-    fitted = None
-    if calibrate:
-        val_logits = predictor.logits(splits.validation["text"].tolist(), progress=True)
-        fitted = fit_calibration(val_logits, splits.validation["label"].to_numpy())
-        predictor.settings = predictor.settings.replace(temperature=fitted["temperature"])
-        write_settings(out / "config.json", predictor.settings)
-    labels, names = splits.test["label"].to_numpy(), splits.label_names
-    logits = predictor.logits(splits.test["text"].tolist(), progress=True)
-    result = score(predictor, splits.test["text"].tolist(), labels, names, logits=logits)
-    metrics = result["metrics"]
-    metrics["ece_95"] = list(ece_interval(labels, result["probs"]))
-    if fitted:
-        before = classification_metrics(labels, softmax(logits), names)
-        metrics["calibration"] = {**fitted, "ece_before": before["ece"], "ece_after": metrics["ece"],
-                                  "nll_before": before["loss"], "nll_after": metrics["loss"]}
-    probs = softmax(logits, predictor.settings.temperature)
-    predictions = pd.DataFrame({"label": labels, "prediction": probs.argmax(axis=1)})
-    for i, name in enumerate(names):
-        predictions[f"p_{name}"] = probs[:, i]
-    predictions.to_csv(out / "predictions.csv", index_label="row")
-    return metrics, predictor
-
-
 @dataclasses.dataclass
 class Finished:
     """What training leaves for the steps after it: the history, the sections of metrics.json it measured, and how
@@ -184,18 +148,6 @@ class Finished:
     world_size: int
     precision: str
     search: dict | None = None
-
-
-@dataclasses.dataclass
-class Context:
-    """What the steps after training read: the run's options, its splits (train before any mixing), the output
-    folder, the baseline, and the Predictor the first step loads from disk."""
-
-    cfg: TrainConfig
-    splits: Splits
-    out: Path
-    baseline: Predictor | None
-    predictor: Predictor | None = None
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -337,60 +289,6 @@ def after_training(ctx: Context, finished: Finished) -> dict:
                             message=f"Upload {cfg.method} fine-tuned model: test accuracy {test['accuracy']:.4f}")
         print(f"pushed to {url}")
     return test
-
-
-def steps_after_training(cfg: TrainConfig, ctx: Context) -> list[tuple[str, str, Callable[[Context], dict]]]:
-    """(name, the metrics.json section it writes, step) in the order they run; the names are metrics.json's
-    timings keys."""
-    steps = [("calibration and test scoring", "test", test_step)]
-    steps += [("other domains", "domains", domains_step)] if cfg.eval_sets else []
-    steps += [("audit", "audit", audit_step)] if cfg.audit else []
-    steps += [("ONNX and OpenVINO files and int8 bar", "onnx", files_step)] if cfg.onnx else []
-    steps += [("baseline scoring", "baseline", baseline_step)] if ctx.baseline is not None else []
-    return steps
-
-
-def served(ctx: Context) -> Predictor:
-    """The saved model as a user loads it (with the temperature the test step stored), loaded once."""
-    if ctx.predictor is None:
-        ctx.predictor = Predictor.load(str(ctx.out))
-    return ctx.predictor
-
-
-def test_step(ctx: Context) -> dict:
-    test, ctx.predictor = score_test(ctx.out, ctx.splits, ctx.cfg.calibrate)
-    return {"test": test}
-
-
-def domains_step(ctx: Context) -> dict:
-    cfg = ctx.cfg
-    return {"domains": score_sets(served(ctx), cfg.eval_sets, text_column=cfg.text_column,
-                                  label_column=cfg.label_column, seed=cfg.seed)}
-
-
-def audit_step(ctx: Context) -> dict:
-    reviews = stratified_subset(ctx.splits.test, ROBUSTNESS_REVIEWS, seed=ctx.cfg.seed)["text"].tolist()
-    return {"audit": audit(scorer(served(ctx)), reviews, ctx.cfg.seed)}
-
-
-def files_step(ctx: Context) -> dict:
-    splits, seed = ctx.splits, ctx.cfg.seed
-    sample = stratified_subset(splits.test, INT8_SAMPLES, seed=seed)
-    # OpenVINO's static int8 is calibrated on training reviews the bar does not score: IMDb's train and test splits
-    # share 123 texts, so they are left out before the draw (and counted), never found after it.
-    scored = set(sample["text"])
-    pool = splits.train[~splits.train["text"].isin(scored)]
-    calibration = stratified_subset(pool, CALIBRATION_SAMPLES, seed=seed)["text"].tolist()
-    shipped = ship_files(ctx.out, sample["text"].tolist(), sample["label"].to_numpy(), calibration)
-    for name, report in shipped.items():
-        print(f"{name}: {report['summary']}")
-    return shipped
-
-
-def baseline_step(ctx: Context) -> dict:
-    splits = ctx.splits
-    return {"baseline": score(ctx.baseline, splits.test["text"].tolist(), splits.test["label"].to_numpy(),
-                              splits.label_names, progress=True)["metrics"]}
 
 
 def build_trainer(cfg: TrainConfig, model, tokenizer, splits: Splits, out: Path, precision: dict, *,
