@@ -168,7 +168,7 @@ def train(cfg: TrainConfig) -> dict:
         print(f"counterfactual augmentation: {data['train_augmentation']['added']} of {before} training reviews name "
               "a person or group term and also train swapped")
     training_rows = splits.train
-    if cfg.mix is not None:
+    if cfg.mix is not None and not cfg.resume_after_training:  # a resumed run does not train again
         held_out = [splits.validation["text"], splits.test["text"]] + [
             load_eval_set(s.spec, cfg.text_column, cfg.label_column)[0]["text"] for s in cfg.eval_sets]
         rows, data["train_mix"] = mix(cfg.mix, splits.label_names, select=cfg.mix_select, size=cfg.mix_size,
