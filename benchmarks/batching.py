@@ -46,10 +46,11 @@ def per_review_ms(run, length: int, n: int, repeats: int, vocab: int) -> float:
 
 def measure(model_dir: str, runtime: str, precision: str, lengths, reviews, repeats: int) -> list[dict]:
     from review_sentiment.inference.predictor import Predictor
+    from review_sentiment.inference.runtime_choice import shipped_files
 
     base = Predictor.load(model_dir, device="cpu")
     # The model's own file where it ships one (OpenVINO's int8 must: it is calibrated), else the runtime's export.
-    served = base.on(runtime, precision, base.shipped_files().get(runtime, {}).get(precision)).runtime
+    served = base.on(runtime, precision, shipped_files(base).get(runtime, {}).get(precision)).runtime
     run = served.run
     rows = []
     for length in lengths:
@@ -125,7 +126,7 @@ def main(argv=None) -> None:
     info = cpu_info()
     print(f"# per-review cost of one call, {describe(info)}")
     from review_sentiment.data.splits import read_split, stratified_subset
-    from review_sentiment.inference.openvino_ir import CALIBRATION_SAMPLES
+    from review_sentiment.export.openvino_ir import CALIBRATION_SAMPLES
 
     def calibration() -> list[str]:  # IMDb train reviews, for models that ship no OpenVINO int8 file yet
         return stratified_subset(read_split(Path(args.dataset), "train"), CALIBRATION_SAMPLES, seed=0)["text"].tolist()

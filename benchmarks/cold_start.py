@@ -57,7 +57,7 @@ def make_model(spec: dict, labels: list[str], tokenizer_dir: str, folder: Path) 
 def ship_onnx_files(folder: Path) -> None:
     """onnx/ and openvino/, each with its int8 file, as train.py writes them."""
     sys.path.insert(0, str(ROOT))
-    from review_sentiment.inference import onnx, openvino_ir
+    from review_sentiment.export import onnx, openvino_ir
     from review_sentiment.inference.predictor import Predictor
     from review_sentiment.space.ui import examples
 

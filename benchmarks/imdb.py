@@ -53,7 +53,7 @@ def read_run(folder: Path) -> dict:
 
 def mcnemar(reference: Path, other: Path) -> float | None:
     """McNemar's exact p on the same test reviews (None where the two runs scored different ones)."""
-    from review_sentiment.inference.int8_bar import mcnemar_p
+    from review_sentiment.export.int8_bar import mcnemar_p
 
     a, b = (pd.read_csv(f / "predictions.csv") for f in (reference, other))
     if len(a) != len(b) or not (a["label"].to_numpy() == b["label"].to_numpy()).all():

@@ -34,7 +34,7 @@ def quantize_dynamic(fp32: Path, out: Path, *, weight: str = "int8", reduce_rang
     from onnxruntime.quantization import QuantType
     from onnxruntime.quantization import quantize_dynamic as ort_quantize
 
-    from review_sentiment.inference import onnx
+    from review_sentiment.export import onnx
 
     excluded = [] if keep == "none" else onnx.sensitive_nodes(fp32, keep)
     root = logging.getLogger()
@@ -50,7 +50,7 @@ def quantize_dynamic(fp32: Path, out: Path, *, weight: str = "int8", reduce_rang
 
 
 def shipped(fp32: Path, out: Path, scheme: str) -> None:
-    from review_sentiment.inference import onnx
+    from review_sentiment.export import onnx
 
     onnx.quantize(fp32, out, scheme)
 
@@ -84,7 +84,7 @@ def quantize_static_ort(fp32: Path, out: Path, predictor, calibration: list[str]
     """ONNX Runtime's static int8 (QDQ): activation ranges from calibration reviews, weights s8 per channel."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    from review_sentiment.inference import onnx
+    from review_sentiment.export import onnx
 
     samples = [{"input_ids": np.asarray([ids], dtype=np.int64), "attention_mask": np.ones((1, len(ids)), np.int64)}
                for ids in predictor.encode(calibration)]
@@ -104,7 +104,7 @@ def quantize_static_ort(fp32: Path, out: Path, predictor, calibration: list[str]
 
 
 def openvino_static(fp32: Path, out: Path, predictor, calibration: list[str]) -> None:
-    from review_sentiment.inference import openvino_ir
+    from review_sentiment.export import openvino_ir
 
     openvino_ir.quantize(fp32, out, predictor, calibration)
 
@@ -141,10 +141,10 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "int8_schemes.json"))
     args = parser.parse_args(argv)
 
+    from review_sentiment.cpu import usable_cores
     from review_sentiment.data.splits import labelled_split, stratified_subset
-    from review_sentiment.inference import onnx
-    from review_sentiment.inference.cpu import usable_cores
-    from review_sentiment.inference.int8_bar import compare
+    from review_sentiment.export import onnx
+    from review_sentiment.export.int8_bar import compare
     from review_sentiment.inference.predictor import Predictor
 
     info = cpu_info()

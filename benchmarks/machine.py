@@ -1,4 +1,4 @@
-"""Which machine a benchmark ran on: the CPU (review_sentiment.inference.cpu, the same facts the Space reports)
+"""Which machine a benchmark ran on: the CPU (review_sentiment.cpu, the same facts the Space reports)
 and, where there is one, the GPU and its software stack."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from review_sentiment.inference.cpu import cpu_info, describe  # noqa: E402,F401 - the benchmarks' one import
+from review_sentiment.cpu import cpu_info, describe  # noqa: E402,F401 - the benchmarks' one import
 
 
 def gpu_info() -> dict | None:

@@ -64,7 +64,7 @@ def with_onnx_files(model_dir: str, work: Path, calibration: list[str]) -> str:
     """A model folder with onnx/ and openvino/ as train.py writes them (a copy, if the model has none yet), every
     int8 file kept whatever the bar says (random weights cannot meet it): OpenVINO's int8 calibrated on `calibration`
     (IMDb *train* reviews)."""
-    from review_sentiment.inference import onnx, openvino_ir
+    from review_sentiment.export import onnx, openvino_ir
     from review_sentiment.inference.predictor import Predictor
 
     if (Path(model_dir) / onnx.FP32_FILE).exists() and (Path(model_dir) / openvino_ir.INT8_FILE).exists():
@@ -106,11 +106,11 @@ def build(variant: str, model_dir: str):
             return np.array([next(d["score"] for d in row if d["label"] == "positive") for row in out])
         return run
     from review_sentiment.inference.predictor import Predictor
+    from review_sentiment.inference.runtime_choice import choose
 
     runtime, precision = variant.split("-")
     # The model's own settings: 512 head+tail for the timed random models, what it was trained with otherwise.
-    predictor = Predictor.load(model_dir, device="cpu").serving(
-        runtime, "int8" if precision == "int8" else "none")
+    predictor = choose(Predictor.load(model_dir, device="cpu"), runtime, "int8" if precision == "int8" else "none")
     assert predictor.runtime.name == runtime, predictor.runtime
     positive = predictor.labels.index("positive")
     return lambda texts: predictor.predict_proba(list(texts))[:, positive]
@@ -213,7 +213,7 @@ def spawn(mode: str, variant: str, model_dir: str, texts_file: Path, args) -> di
 
 def accuracy_report(labels: np.ndarray, probs: dict[str, np.ndarray]) -> dict:
     """Each variant against torch fp32, judged by the same bar train.py applies to its int8 file."""
-    from review_sentiment.inference.int8_bar import compare
+    from review_sentiment.export.int8_bar import compare
 
     def two_class(p):
         return np.c_[1 - p, p]
@@ -250,7 +250,7 @@ def main() -> None:
     import torch
 
     from review_sentiment.data.splits import read_split, stratified_subset
-    from review_sentiment.inference.openvino_ir import CALIBRATION_SAMPLES
+    from review_sentiment.export.openvino_ir import CALIBRATION_SAMPLES
     test = stratified_subset(read_split(Path(args.dataset), "test"), args.samples, seed=0)
     calibration = stratified_subset(read_split(Path(args.dataset), "train"), CALIBRATION_SAMPLES, seed=0)
     calibration = calibration["text"].tolist()

@@ -3,10 +3,12 @@
 The package's parts, each a folder (or one module) whose name says what it holds; imports run one way, down this list
 (tests/test_layout.py reads them):
 
-- shared modules, here at the top: `defaults`, `errors`, `cli` (command-line plumbing) and `hub` (Hub access). They
-  import no part.
+- shared modules, here at the top: `defaults`, `errors`, `cli` (command-line plumbing), `hub` (Hub access) and `cpu`
+  (the CPU's facts). They import no part.
 - `data`: datasets, text clean-up, labels, input checks, languages.
-- `inference`: the Predictor, model files, runtimes, int8 files and their bar, call plans, batching.
+- `export`: what a trained model gets beside its weights: ONNX and OpenVINO files, int8 quantisation and the bar it
+  must meet, the int8 files publishing checks, the softmax temperature.
+- `inference`: the Predictor, model files, runtimes and the choice between them, call plans, batching.
 - `evaluation`: metrics, plots, the evaluation command, explanations.
 - `training`, `space` and `bulk` (the bulk scoring command): the three products, built on the parts above and never on
   each other.

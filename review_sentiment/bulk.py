@@ -42,7 +42,9 @@ from .data.stars import star_summary
 from .defaults import BASELINE_ID, DEFAULT_LONG_TEXT
 from .errors import UserError
 from .hub import REPO_ID
-from .inference.predictor import AUTO, RUNTIME_CHOICES, Predictor
+from .inference import runtime_choice
+from .inference.predictor import Predictor
+from .inference.runtime_choice import AUTO, RUNTIME_CHOICES
 
 READERS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "json", ".json": "json"}
 WRITERS = (".parquet", ".csv", ".jsonl")
@@ -338,11 +340,11 @@ def load_predictors(cfg: PredictConfig) -> tuple[Predictor, Predictor | None]:
     long_text = cfg.long_text or DEFAULT_LONG_TEXT
     model = Predictor.load(cfg.model, revision=cfg.revision, batch_size=cfg.batch_size, long_text=long_text)
     # Not timed: every rank and a resumed run must compute with the same runtime and file (byte-identical output).
-    model = model.serving(cfg.runtime, bf16=True, timed=False)
+    model = runtime_choice.choose(model, cfg.runtime, bf16=True, timed=False)
     baseline = None
     if cfg.baseline:
-        baseline = Predictor.load(cfg.baseline_model, batch_size=cfg.batch_size).serving(cfg.runtime, bf16=True,
-                                                                                          timed=False)
+        baseline = runtime_choice.choose(Predictor.load(cfg.baseline_model, batch_size=cfg.batch_size), cfg.runtime,
+                                         bf16=True, timed=False)
     return model, baseline
 
 

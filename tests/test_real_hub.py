@@ -231,7 +231,8 @@ def test_publishing_a_pickled_only_model_stops_before_uploading(hub, tmp_path):
 SERVE = """
 import json, sys
 from review_sentiment.inference.predictor import Predictor
-p = Predictor.load(sys.argv[1], device="cpu").serving()
+from review_sentiment.inference.runtime_choice import choose
+p = choose(Predictor.load(sys.argv[1], device="cpu"))
 print(json.dumps({"runtime": p.runtime.name, "precision": p.runtime.precision,
                   "file": f"{p.runtime.file.parent.name}/{p.runtime.file.name}", "timed": list(p.choice["probe_ms"]),
                   "probs": p.predict_proba(json.loads(sys.argv[2])).tolist()}))

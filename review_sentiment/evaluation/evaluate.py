@@ -25,7 +25,7 @@ from ..data.splits import labelled_split, resolve_dataset, stratified_subset
 from ..data.stars import label_polarity, star_summary, star_values
 from ..data.text import clean_text
 from ..errors import UserError
-from ..inference.calibration import softmax
+from ..export.temperature import softmax
 from ..inference.predictor import Predictor
 from .metrics import classification_metrics, ece_interval
 from .plots import plot_confusion_matrix, plot_reliability

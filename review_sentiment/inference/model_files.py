@@ -23,11 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UserError
+from ..export.files import SERVED_FP32, SERVED_INT8, parts
 from ..hub import REPO_ID
-from .onnx import FP32_FILE, INT8_FILE
-from .openvino_ir import FP32_FILE as OPENVINO_FP32_FILE
-from .openvino_ir import INT8_FILE as OPENVINO_INT8_FILE
-from .openvino_ir import files_of
 
 CONVERSION_BOT = "SFconvertbot"
 CONVERSION_TITLE = "Adding `safetensors` variant of this model"
@@ -51,15 +48,6 @@ def weight_files(names) -> list[str]:
 
 def config_files(names) -> list[str]:
     return sorted(n for n in names if _matches(n, CONFIG_PATTERNS))
-
-
-def parts(name: str) -> list[str]:
-    """The files one served model is made of: an ONNX file, or an OpenVINO graph and its weights."""
-    return files_of(name) if name.endswith(".xml") else [name]
-
-
-SERVED_INT8 = (INT8_FILE, OPENVINO_INT8_FILE)
-SERVED_FP32 = (FP32_FILE, OPENVINO_FP32_FILE)  # ONNX first: ONNX Runtime and OpenVINO both read it
 
 
 def served_files(names) -> list[str]:

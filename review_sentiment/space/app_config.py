@@ -20,7 +20,7 @@ from ..defaults import (
     QUANTIZE,
 )
 from ..errors import UserError
-from ..inference.predictor import AUTO, RUNTIME_CHOICES
+from ..inference.runtime_choice import AUTO, RUNTIME_CHOICES
 
 
 def trained_here() -> bool:

@@ -25,11 +25,11 @@ from ..data.domains import align, load_eval_set
 from ..data.splits import labelled_split, resolve_dataset, stratified_subset
 from ..defaults import BASELINE_ID, PROJECT_DIR, PUBLIC_MODEL_ID
 from ..errors import UserError
+from ..export.checked_onnx import CHECKED_DIR, checked_folder
+from ..export.int8_bar import SAMPLES, check_hub_model
+from ..export.openvino_ir import CALIBRATION_SAMPLES
 from ..hub import check_write_access, explain_hub_error, upload_folder
-from ..inference.checked_onnx import CHECKED_DIR, checked_folder
-from ..inference.int8_bar import SAMPLES, check_hub_model
 from ..inference.model_files import plan, served_files
-from ..inference.openvino_ir import CALIBRATION_SAMPLES
 
 ROOT = PROJECT_DIR
 # What a Space needs to run app.py; never tests, training outputs or caches.

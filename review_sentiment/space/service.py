@@ -24,9 +24,10 @@ from ..data.stars import label_polarity, polarity_summary, positive_probability,
 from ..defaults import DEFAULT_LONG_TEXT, DEFAULT_QUANTIZE
 from ..errors import UserError
 from ..evaluation.audit import AUDIT_FILE
+from ..export.checked_onnx import checked_folder
 from ..hub import is_hub_id
+from ..inference import runtime_choice
 from ..inference.batching import BatchQueue
-from ..inference.checked_onnx import checked_folder
 from ..inference.predictor import Predictor
 from ..inference.settings import SETTINGS_KEY
 from .answer_cache import AnswerCache
@@ -112,7 +113,8 @@ class Service:
         for slot in (self.model, self.baseline):
             if slot.predictor is not None:
                 # The baseline's int8 accuracy is unknown unless its repo ships a checked file: auto, not int8.
-                slot.predictor = slot.predictor.serving(runtime, quantize if slot is self.model else "auto")
+                slot.predictor = runtime_choice.choose(slot.predictor, runtime,
+                                                      quantize if slot is self.model else "auto")
                 slot.queue = BatchQueue(slot.predictor.predict_proba, name=slot.env_var)
                 slot.identity = AnswerCache.identity(slot.predictor)
 

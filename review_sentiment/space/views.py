@@ -9,7 +9,7 @@ import html
 from ..data.scale import agreement_table, points
 from ..data.stars import label_polarity, star_values
 from ..defaults import BASELINE_ID
-from ..inference.int8_bar import reason
+from ..export.int8_bar import reason
 from .service import Service, Slot
 
 STAR_RANGES = {"negative": "1-2", "neutral": "3", "positive": "4-5", "undecided": "1-2 and on 4-5"}

@@ -15,8 +15,8 @@ import time
 
 import torch
 
+from ..cpu import cpu_info, describe
 from ..errors import UserError
-from ..inference.cpu import cpu_info, describe
 
 MIN_SPEEDUP = 1.1  # below this a probe's noise could pick bf16 for nothing
 BF16_ISA = ("amx_bf16", "avx512_bf16")

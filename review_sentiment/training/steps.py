@@ -16,11 +16,11 @@ from ..data.splits import Splits, stratified_subset
 from ..evaluation.audit import ROBUSTNESS_REVIEWS, audit, scorer
 from ..evaluation.evaluate import score, score_sets
 from ..evaluation.metrics import classification_metrics, ece_interval
-from ..inference.calibration import calibrate as fit_calibration
-from ..inference.calibration import softmax
-from ..inference.int8_bar import SAMPLES as INT8_SAMPLES
-from ..inference.int8_bar import ship as ship_files
-from ..inference.openvino_ir import CALIBRATION_SAMPLES
+from ..export.int8_bar import SAMPLES as INT8_SAMPLES
+from ..export.int8_bar import ship as ship_files
+from ..export.openvino_ir import CALIBRATION_SAMPLES
+from ..export.temperature import calibrate as fit_calibration
+from ..export.temperature import softmax
 from ..inference.predictor import Predictor
 from ..inference.settings import write_settings
 from .config import TrainConfig
@@ -110,7 +110,9 @@ def files_step(ctx: Context) -> dict:
     scored = set(sample["text"])
     pool = splits.train[~splits.train["text"].isin(scored)]
     calibration = stratified_subset(pool, CALIBRATION_SAMPLES, seed=seed)["text"].tolist()
-    shipped = ship_files(ctx.out, sample["text"].tolist(), sample["label"].to_numpy(), calibration)
+    # The saved model as a user loads it, on CPU: the files are exported from it and scored as a Space serves them.
+    predictor = served(ctx) if served(ctx).device.type == "cpu" else Predictor.load(str(ctx.out), device="cpu")
+    shipped = ship_files(predictor, ctx.out, sample["text"].tolist(), sample["label"].to_numpy(), calibration)
     for name, report in shipped.items():
         print(f"{name}: {report['summary']}")
     return shipped

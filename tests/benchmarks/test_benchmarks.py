@@ -234,7 +234,7 @@ def test_imdb_benchmark_reads_runs_and_compares_them_on_the_same_reviews(tmp_pat
 
     import pandas as pd
 
-    from review_sentiment.inference.int8_bar import mcnemar_p
+    from review_sentiment.export.int8_bar import mcnemar_p
 
     worse = shutil.copytree(trained_model, tmp_path / "worse")
     predictions = pd.read_csv(worse / "predictions.csv")

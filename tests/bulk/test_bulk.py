@@ -14,6 +14,7 @@ import tiny
 from conftest import ROOT, subprocess_env
 
 from review_sentiment.inference.predictor import Predictor
+from review_sentiment.inference.runtime_choice import choose
 from review_sentiment.space.service import DEFAULT_LONG_TEXT
 
 
@@ -54,7 +55,7 @@ def test_single_process_output_equals_the_predictor_row_for_row(env, reviews, tr
     # The Space's serving path (the model's first shipped int8 file), which the CLI promises to share. The CLI's calls
     # are planned chunk by chunk, these over all reviews at once: OpenVINO's static int8 answers a review in another
     # shared call to within INT8_SHARED_MOVE (runtimes/ov.py), every other runtime to rounding.
-    served = Predictor.load(str(trained_model), long_text=DEFAULT_LONG_TEXT).serving(timed=False)
+    served = choose(Predictor.load(str(trained_model), long_text=DEFAULT_LONG_TEXT), timed=False)
     expected = served.predict_proba(source.drop(index=bad)["text"].tolist())
     from review_sentiment.inference.runtimes.ov import INT8_SHARED_MOVE
 

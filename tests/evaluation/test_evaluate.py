@@ -13,7 +13,7 @@ from huggingface_hub import ModelCard
 from review_sentiment.data.stars import star_summary
 from review_sentiment.evaluation.evaluate import score
 from review_sentiment.evaluation.metrics import expected_calibration_error
-from review_sentiment.inference.calibration import fit_temperature, nll, softmax
+from review_sentiment.export.temperature import fit_temperature, nll, softmax
 from review_sentiment.inference.predictor import Predictor
 from review_sentiment.training.run import main
 

@@ -88,12 +88,13 @@ import json, sys, threading
 import numpy as np
 from review_sentiment.inference.batching import BatchQueue
 from review_sentiment.inference.predictor import Predictor
+from review_sentiment.inference.runtime_choice import shipped_files
 
 def rss_mb():
     return next(int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmRSS:"))
 
 base = Predictor.load(sys.argv[1], device="cpu", long_text="head")
-served = base.on(sys.argv[4], sys.argv[2], base.shipped_files().get(sys.argv[4], {}).get(sys.argv[2]))
+served = base.on(sys.argv[4], sys.argv[2], shipped_files(base).get(sys.argv[4], {}).get(sys.argv[2]))
 words = open(sys.argv[3]).read().split()
 rng = np.random.default_rng(0)
 reviews = [" ".join(words[s:s + n]) for s, n in zip(rng.integers(0, len(words) - 600, 400), rng.integers(3, 500, 400))]
@@ -134,7 +135,7 @@ def test_a_busy_queue_keeps_memory_flat_over_reviews_of_every_length(tmp_path, r
     corpus = tmp_path / "words.txt"
     corpus.write_text(" ".join(f"word{i % 5000} film great dull plot acting" for i in range(20_000)))
     if runtime == "openvino" and precision == "int8":
-        from review_sentiment.inference import onnx, openvino_ir
+        from review_sentiment.export import onnx, openvino_ir
         from review_sentiment.inference.predictor import Predictor
 
         predictor = Predictor.load(str(tmp_path / "model"), device="cpu")

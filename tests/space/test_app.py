@@ -15,6 +15,7 @@ from review_sentiment.data.reviews import review_errors
 from review_sentiment.data.stars import star_summary
 from review_sentiment.errors import UserError
 from review_sentiment.inference.predictor import Predictor
+from review_sentiment.inference.runtime_choice import choose
 from review_sentiment.space.answer_cache import AnswerCache
 from review_sentiment.space.service import (
     DEFAULT_LONG_TEXT,
@@ -290,7 +291,7 @@ def test_concurrent_clients_get_correct_answers(live_app, trained_model):
     """8 clients x 25 requests, half through gradio_client and half through REST: no errors, right answers."""
     # The reference is built as the app builds its model, and fed one review at a time as the app is (dynamic
     # int8 quantisation, when it is the default, depends on what else is in the batch).
-    reference = Predictor.load(str(trained_model), long_text=DEFAULT_LONG_TEXT).serving(None, DEFAULT_QUANTIZE)
+    reference = choose(Predictor.load(str(trained_model), long_text=DEFAULT_LONG_TEXT), None, DEFAULT_QUANTIZE)
     texts = [f"{POSITIVE} {i}" if i % 2 else f"{NEGATIVE} {i}" for i in range(25)]
     expected = np.concatenate([reference.predict_proba([t]) for t in texts])
     failures, done = [], []
@@ -333,7 +334,7 @@ def test_app_starts_and_says_what_failed_when_the_baseline_is_missing(trained_mo
 
 
 def test_onnxruntime_predictor_matches_torch_and_caches_its_export(trained_model):
-    from review_sentiment.inference import onnx
+    from review_sentiment.export import onnx
 
     torch_predictor = Predictor.load(str(trained_model), long_text="chunks")
     path = onnx.cache_dir(torch_predictor.model) / onnx.FP32_FILE
@@ -349,8 +350,8 @@ def test_onnxruntime_predictor_matches_torch_and_caches_its_export(trained_model
 def test_service_serves_the_fastest_allowed_option_timed_on_this_cpu_and_explains_with_torch(service):
     """auto (the default): every allowed runtime and file is timed on one typical review at start; the fastest
     serves, and /healthz's choice says what was timed, on which CPU."""
-    from review_sentiment.inference.cpu import cpu_info
-    from review_sentiment.inference.predictor import CHOICE_MARGIN
+    from review_sentiment.cpu import cpu_info
+    from review_sentiment.inference.runtime_choice import CHOICE_MARGIN
 
     served, choice = service.model.predictor, service.model.predictor.choice
     assert choice["chosen"] == served.runtime.description and "faster by more than 10%" in choice["rule"]
@@ -381,7 +382,7 @@ def test_a_runtime_registered_in_the_table_is_served_without_touching_predictor(
         return {"run": run, "description": "toy runtime", "shared_length": 10_000}
 
     monkeypatch.setitem(runtimes.RUNTIMES, "toy", runtimes.Entry(toy, lambda: True))
-    served = torch_side.serving("toy")
+    served = choose(torch_side, "toy")
     texts = ["great wonderful film", "awful boring plot"]
     assert len(set(map(len, served.encode(texts)))) == 1, "the same length: no padding to refuse"
     assert served.runtime.description == "toy runtime" and calls and all(c[0] == 1 for c in calls), "timed alone"

@@ -12,7 +12,7 @@ from conftest import ROOT, SHARED, subprocess_env
 from huggingface_hub import ModelCard
 
 from review_sentiment.data.splits import load_splits, shared_texts
-from review_sentiment.inference import openvino_ir
+from review_sentiment.export import openvino_ir
 
 QUICK = ["--max-length", "64", "--batch-size", "8", "--eval-steps", "0.5", "--epochs", "6", "--learning-rate", "1e-3",
          "--report-to", "none"]

@@ -7,8 +7,8 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification
 
+from review_sentiment.cpu import cpu_info
 from review_sentiment.errors import UserError
-from review_sentiment.inference.cpu import cpu_info
 from review_sentiment.training.precision import MIN_SPEEDUP, choose_precision, flags
 
 pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU path; a GPU picks bf16/fp16 by itself")

@@ -9,7 +9,7 @@ import tiny
 from huggingface_hub import ModelCard
 from test_training import QUICK, assert_clean_error, run_train
 
-from review_sentiment.inference.calibration import MIN_REVIEWS, calibrate, nll
+from review_sentiment.export.temperature import MIN_REVIEWS, calibrate, nll
 from review_sentiment.training.run import main
 
 

@@ -114,7 +114,7 @@ def test_saved_model_reloads_to_the_recorded_probabilities(full_run, binary_data
 
 
 def test_lora_adapter_ships_onnx_of_the_merged_model(lora_run):
-    from review_sentiment.inference import onnx
+    from review_sentiment.export import onnx
 
     assert (lora_run / onnx.FP32_FILE).is_file() and not (lora_run / "model.safetensors").exists()
     predictor = Predictor.load(str(lora_run))

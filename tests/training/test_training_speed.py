@@ -84,7 +84,7 @@ def test_parallel_onnx_runtime_calls_give_the_same_answers(trained_model, binary
     """The int8 bar scores on every core at once (one call per core); the answers must not change."""
     import pandas as pd
 
-    from review_sentiment.inference import onnx
+    from review_sentiment.export import onnx
 
     predictor = Predictor.load(str(trained_model), device="cpu")
     texts = pd.read_parquet(binary_data / "test.parquet")["text"].tolist()[:40]

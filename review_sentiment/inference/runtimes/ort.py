@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..onnx import FP32_FILE, INT8_FILE
+from ...export.onnx import FP32_FILE, INT8_FILE
 
 FILES = {"fp32": FP32_FILE, "int8": INT8_FILE}  # the files it reads in a model's folder
 # The longest review that shares a call in fp32 (call_plan.py). Measured with benchmarks/batching.py on MiniLM-L6 and
@@ -43,7 +43,7 @@ def session(path: Path, threads: int | None = None):
 
 
 def build(model, tokenizer, *, precision: str = "fp32", path: Path | None = None, threads: int | None = None) -> dict:
-    from .. import onnx
+    from ...export import onnx
 
     where = f"{Path(path).parent.name}/{Path(path).name}" if path else "exported at first start, cached"
     run_session = session(Path(path) if path else onnx.cached(model, tokenizer, precision), threads).run

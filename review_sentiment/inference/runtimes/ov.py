@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..openvino_ir import FP32_FILE, INT8_FILE, available  # noqa: F401 - available is this runtime's can_run
+from ...export.openvino_ir import FP32_FILE, INT8_FILE, available  # noqa: F401 - available is this runtime's can_run
 
 FILES = {"fp32": FP32_FILE, "int8": INT8_FILE}
 # The longest review that shares a call (call_plan.py), by precision. The static int8 file shares calls like fp32: its
@@ -43,7 +43,7 @@ PRIMITIVES_KEPT = 64
 def compile_model(path: Path, threads: int | None = None, precision: str = "fp32"):
     import openvino as ov
 
-    from ..cpu import usable_cores
+    from ...cpu import usable_cores
 
     os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", str(PRIMITIVES_KEPT))
 
@@ -58,7 +58,7 @@ def compile_model(path: Path, threads: int | None = None, precision: str = "fp32
 
 
 def build(model, tokenizer, *, precision: str = "fp32", path: Path | None = None, threads: int | None = None) -> dict:
-    from .. import onnx
+    from ...export import onnx
 
     if path is None and precision == "int8":
         raise ValueError("OpenVINO int8 needs a calibrated file (train.py and publishing write it)")

@@ -15,10 +15,7 @@ import os
 from pathlib import Path
 
 from ..defaults import PROJECT_DIR
-from .onnx import INT8_FILE
-from .openvino_ir import INT8_FILE as OPENVINO_INT8_FILE
-
-INT8_FILES = (INT8_FILE, OPENVINO_INT8_FILE)
+from .files import SERVED_INT8 as INT8_FILES
 
 CHECKED_DIR = PROJECT_DIR / "checked-onnx"  # in the Space, beside app.py
 CHECK_FILE = "int8_check.json"

@@ -13,9 +13,10 @@ import pytest
 from conftest import LiveApp, minilm_dir
 from openvino import Type
 
-from review_sentiment.inference import int8_bar, onnx, openvino_ir
+from review_sentiment.export import int8_bar, onnx, openvino_ir
 from review_sentiment.inference.padding import pad
 from review_sentiment.inference.predictor import Predictor
+from review_sentiment.inference.runtime_choice import candidates, choose
 from review_sentiment.inference.runtimes import ov
 
 # Written for these tests, of every length a visitor types: one line to a paragraph.
@@ -87,7 +88,7 @@ def test_static_int8_answers_barely_depend_on_the_reviews_sharing_a_call(minilm,
     padded call with all the others agree to ov.INT8_SHARED_MOVE (kernels chosen for another shape may round an
     activation differently), which is why it may share calls like fp32. ONNX Runtime's dynamic int8, whose scales are
     per call, moves more: the same check tells them apart."""
-    from review_sentiment.inference.calibration import softmax
+    from review_sentiment.export.temperature import softmax
 
     folder, predictor = minilm
     xml = tmp_path / openvino_ir.INT8_FILE
@@ -138,7 +139,7 @@ def test_openvino_int8_ships_only_past_the_bar_and_was_calibrated_on_training_re
     assert check["calibration"]["dropped_scored"] == 5 and check["calibration"]["reviews"] == 20
     assert not set(check["calibration"]["fingerprints"]) & {openvino_ir.fingerprint(t) for t in texts}
     monkeypatch.setattr(int8_bar, "MIN_AGREEMENT", 1.01)  # out of reach: both files miss
-    report = int8_bar.ship(model, texts, labels, train["text"].tolist()[:40])
+    report = int8_bar.ship(Predictor.load(str(model), device="cpu"), model, texts, labels, train["text"].tolist()[:40])
     assert not report["openvino"]["int8"]["passed"] and "only the fp32 file ships" in report["openvino"]["summary"]
     assert not (model / openvino_ir.INT8_FILE).exists() and not (model / openvino_ir.INT8_FILE).with_suffix(".bin") \
         .exists()
@@ -176,7 +177,7 @@ def test_a_file_openvino_cannot_compile_drops_out_in_one_line(trained_model, tmp
     (model / openvino_ir.FP32_FILE).write_text("<net>not a graph")
     predictor = Predictor.load(str(model), device="cpu")
     with caplog.at_level(logging.WARNING, logger="review_sentiment.inference.predictor"):
-        served = predictor.serving(quantize="none")
+        served = choose(predictor, quantize="none")
     failed = served.choice["failed"]
     assert list(failed) == [f"openvino, fp32 ({openvino_ir.FP32_FILE})"] and failed[list(failed)[0]]
     assert not any(k.startswith("OpenVINO, fp32") for k in served.choice["probe_ms"])
@@ -189,12 +190,12 @@ def test_bf16_is_checked_and_offered_only_on_cpus_that_compute_it_natively(train
     """On a CPU with AMX, train.py also scores OpenVINO's fp32 file run in bf16 against the bar, and the Space may time
     it beside the int8 files (never with QUANTIZE=none); elsewhere neither happens, since the hint would not run what
     an AMX CPU runs (and without AMX bf16 measured slower than fp32)."""
-    from review_sentiment.inference.cpu import native_bf16
+    from review_sentiment.cpu import native_bf16
 
     metrics = json.loads((trained_model / "metrics.json").read_text())["openvino"]
     predictor = Predictor.load(str(trained_model), device="cpu")
-    bf16 = [o for o in predictor.candidates(None, "auto") if o[1] == "bf16"]
-    assert not [o for o in predictor.candidates(None, "none") if o[1] == "bf16"]
+    bf16 = [o for o in candidates(predictor, None, "auto") if o[1] == "bf16"]
+    assert not [o for o in candidates(predictor, None, "none") if o[1] == "bf16"]
     if not native_bf16():
         assert "bf16" not in metrics and not bf16
         return
@@ -213,7 +214,7 @@ def test_nncf_is_imported_with_its_telemetry_off():
 
     from conftest import ROOT, subprocess_env
 
-    code = ("from review_sentiment.inference import openvino_ir\nassert openvino_ir.nncf_available()\n"
+    code = ("from review_sentiment.export import openvino_ir\nassert openvino_ir.nncf_available()\n"
             "import nncf.telemetry.wrapper as w\nprint(type(w.telemetry).__name__)")
     env = {k: v for k, v in subprocess_env().items() if k != "NNCF_CI"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)

@@ -24,6 +24,7 @@ import numpy as np
 from scipy.stats import binomtest
 
 from .checked_onnx import CHECK_FILE, checked_folder
+from .files import parts
 
 MIN_AGREEMENT = 0.99
 MAX_ACCURACY_POINTS = 0.3
@@ -73,7 +74,7 @@ def scores(predictor, runtime: str, precision: str, path: Path, texts) -> np.nda
     """Probabilities from the file at `path` on `runtime` (CPU, as the Space serves it). One review per call is too
     small a job to spread over many cores, so every core runs its own call (faster already on 2 cores; the margin
     grows with the cores, e.g. a GPU machine's 16)."""
-    from .cpu import usable_cores
+    from ..cpu import usable_cores
 
     return predictor.on(runtime, precision, path, threads=1).predict_proba(texts, progress=True,
                                                                           workers=usable_cores())
@@ -134,7 +135,7 @@ def check_bf16(predictor, xml: Path, texts, labels, fp32) -> dict | None:
     """OpenVINO's fp32 file run in bf16, scored against fp32 like an int8 file, where this CPU computes bf16 on its
     own matrix units (AMX; cpu.native_bf16); None elsewhere, since there the hint would not run what a Space with
     AMX runs."""
-    from .cpu import cpu_info, describe, native_bf16
+    from ..cpu import cpu_info, describe, native_bf16
 
     if not native_bf16():
         return None
@@ -166,15 +167,12 @@ def summary(check: dict) -> str:
     return check["skipped"] if "skipped" in check else reason(check)
 
 
-def ship(folder, texts, labels, calibration=None) -> dict:
-    """Write onnx/ (and openvino/, where OpenVINO is installed) into the saved model's `folder`, score `texts` with
-    every file, and keep each int8 file only if it meets the bar. Returns what metrics.json and the card report,
-    per folder: {"onnx": {"files", "int8", "summary"}, "openvino": {...}}."""
-    from .model_files import parts
-    from .predictor import Predictor
-
+def ship(predictor, folder, texts, labels, calibration=None) -> dict:
+    """Write onnx/ (and openvino/, where OpenVINO is installed) into the saved model's `folder`, exported from
+    `predictor` (that model on CPU, as any user loads it), score `texts` with every file, and keep each int8 file
+    only if it meets the bar. Returns what metrics.json and the card report, per folder: {"onnx": {"files", "int8",
+    "summary"}, "openvino": {...}}."""
     folder = Path(folder)
-    predictor = Predictor.load(str(folder), device="cpu")
     report = {}
     for name, made in export_and_check(predictor, folder, texts, labels, calibration).items():
         check, paths = made["check"], made["paths"]
@@ -197,8 +195,6 @@ def check_hub_model(predictor, texts, labels, dataset: str, out: Path, calibrati
     file) for the Space to ship. Returns {"onnx" | "openvino": check with a one-line summary}; a runtime whose file
     misses serves fp32 (exported at the Space's first start)."""
     import tempfile
-
-    from .model_files import parts
 
     files = predictor.files
     results: dict[str, dict] = {}

@@ -9,9 +9,11 @@ import onnxruntime as ort
 import pytest
 import tiny
 
-from review_sentiment.inference import onnx, runtimes
-from review_sentiment.inference.int8_bar import MAX_ACCURACY_POINTS, MIN_AGREEMENT, compare, mcnemar_p
+from review_sentiment.export import onnx
+from review_sentiment.export.int8_bar import MAX_ACCURACY_POINTS, MIN_AGREEMENT, compare, mcnemar_p
+from review_sentiment.inference import runtimes
 from review_sentiment.inference.predictor import Predictor
+from review_sentiment.inference.runtime_choice import choose, shipped_files
 from review_sentiment.space.service import Service
 
 POSITIVE = "the acting was superb and the story wonderful , i loved it"
@@ -163,7 +165,7 @@ def test_publish_time_int8_check_ships_only_files_that_met_the_bar(trained_model
 
     import pandas as pd
 
-    from review_sentiment.inference import int8_bar, openvino_ir
+    from review_sentiment.export import int8_bar, openvino_ir
 
     if bar == "missed":
         monkeypatch.setattr(int8_bar, "MIN_AGREEMENT", 1.01)
@@ -188,16 +190,16 @@ def test_publish_time_int8_check_ships_only_files_that_met_the_bar(trained_model
         figures = json.loads((folder / "int8_check.json").read_text())
         assert figures == {onnx.INT8_FILE: checks["onnx"], openvino_ir.INT8_FILE: checks["openvino"]}
         for runtime in ("onnx", "openvino"):
-            served = predictor.serving(runtime)
+            served = choose(predictor, runtime)
             assert served.runtime.precision == "int8" and served.int8_check == checks[runtime]
             assert served.runtime.file.parent.parent == folder
         assert "the Space ships it" in checks["onnx"]["summary"] and tried == ["edges"], "the faster scheme passed"
     else:
-        served = predictor.serving("onnx")
+        served = choose(predictor, "onnx")
         assert served.runtime.precision == "fp32" and served.int8_check is None
         assert "the Space serves fp32" in checks["onnx"]["summary"] and tried == list(onnx.SCHEMES), "every scheme"
     predictor.files.revision = "b" * 40  # other weights: the file checked for another commit is never served
-    assert predictor.shipped_files() == {}
+    assert shipped_files(predictor) == {}
     # With no training reviews to calibrate on, OpenVINO's int8 is not made (the test reviews never calibrate).
     unchecked = int8_bar.check_hub_model(predictor, test["text"].tolist()[:10], test["label"].to_numpy()[:10], "local",
                                          tmp_path / "other")
