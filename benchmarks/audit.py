@@ -26,15 +26,16 @@ def audit_run(folder: Path) -> dict:
     from review_sentiment.data.splits import load_splits, stratified_subset
     from review_sentiment.evaluation.audit import ROBUSTNESS_REVIEWS, audit, scorer
     from review_sentiment.inference.predictor import Predictor
+    from review_sentiment.model_report import read_report, read_run
 
-    arguments = json.loads((folder / "training_config.json").read_text())["arguments"]
+    arguments = read_run(folder).arguments
     splits = load_splits(arguments["dataset"], max_train_samples=arguments["max_train_samples"],
                          max_eval_samples=arguments["max_eval_samples"], seed=arguments["seed"])
     reviews = stratified_subset(splits.test, ROBUSTNESS_REVIEWS, seed=arguments["seed"])["text"].tolist()
     result = audit(scorer(Predictor.load(str(folder))), reviews, arguments["seed"])
-    metrics = json.loads((folder / "metrics.json").read_text())
-    return {"model": str(folder), "test_accuracy": metrics["test"]["accuracy"], "test_reviews": len(splits.test),
-            "augmentation": metrics.get("train_augmentation"), "training_s": metrics["train"]["runtime_s"],
+    report = read_report(folder)
+    return {"model": str(folder), "test_accuracy": report.test["accuracy"], "test_reviews": len(splits.test),
+            "augmentation": report.train_augmentation, "training_s": report.train["runtime_s"],
             "audit": result}
 
 

@@ -33,22 +33,24 @@ RECIPE = ("max_train_samples", "max_eval_samples", "max_length", "learning_rate"
           "mix_dataset", "mix_select", "mix_size", "precision", "seed")
 
 
-def read_run(folder: Path) -> dict:
-    metrics = json.loads((folder / "metrics.json").read_text())
-    config = json.loads((folder / "training_config.json").read_text())
-    test, train, data = metrics["test"], metrics["train"], metrics.get("data", {})
-    audit = {t["test"]: t["failure_rate"] for t in (metrics.get("audit") or {}).get("tests", [])}
-    return {"folder": str(folder), "recipe": {k: config["arguments"].get(k) for k in RECIPE},
-            "train_reviews": config["sizes"]["train"], "train_rows": train.get("rows", config["sizes"]["train"]),
+def summarise(folder: Path) -> dict:
+    from review_sentiment.model_report import read_report, read_run
+
+    report, run = read_report(folder), read_run(folder)
+    test, train, data = report.test, report.train, report.data
+    audit = {t["test"]: t["failure_rate"] for t in (report.audit or {}).get("tests", [])}
+    return {"folder": str(folder), "recipe": {k: run.arguments.get(k) for k in RECIPE},
+            "train_reviews": run.sizes["train"], "train_rows": train.get("rows", run.sizes["train"]),
             "mix": data.get("train_mix"), "shared_texts": data.get("shared_texts"),
-            "precision": train.get("precision", {"precision": config["sizes"].get("precision")}),
-            "validation_accuracy": metrics["validation"]["accuracy"], "training_min": train["runtime_s"] / 60,
-            "hardware": config["hardware"], "timings_s": metrics.get("timings_s"),
+            "precision": train.get("precision", {"precision": run.precision}),
+            "validation_accuracy": report.validation["accuracy"], "training_min": train["runtime_s"] / 60,
+            "hardware": run.hardware, "timings_s": report.timings_s,
             "test": {k: test.get(k) for k in ("num_samples", "accuracy", "f1_macro", "ece", "ece_95", "calibration")},
             "negation": {name: audit.get(name) for name in NEGATION},
             "domains": {name: {k: d[k] for k in ("accuracy", "reviews", "ece")}
-                        for name, d in (metrics.get("domains") or {}).items()},
-            "int8": {name: metrics[name]["summary"] for name in ("onnx", "openvino") if name in metrics}}
+                        for name, d in (report.domains or {}).items()},
+            "int8": {name: section["summary"] for name, section in (("onnx", report.onnx),
+                                                                     ("openvino", report.openvino)) if section}}
 
 
 def mcnemar(reference: Path, other: Path) -> float | None:
@@ -70,7 +72,7 @@ def main() -> None:
     from machine import cpu_info, describe
 
     folders = {name: Path(path) for name, path in (r.split("=", 1) for r in args.run)}
-    runs = {name: read_run(folder) for name, folder in folders.items()}
+    runs = {name: summarise(folder) for name, folder in folders.items()}
     reference = args.reference or next(iter(runs))
     for name, run in runs.items():
         run["mcnemar_p_vs_reference"] = None if name == reference else mcnemar(folders[reference], folders[name])

@@ -26,15 +26,16 @@ RECIPE = ("dataset", "merge_labels", "max_length", "learning_rate", "batch_size"
           "max_train_samples", "early_stopping_patience", "seed")
 
 
-def read_run(folder: Path) -> dict:
-    metrics = json.loads((folder / "metrics.json").read_text())
-    config = json.loads((folder / "training_config.json").read_text())
-    test = metrics["test"]
-    return {"folder": str(folder), "recipe": {k: config["arguments"].get(k) for k in RECIPE},
-            "classes": config["label_names"], "train_size": config["sizes"]["train"],
-            "validation_accuracy": metrics["validation"]["accuracy"],
-            "training_min": metrics["train"]["runtime_s"] / 60,
-            "steps": metrics["train"]["steps"], "hardware": config["hardware"],
+def summarise(folder: Path) -> dict:
+    from review_sentiment.model_report import read_report, read_run
+
+    report, run = read_report(folder), read_run(folder)
+    test = report.test
+    return {"folder": str(folder), "recipe": {k: run.arguments.get(k) for k in RECIPE},
+            "classes": run.label_names, "train_size": run.sizes["train"],
+            "validation_accuracy": report.validation["accuracy"],
+            "training_min": report.train["runtime_s"] / 60,
+            "steps": report.train["steps"], "hardware": run.hardware,
             "test": {k: test.get(k) for k in ("num_samples", "accuracy", "f1_macro", "within_one_accuracy",
                                               "mae_classes", "binary_accuracy", "binary_samples", "ece",
                                               "confusion_matrix")}}
@@ -47,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     from machine import cpu_info
 
-    runs = {name: read_run(Path(path)) for name, path in (r.split("=", 1) for r in args.run)}
+    runs = {name: summarise(Path(path)) for name, path in (r.split("=", 1) for r in args.run)}
 
     def pct(value):
         return "-" if value is None else f"{value:.2%}"

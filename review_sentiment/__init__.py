@@ -3,8 +3,10 @@
 The package's parts, each a folder (or one module) whose name says what it holds; imports run one way, down this list
 (tests/test_layout.py reads them):
 
-- shared modules, here at the top: `defaults`, `errors`, `cli` (command-line plumbing), `hub` (Hub access) and `cpu`
-  (the CPU's facts). They import no part.
+- shared modules, here at the top: `defaults`, `errors`, `cli` (command-line plumbing), `hub` (Hub access), `cpu`
+  (the CPU's facts) and `model_report` (what a trained model folder says about itself: its files and the typed
+  records of metrics.json and training_config.json, which train.py writes and everything else reads). They import
+  no part.
 - `data`: datasets, text clean-up, labels, input checks, languages.
 - `export`: what a trained model gets beside its weights: ONNX and OpenVINO files, int8 quantisation and the bar it
   must meet, the int8 files publishing checks, the softmax temperature.

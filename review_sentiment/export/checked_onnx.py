@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from ..defaults import PROJECT_DIR
+from ..model_report import read_report
 from .files import SERVED_INT8 as INT8_FILES
 
 CHECKED_DIR = PROJECT_DIR / "checked-onnx"  # in the Space, beside app.py
@@ -44,14 +45,11 @@ def check_of(path: Path | None, config_dir: Path | None, precision: str = "int8"
     fp32 file has a "bf16" check where train.py ran on a CPU with AMX)."""
     if path is None:
         return None
-    name = f"{path.parent.name}/{path.name}"
-    beside = [path.parent.parent / CHECK_FILE] if precision == "int8" else []
-    for candidate in beside + ([Path(config_dir) / "metrics.json"] if config_dir else []):
-        if candidate.is_file():
-            data = json.loads(candidate.read_text())
-            # bf16 was checked on OpenVINO's graph, which it runs from either fp32 file (the ONNX one is the same graph)
-            folder = "openvino" if precision == "bf16" else path.parent.name
-            found = data.get(name) if candidate.name == CHECK_FILE else (data.get(folder) or {}).get(precision)
-            if found:
-                return found
-    return None
+    beside = path.parent.parent / CHECK_FILE
+    if precision == "int8" and beside.is_file():
+        found = json.loads(beside.read_text()).get(f"{path.parent.name}/{path.name}")
+        if found:
+            return found
+    report = read_report(config_dir)
+    # bf16 was checked on OpenVINO's graph, which it runs from either fp32 file (the ONNX one is the same graph)
+    return report.file_check("openvino" if precision == "bf16" else path.parent.name, precision) if report else None

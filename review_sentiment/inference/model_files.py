@@ -25,6 +25,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..export.files import SERVED_FP32, SERVED_INT8, parts
 from ..hub import REPO_ID
+from ..model_report import METRICS_FILE, PLOTS
 
 CONVERSION_BOT = "SFconvertbot"
 CONVERSION_TITLE = "Adding `safetensors` variant of this model"
@@ -34,7 +35,7 @@ WEIGHT_PATTERNS = ["model.safetensors", "model-*-of-*.safetensors", "model.safet
                    "adapter_model.safetensors"]
 CONFIG_PATTERNS = ["config.json", "adapter_config.json", "tokenizer.json", "tokenizer_config.json",
                    "special_tokens_map.json", "added_tokens.json", "vocab.txt", "vocab.json", "merges.txt",
-                   "*.model", "metrics.json", "confusion_matrix.png", "training_curves.png"]
+                   "*.model", METRICS_FILE, *PLOTS]
 PICKLED = ("pytorch_model.bin", "pytorch_model-*.bin", "*.pt", "*.pth", "*.ckpt", "adapter_model.bin")
 
 

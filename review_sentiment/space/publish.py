@@ -30,6 +30,7 @@ from ..export.int8_bar import SAMPLES, check_hub_model
 from ..export.openvino_ir import CALIBRATION_SAMPLES
 from ..hub import check_write_access, explain_hub_error, upload_folder
 from ..inference.model_files import plan, served_files
+from ..model_report import METRICS_FILE, ModelReport
 
 ROOT = PROJECT_DIR
 # What a Space needs to run app.py; never tests, training outputs or caches.
@@ -114,9 +115,10 @@ def audit_models(models: list[tuple[str, str, list[str]]], folder: Path) -> None
     from ..inference.predictor import Predictor
 
     for repo_id, sha, files in models:
-        if "metrics.json" in files:  # train.py's models carry their own audit, unless trained before it or without
-            saved = json.loads(Path(hf_hub_download(repo_id, "metrics.json", revision=sha)).read_text())
-            if "audit" in saved:
+        if METRICS_FILE in files:  # train.py's models carry their own audit, unless trained before it or without
+            saved = ModelReport.from_json(json.loads(Path(hf_hub_download(repo_id, METRICS_FILE, revision=sha))
+                                                     .read_text()))
+            if saved.audit is not None:
                 continue
         result = audit(scorer(Predictor.load(repo_id, revision=sha, device="cpu")))
         target = checked_folder(repo_id, sha, folder)

@@ -30,6 +30,7 @@ from ..inference import runtime_choice
 from ..inference.batching import BatchQueue
 from ..inference.predictor import Predictor
 from ..inference.settings import SETTINGS_KEY
+from ..model_report import PLOTS, ModelReport, read_report, read_run
 from .answer_cache import AnswerCache
 
 log = logging.getLogger(__name__)
@@ -87,10 +88,8 @@ class Slot:
     @property
     def trained_on(self) -> str | None:
         """The dataset train.py names in the model's training_config.json (a Hub id, or a local folder's name)."""
-        config = Path(self.predictor.source) / "training_config.json" if self.predictor else None
-        if config is None or not config.is_file():
-            return None
-        name = json.loads(config.read_text()).get("arguments", {}).get("dataset_name")
+        run = read_run(self.predictor.source) if self.predictor else None
+        name = run and run.dataset_name
         return (name if is_hub_id(name) else Path(name).name) if name else None
 
     @property
@@ -268,11 +267,10 @@ class Service:
         if slot.predictor is None:
             return {}
         folder = Path(slot.predictor.source)
-        facts: dict = {"plots": [str(p) for p in (folder / "confusion_matrix.png", folder / "training_curves.png")
-                                 if p.exists()]}
-        saved = json.loads((folder / "metrics.json").read_text()) if (folder / "metrics.json").exists() else {}
-        facts["metrics"] = saved.get("test")
-        facts["audit"], facts["audit_origin"] = saved.get("audit"), "by train.py"
+        facts: dict = {"plots": [str(folder / p) for p in PLOTS if (folder / p).exists()]}
+        report = read_report(folder) or ModelReport()
+        facts["metrics"] = report.test
+        facts["audit"], facts["audit_origin"] = report.audit, "by train.py"
         files = slot.predictor.files
         if facts["audit"] is None and files and files.repo_id and files.revision:
             checked = checked_folder(files.repo_id, files.revision) / AUDIT_FILE

@@ -10,6 +10,7 @@ from ..data.text import head_tail_sizes
 from ..defaults import PROJECT_DIR
 from ..evaluation.audit import markdown as audit_markdown
 from ..hub import is_hub_id
+from ..model_report import ModelReport, RunRecord
 
 TEMPLATE = PROJECT_DIR / "model_card.md"
 CARD_METRICS = [("accuracy", "accuracy", "Accuracy"), ("f1", "f1_macro", "F1 (macro)"),
@@ -55,14 +56,15 @@ def corpus_of(dataset: str) -> str | None:
     return "imdb" if "imdb" in name else "sst" if "sst" in name else None
 
 
-def render_card(*, cfg, window: int, metrics: dict, label_names: list[str], sizes: dict, val_origin: str,
-                train_time: str,
-                hardware: str, versions: dict, is_adapter: bool, baseline: str | None = None,
-                domains: dict | None = None, domains_md: str | None = None, trials: str | None = None,
-                tracked: bool = False, stopped_early: bool = False, onnx: dict | None = None,
-                openvino: dict | None = None, audit: dict | None = None,
-                augmentation: dict | None = None, mix: dict | None = None, shared: dict | None = None,
-                precision_report: dict | None = None, failed: dict | None = None) -> ModelCard:
+def render_card(cfg, report: ModelReport, run: RunRecord, *, window: int, val_origin: str,
+                baseline: str | None = None, domains_md: str | None = None, trials: str | None = None,
+                tracked: bool = False) -> ModelCard:
+    """The card from what the model folder says about itself (`report`: metrics.json, `run`: training_config.json)
+    and the run's options; the other arguments are that run's tables, already laid out (window: the content tokens
+    of max_length, InferenceSettings.window)."""
+    metrics, domains, onnx, mix = report.test, report.domains, report.onnx, report.data.get("train_mix")
+    label_names, sizes = run.label_names, run.sizes
+    is_adapter = cfg.lora is not None and not cfg.merge_lora
     repo = cfg.hub_model_id or cfg.output_dir
     dataset_id = hub_id_or_none(cfg.dataset_name)
     dataset_label = dataset_id or Path(cfg.dataset_name).name
@@ -86,7 +88,7 @@ def render_card(*, cfg, window: int, metrics: dict, label_names: list[str], size
     method = (f"LoRA adapters (r={cfg.lora_r}, alpha={cfg.lora_alpha}, dropout={cfg.lora_dropout}) plus a fully "
               f"trained classification head{', merged into the weights' if cfg.merge_lora else ''}"
               if cfg.lora else "full fine-tuning of every weight")
-    head, tail = head_tail_sizes(window)  # window: the content tokens of max_length (InferenceSettings.window)
+    head, tail = head_tail_sizes(window)
     hyper = {"learning rate": cfg.learning_rate, "epochs": cfg.epochs,
              "batch size": cfg.batch_size * cfg.gradient_accumulation_steps, "max length": cfg.max_length,
              "truncation": cfg.truncation, "warm-up ratio": cfg.warmup_ratio, "weight decay": cfg.weight_decay,
@@ -102,12 +104,15 @@ def render_card(*, cfg, window: int, metrics: dict, label_names: list[str], size
         base_model=f"`{short_name(cfg.model)}`", dataset=f"`{dataset_label}`", labels=label_names,
         hyperparameters=hyper,
         train_size=sizes["train"], val_size=sizes["validation"], test_size=sizes["test"], val_origin=val_origin,
-        train_time=train_time, hardware=hardware, domains=domains_md, trials=trials, tracked=tracked,
-        stopped_early=stopped_early, search_trials=cfg.hp_search, onnx=onnx, openvino=openvino, repo=repo,
-        audit=audit and audit_markdown(audit, f"python -m review_sentiment.evaluation.audit --model {repo}"),
-        augmentation=augmentation, mix=mix, shared=shared, precision_report=precision_report, failed=failed,
+        train_time=f"{report.train['runtime_s'] / 60:.1f} min", hardware=run.hardware, domains=domains_md,
+        trials=trials, tracked=tracked, stopped_early=report.train["stopped_early"], search_trials=cfg.hp_search,
+        onnx=onnx, openvino=report.openvino, repo=repo,
+        audit=report.audit and audit_markdown(report.audit,
+                                              f"python -m review_sentiment.evaluation.audit --model {repo}"),
+        augmentation=report.train_augmentation, mix=mix, shared=report.data.get("shared_texts"),
+        precision_report=report.train.get("precision"), failed=report.failed_step,
         corpus=corpus_of(cfg.dataset_name),
         phrases="phrase" in f"{cfg.dataset} {cfg.dataset_name}".lower(),
         onnx_file=onnx and (f'hf_hub_download("{repo}", "{onnx["files"][-1]}")' if hub_id_or_none(repo)
                             else f'"{Path(repo) / onnx["files"][-1]}"'),
-        versions=", ".join(f"{k} {v}" for k, v in versions.items()))
+        versions=", ".join(f"{k} {v}" for k, v in run.versions.items()))

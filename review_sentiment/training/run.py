@@ -45,6 +45,20 @@ from ..inference.modeling import build_model, save_model
 from ..inference.padding import Collator, attention_backends
 from ..inference.predictor import Predictor
 from ..inference.settings import InferenceSettings
+from ..model_report import (
+    AUDIT_PLOT,
+    CARD_FILE,
+    CONFUSION_PLOT,
+    CURVES_PLOT,
+    FAILURE_LOG,
+    LOG_FILE,
+    METRICS_FILE,
+    RUN_FILE,
+    ModelReport,
+    RunRecord,
+    read_report,
+    read_run,
+)
 from .card import render_card
 from .config import TrainConfig
 from .hp_search import MODEL_ARGS, search, suggest, trials_table
@@ -54,8 +68,7 @@ from .steps import Context, steps_after_training
 from .tracking import LOG_DIR, is_main_process, trainer_reporting
 
 CHECKPOINTS = "checkpoints"
-RUN_MARKER = "training_config.json"
-FAILURE_LOG = "failed_step.log"
+RUN_MARKER = RUN_FILE  # a folder holding it is one of our runs, which --overwrite-output-dir may replace
 
 
 @contextlib.contextmanager
@@ -140,11 +153,11 @@ def eval_metrics(eval_pred) -> dict:
 
 @dataclasses.dataclass
 class Finished:
-    """What training leaves for the steps after it: the history, the sections of metrics.json it measured, and how
-    it ran. Written to disk as soon as the model is saved, so `--resume-after-training` can start from it."""
+    """What training leaves for the steps after it: the history, the report's sections it measured, and how it
+    ran. Written to disk as soon as the model is saved, so `--resume-after-training` can start from it."""
 
     history: list[dict]
-    metrics: dict
+    report: ModelReport
     world_size: int
     precision: str
     search: dict | None = None
@@ -214,14 +227,14 @@ def run_training(cfg: TrainConfig, splits: Splits, out: Path, data: dict) -> Fin
         save_model(trainer.model, tokenizer, out,
                    settings=InferenceSettings(max_length=cfg.max_length, truncation=cfg.truncation),
                    merge_lora=cfg.merge_lora)
-    metrics = {"validation": {k.removeprefix("eval_"): v for k, v in best_val.items()},
-               "train": {"runtime_s": round(train_seconds, 1), "steps": result.global_step,
-                         "max_steps": trainer.state.max_steps, "stopped_early": stopped_early,
-                         "loss": result.training_loss, "rows": len(splits.train), "precision": precision_report},
-               "data": {k: v for k, v in data.items() if k != "train_augmentation"}, "timings_s": timings,
-               # where metrics.json has always kept it (the audit benchmark reads it there)
-               **({"train_augmentation": data["train_augmentation"]} if "train_augmentation" in data else {})}
-    finished = Finished(history, metrics, trainer.args.world_size, precision, search)
+    report = ModelReport(
+        validation={k.removeprefix("eval_"): v for k, v in best_val.items()},
+        train={"runtime_s": round(train_seconds, 1), "steps": result.global_step,
+               "max_steps": trainer.state.max_steps, "stopped_early": stopped_early,
+               "loss": result.training_loss, "rows": len(splits.train), "precision": precision_report},
+        data={k: v for k, v in data.items() if k != "train_augmentation"}, timings_s=timings,
+        train_augmentation=data.get("train_augmentation"))
+    finished = Finished(history, report, trainer.args.world_size, precision, search)
     save_finished(cfg, out, finished, splits)
     if not cfg.keep_checkpoints:
         shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
@@ -230,60 +243,57 @@ def run_training(cfg: TrainConfig, splits: Splits, out: Path, data: dict) -> Fin
 
 def save_finished(cfg: TrainConfig, out: Path, finished: Finished, splits: Splits) -> None:
     """What a later `--resume-after-training` reads: the log, metrics.json so far, the run's configuration."""
-    (out / "training_log.json").write_text(json.dumps(finished.history, indent=2))  # the Trainer's log, by step
-    (out / "metrics.json").write_text(json.dumps(finished.metrics, indent=2))
+    (out / LOG_FILE).write_text(json.dumps(finished.history, indent=2))  # the Trainer's log, by step
+    finished.report.write(out)
     write_run_config(cfg, out, splits, finished)
 
 
 def load_finished(out: Path) -> Finished:
     """The saved model's training record, for --resume-after-training."""
-    paths = [out / "metrics.json", out / "training_log.json", out / RUN_MARKER]
-    missing = [p.name for p in paths if not p.exists()]
-    if missing or not (out / "config.json").exists():
+    report, run = read_report(out), read_run(out)
+    missing = [name for name, found in ((METRICS_FILE, report), (LOG_FILE, (out / LOG_FILE).exists()),
+                                        (RUN_FILE, run), ("config.json", (out / "config.json").exists())) if not found]
+    if missing:
         raise UserError(f"--resume-after-training: {out} holds no model saved by a finished training "
-                        f"(missing {', '.join(missing) or 'config.json'}).")
-    metrics, history, run = (json.loads(p.read_text()) for p in paths)
-    keep = {k: v for k, v in metrics.items() if k != "failed_step"}  # every section measured so far
+                        f"(missing {', '.join(missing)}).")
+    history = json.loads((out / LOG_FILE).read_text())
+    report.failed_step = None  # every section measured so far is kept; the failure is tried again
     search_file = out / "hp_search.json"
     search = None
     if search_file.exists():
         found = json.loads(search_file.read_text())
         search = {"trials": found["trials"], "best_number": found["best"]["number"]}
-    return Finished(history, keep, run.get("world_size", 1), run["sizes"].get("precision", "fp32"), search)
+    return Finished(history, report, run.world_size, run.precision, search)
 
 
 def after_training(ctx: Context, finished: Finished) -> dict:
-    """The steps after training, in order, each adding its section to metrics.json, which is rewritten after each
-    one (a run killed in a later step keeps what the earlier ones measured). The first step that fails stops the
-    rest; what was measured is written either way, the failure named in one line (its traceback in
+    """The steps after training, in order, each adding its section to the report, whose metrics.json is rewritten
+    after each one (a run killed in a later step keeps what the earlier ones measured). The first step that fails
+    stops the rest; what was measured is written either way, the failure named in one line (its traceback in
     failed_step.log), and `--resume-after-training` runs the steps whose sections are missing on the saved model."""
-    cfg, out = ctx.cfg, ctx.out
-    metrics = {**finished.metrics}
-    metrics.pop("failed_step", None)
-    timings = metrics.setdefault("timings_s", {})
+    cfg, out, report = ctx.cfg, ctx.out, finished.report
+    report.failed_step = None
     (out / FAILURE_LOG).unlink(missing_ok=True)
-    failed = None
     for name, section, step in steps_after_training(cfg, ctx):
-        if section in metrics:  # measured by an earlier attempt (--resume-after-training)
+        if report.measured(section):  # measured by an earlier attempt (--resume-after-training)
             continue
         try:
-            with timed(timings, name):
-                metrics.update(step(ctx))
+            with timed(report.timings_s, name):
+                report.add(step(ctx))
         except Exception as exc:  # noqa: BLE001 - whatever broke, keep what was measured and say which step
-            failed = {"step": name, "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:500]}
+            report.failed_step = {"step": name, "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:500]}
             (out / FAILURE_LOG).write_text(traceback.format_exc())
-            metrics["failed_step"] = failed
             break
-        (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    write_artifacts(cfg, out, ctx.splits, metrics, finished)
-    if failed:
+        report.write(out)
+    write_artifacts(cfg, out, ctx.splits, finished)
+    if failed := report.failed_step:
         raise UserError(f"the step after training '{failed['step']}' failed ({failed['error']}); what was measured "
-                        f"is in {out / 'metrics.json'}" + (" and the card" if "test" in metrics else "")
+                        f"is in {out / METRICS_FILE}" + (" and the card" if report.test else "")
                         + f", the traceback in {out / FAILURE_LOG}; run the same command with "
                         "--resume-after-training to run the remaining steps without training again.")
-    test = metrics["test"]
+    test = report.test
     print(f"test accuracy {test['accuracy']:.4f}, macro F1 {test['f1_macro']:.4f} on {len(ctx.splits.test)} "
-          f"reviews; {metrics['train']['runtime_s']:.0f} s of training; saved to {out}")
+          f"reviews; {report.train['runtime_s']:.0f} s of training; saved to {out}")
     if cfg.push_to_hub:
         url = upload_folder(out, cfg.hub_model_id, private=cfg.private, ignore=[f"{CHECKPOINTS}/*"],
                             message=f"Upload {cfg.method} fine-tuned model: test accuracy {test['accuracy']:.4f}")
@@ -358,53 +368,45 @@ def run_search(cfg: TrainConfig, splits: Splits, out: Path, precision: dict) -> 
 
 def write_run_config(cfg: TrainConfig, out: Path, splits: Splits, finished: Finished) -> None:
     """training_config.json: every argument, the label names, the split sizes, where and with what it ran."""
+    run_record(cfg, splits, finished).write(out)
+
+
+def run_record(cfg: TrainConfig, splits: Splits, finished: Finished) -> RunRecord:
     sizes = {"train": len(splits.train), "validation": len(splits.validation), "test": len(splits.test),
              "precision": finished.precision}
-    (out / RUN_MARKER).write_text(json.dumps(
-        {"arguments": cfg.to_dict(), "label_names": splits.label_names, "sizes": sizes,
-         "world_size": finished.world_size, "hardware": hardware_name(finished.world_size),
-         "versions": library_versions()}, indent=2))
+    return RunRecord(arguments=cfg.to_dict(), label_names=splits.label_names, sizes=sizes,
+                     world_size=finished.world_size, hardware=hardware_name(finished.world_size),
+                     versions=library_versions())
 
 
-def write_artifacts(cfg: TrainConfig, out: Path, splits: Splits, metrics: dict, finished: Finished) -> None:
+def write_artifacts(cfg: TrainConfig, out: Path, splits: Splits, finished: Finished) -> None:
     """metrics.json, training_config.json, the plots and the model card (the card needs the test metrics: without
     them, because their step failed, everything else is still written)."""
-    write_run_config(cfg, out, splits, finished)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    (out / "training_log.json").write_text(json.dumps(finished.history, indent=2))
-    plot_training_curves(finished.history, out / "training_curves.png")
-    if metrics.get("audit"):
-        plot_audit(metrics["audit"], out / "audit.png")
-    test, baseline = metrics.get("test"), metrics.get("baseline")
+    report, run = finished.report, run_record(cfg, splits, finished)
+    run.write(out)
+    report.write(out)
+    (out / LOG_FILE).write_text(json.dumps(finished.history, indent=2))
+    plot_training_curves(finished.history, out / CURVES_PLOT)
+    if report.audit:
+        plot_audit(report.audit, out / AUDIT_PLOT)
+    test, baseline = report.test, report.baseline
     if test is None:
         return
-    plot_confusion_matrix(test["confusion_matrix"], splits.label_names, out / "confusion_matrix.png")
+    plot_confusion_matrix(test["confusion_matrix"], splits.label_names, out / CONFUSION_PLOT)
     comparison = comparison_table({f"baseline `{cfg.baseline_model}`": baseline,
                                    "fine-tuned (this model)": test}) if baseline else None
     trials = None
     if finished.search:
         trials = trials_table(finished.search["trials"], finished.search["best_number"])
         plot_hp_search(finished.search["trials"], out / "hp_search.png")
-    sizes = {"train": len(splits.train), "validation": len(splits.validation), "test": len(splits.test),
-             "precision": finished.precision}
     tokenizer = AutoTokenizer.from_pretrained(out)
-    data = metrics.get("data", {})
-    card = render_card(cfg=cfg, window=InferenceSettings(max_length=cfg.max_length,
-                                                         truncation=cfg.truncation).window(tokenizer),
-                       metrics=test, label_names=splits.label_names, sizes=sizes,
+    card = render_card(cfg, report, run,
+                       window=InferenceSettings(max_length=cfg.max_length, truncation=cfg.truncation).window(tokenizer),
                        val_origin=(f"{cfg.val_size:.0%} of train, stratified" if splits.validation_carved
                                    else "the dataset's own validation split"),
-                       train_time=f"{metrics['train']['runtime_s'] / 60:.1f} min",
-                       hardware=hardware_name(finished.world_size), versions=library_versions(),
-                       is_adapter=cfg.lora is not None and not cfg.merge_lora, baseline=comparison,
-                       domains=metrics.get("domains"), domains_md=domains_table(metrics["domains"])
-                       if metrics.get("domains") else None, trials=trials,
-                       tracked=(out / LOG_DIR).is_dir(), stopped_early=metrics["train"]["stopped_early"],
-                       onnx=metrics.get("onnx"), openvino=metrics.get("openvino"), audit=metrics.get("audit"),
-                       augmentation=metrics.get("train_augmentation"), mix=data.get("train_mix"),
-                       shared=data.get("shared_texts"), precision_report=metrics["train"].get("precision"),
-                       failed=metrics.get("failed_step"))
-    card.save(out / "README.md")
+                       baseline=comparison, domains_md=domains_table(report.domains) if report.domains else None,
+                       trials=trials, tracked=(out / LOG_DIR).is_dir())
+    card.save(out / CARD_FILE)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -23,6 +23,7 @@ from ..export.temperature import calibrate as fit_calibration
 from ..export.temperature import softmax
 from ..inference.predictor import Predictor
 from ..inference.settings import write_settings
+from ..model_report import PREDICTIONS_FILE
 from .config import TrainConfig
 
 
@@ -64,7 +65,7 @@ def score_test(out: Path, splits: Splits, calibrate: bool) -> tuple[dict, Predic
     predictions = pd.DataFrame({"label": labels, "prediction": probs.argmax(axis=1)})
     for i, name in enumerate(names):
         predictions[f"p_{name}"] = probs[:, i]
-    predictions.to_csv(out / "predictions.csv", index_label="row")
+    predictions.to_csv(out / PREDICTIONS_FILE, index_label="row")
     return metrics, predictor
 
 
