@@ -13,6 +13,7 @@ import gradio as gr
 from ..defaults import BASELINE_ID, PROJECT_DIR
 from ..errors import UserError
 from ..evaluation.audit import summary as audit_summary
+from .operations import OPERATIONS, Operation
 from .service import MAX_BATCH_ROWS, MAX_UPLOAD_MB, Service, csv_columns
 from .views import (
     SHADES,
@@ -78,8 +79,8 @@ def review_from_link(request: gr.Request) -> str | None:
     return params.get("review") or None
 
 
-def build_ui(service: Service) -> gr.Blocks:
-    """The page: a header, the Analyze, Batch and About tabs, and the named API endpoints."""
+def build_ui(service: Service, operations: list[Operation] = OPERATIONS) -> gr.Blocks:
+    """The page: a header, the Analyze, Batch and About tabs, and the operations' named API endpoints."""
     with gr.Blocks(title="Movie review sentiment") as demo:
         baseline = ("nlptown's multilingual 1-5 star model" if service.baseline.spec == BASELINE_ID
                     else f"the baseline `{service.baseline.spec}`")
@@ -94,7 +95,7 @@ def build_ui(service: Service) -> gr.Blocks:
             batch_tab(service)
         with gr.Tab("About"):
             about_tab(service)
-        api_endpoints(service)
+        api_endpoints(service, operations)
     return demo
 
 
@@ -234,65 +235,28 @@ def batch_tab(service: Service) -> None:
               concurrency_limit=1)
 
 
-def api_endpoints(service: Service) -> None:
-    """Clean JSON endpoints for gradio_client users (and, with --mcp, MCP tools).
-    gr.Error is what Gradio passes on to clients (other exceptions stay private: show_error is off)."""
-    def predict(text: str) -> dict:
-        """Sentiment of one English movie review from the model fine-tuned on IMDb reviews: a JSON object with
-        "label" ("positive" or "negative"), "score" (that label's probability) and "probabilities" (each class).
+def api_endpoint(service: Service, operation: Operation) -> None:
+    """The operation as a gr.api endpoint of its name: clean JSON for gradio_client users and, with --mcp and the
+    operation's flag, an MCP tool. gr.Error is what Gradio passes on to clients (other exceptions stay private:
+    show_error is off)."""
 
-        Args:
-            text: the review, plain text (up to 20,000 characters).
-
-        Returns:
-            the label, its probability and every class's probability.
-        """
+    def call(text: str) -> dict:
         try:
-            answer = service.predict([text])[0]
-        except UserError as exc:
-            raise gr.Error(str(exc)) from None
-        if "error" in answer:  # one review, so no other to answer: refused like the page refuses it
-            raise gr.Error(answer["error"])
-        return answer
-
-    def compare(text: str) -> dict:
-        """One review through both models, side by side: the model fine-tuned on IMDb reviews ("finetuned":
-        probabilities, label, confidence, verdict, latency_ms) and the 1-5 star baseline ("baseline": per-star
-        probabilities, verdict negative/neutral/positive/undecided, confidence, expected_stars, p_positive),
-        "agree" (whether the verdicts match; null when a model is undecided), "scale" (when both models have five
-        ordered classes: each one's point 1-5, "exact" and "within_one") and "notes".
-
-        Args:
-            text: the review, plain text (up to 20,000 characters).
-
-        Returns:
-            both models' answers, whether they agree, and notes on the review.
-        """
-        try:
-            return service.compare(text)
+            return operation.answer(service, text)
         except UserError as exc:
             raise gr.Error(str(exc)) from None
 
-    def robustness(text: str) -> dict:
-        """How robust the verdict on one movie review is: the review under perturbations that should not change a
-        verdict (typos, contractions, punctuation, an irrelevant sentence added, first names, gender words,
-        countries and religions swapped) and each model's P(positive) and verdict on every version, with
-        "flipped" where a version's verdict differs from the review's.
+    # Gradio reads the endpoint's description and its parameter's from the docstring, and MCP names the tool by
+    # the function's name.
+    call.__name__ = call.__qualname__ = operation.name
+    call.__doc__ = operation.api_doc()
+    # "undocumented": still callable by name, left out of the API page, which is what Gradio's MCP server lists.
+    gr.api(call, api_name=operation.name, api_visibility="public" if operation.mcp else "undocumented")
 
-        Args:
-            text: the review, plain text (up to 20,000 characters).
 
-        Returns:
-            the versions with both models' P(positive), verdicts and flips, notes, and the time taken.
-        """
-        try:
-            return service.robustness(text)
-        except UserError as exc:
-            raise gr.Error(str(exc)) from None
-
-    gr.api(predict, api_name="predict")
-    gr.api(compare, api_name="compare")
-    gr.api(robustness, api_name="robustness")
+def api_endpoints(service: Service, operations: list[Operation] = OPERATIONS) -> None:
+    for operation in operations:
+        api_endpoint(service, operation)
 
 
 def about_tab(service: Service) -> None:

@@ -1,0 +1,82 @@
+"""The Space's operations are one table (review_sentiment/space/operations.py): an operation added to it is a REST
+route with its schema, a gr.api endpoint and, when flagged, an MCP tool, with no other code. Served in-process by
+Gradio's own launch() on loopback, called with httpx, gradio_client and the mcp client library."""
+
+import asyncio
+
+import httpx
+import pytest
+import tiny
+from conftest import free_port
+from gradio_client import Client
+from pydantic import BaseModel
+
+from review_sentiment.space.operations import OPERATIONS, Operation
+from review_sentiment.space.schemas import Unreadable
+from review_sentiment.space.server import app_kwargs
+from review_sentiment.space.service import Service
+from review_sentiment.space.ui import build_ui
+
+mcp = pytest.importorskip("mcp", reason="the mcp package (gradio[mcp]) is not installed")
+
+
+class ShoutRequest(BaseModel):
+    text: str
+
+
+class Shouted(BaseModel):
+    upper: str
+    words: int
+
+
+def shout(service: Service, text: str) -> dict:
+    return {"upper": text.upper(), "words": len(text.split())}
+
+
+TOYS = [Operation("shout", shout, description="The review in capitals.\n\nArgs:\n    text: the review.",
+                  route="The review in capitals.", request=ShoutRequest, response=Shouted | Unreadable,
+                  model_needed=False),
+        Operation("whisper", lambda service, text: {"upper": text.lower(), "words": 0},
+                  description="The review in small letters.\n\nArgs:\n    text: the review.",
+                  route="The review in small letters.", request=ShoutRequest, response=Shouted | Unreadable,
+                  model_needed=False, mcp=False)]
+
+
+async def tool_names(url: str) -> set[str]:
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with streamable_http_client(f"{url}/gradio_api/mcp/") as (read, write, _):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            return {tool.name for tool in (await session.list_tools()).tools}
+
+
+@pytest.fixture(scope="module")
+def toy_app(tmp_path_factory, star_baseline):
+    model = tiny.make_classifier(tmp_path_factory.mktemp("toy"), ["negative", "positive"])
+    service = Service(str(model), str(star_baseline), runtime="torch")
+    table = [*OPERATIONS, *TOYS]
+    demo = build_ui(service, table)
+    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                app_kwargs=app_kwargs(service, table), mcp_server=True)
+    yield demo.local_url.rstrip("/")
+    demo.close()
+
+
+def test_a_new_operation_is_one_entry_found_on_rest_gr_api_and_mcp(toy_app):
+    with httpx.Client(base_url=toy_app, timeout=30) as http:
+        assert http.post("/api/v1/shout", json={"text": "great film"}).json() == {"upper": "GREAT FILM", "words": 2}
+        blank = http.post("/api/v1/shout", json={"text": "  "})
+        assert blank.status_code == 422 and "type or paste" in blank.json()["error"].lower(), "checked as every review"
+        unreadable = http.post("/api/v1/shout", json={"text": "!!! ???"}).json()
+        assert "nothing to judge" in unreadable["error"]
+        paths = http.get("/api/v1/openapi.json").json()["paths"]
+    assert {"/api/v1/predict", "/api/v1/compare", "/api/v1/robustness", "/api/v1/shout", "/api/v1/whisper"} <= set(
+        paths)
+    assert paths["/api/v1/shout"]["post"]["description"] == "The review in capitals."
+    client = Client(toy_app, verbose=False)
+    assert client.predict("great film", api_name="/shout") == {"upper": "GREAT FILM", "words": 2}
+    assert client.predict("GREAT film", api_name="/whisper")["upper"] == "great film", "callable, undocumented"
+    tools = asyncio.run(tool_names(toy_app))
+    assert {"predict", "compare", "robustness", "shout"} <= tools and "whisper" not in tools
