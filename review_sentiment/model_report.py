@@ -37,6 +37,12 @@ def _read_json(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _from_json(cls, data: dict):
+    """A record from its JSON: the keys it knows as fields, the others kept under `other` as they were."""
+    known = {f.name for f in dataclasses.fields(cls)} - {"other"}
+    return cls(**{k: v for k, v in data.items() if k in known}, other={k: v for k, v in data.items() if k not in known})
+
+
 @dataclasses.dataclass
 class ModelReport:
     """metrics.json: one optional section per stage, in the order train.py measures them."""
@@ -57,9 +63,7 @@ class ModelReport:
 
     @classmethod
     def from_json(cls, data: dict) -> "ModelReport":
-        known = {f.name for f in dataclasses.fields(cls)} - {"other"}
-        return cls(**{k: v for k, v in data.items() if k in known},
-                   other={k: v for k, v in data.items() if k not in known})
+        return _from_json(cls, data)
 
     def to_json(self) -> dict:
         """metrics.json's content: the sections measured, in this order, unknown keys after them."""
@@ -107,9 +111,7 @@ class RunRecord:
 
     @classmethod
     def from_json(cls, data: dict) -> "RunRecord":
-        known = {f.name for f in dataclasses.fields(cls)} - {"other"}
-        return cls(**{k: v for k, v in data.items() if k in known},
-                   other={k: v for k, v in data.items() if k not in known})
+        return _from_json(cls, data)
 
     def to_json(self) -> dict:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "other"} | self.other
