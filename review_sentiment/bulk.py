@@ -14,9 +14,11 @@ the end, atomically. Memory stays flat whatever the input size. Killed at any po
 continues after the last complete chunk and writes a byte-identical file. Under torchrun or `accelerate launch`
 (gloo on CPUs, NCCL on GPUs) each rank scores a contiguous range of chunks and rank 0 merges.
 
-Output columns: the `--id-column` if given, `label`, `confidence`, `p_<class>` for every class, with `--baseline`
-`baseline_verdict`, `baseline_confidence` and `baseline_expected_stars`, and `error` (empty, or why a row such as an
-empty review was not scored; such rows are kept).
+Output columns: the `--id-column` if given, the fine-tuned model's answer (`label`, `verdict`, `confidence`,
+`p_<class>` for every class; `expected_class` and `class` for ordered classes: data/answers.py says each once),
+`language`, with `--baseline` the same columns of the star model prefixed `baseline_` (`baseline_verdict`,
+`baseline_confidence`, `baseline_expected_stars`, `baseline_class`, `baseline_p_1 star`, ...), and `error` (empty,
+or why a row such as an empty review was not scored; such rows are kept).
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .cli import option, parse, run
+from .data.answers import columns
 from .data.language import detect_language
 from .data.reviews import review_errors
-from .data.stars import star_summary
 from .defaults import BASELINE_ID, DEFAULT_LONG_TEXT
 from .errors import UserError
 from .hub import REPO_ID
@@ -190,29 +192,22 @@ def score_chunk(rows: list[dict], cfg: PredictConfig, predictor: Predictor, base
     out = pd.DataFrame(index=range(len(rows)))
     if cfg.id_column:
         out[cfg.id_column] = [row.get(cfg.id_column) for row in rows]
-    probs = np.full((len(rows), len(predictor.labels)), np.nan)
-    if ok:
-        probs[ok] = predictor.predict_proba([texts[i] for i in ok])
-    labels = np.array(predictor.labels, dtype=object)
-    out["label"] = pd.array([labels[int(np.argmax(p))] if not e else None for p, e in zip(probs, errors)],
-                            dtype="string")
-    out["confidence"] = probs.max(axis=1)
-    for j, name in enumerate(predictor.labels):
-        out[f"p_{name}"] = probs[:, j]
+    scored = [texts[i] for i in ok]
+
+    def place(model: Predictor, prefix: str) -> None:
+        """The model's answer columns (data/answers.py), blank in the rows that are no usable review."""
+        probs = model.predict_proba(scored) if ok else np.empty((0, len(model.labels)))
+        for name, values in columns(model.labels, probs, prefix).items():
+            column = pd.Series(pd.NA if values.dtype != float else np.nan, index=out.index, dtype=values.dtype)
+            column.iloc[ok] = values.to_numpy()
+            out[name] = column
+
+    place(predictor, "")
     # The fine-tuned model reads English: the review's language ("und" when unsure) says which rows to doubt.
     out["language"] = pd.array([detect_language(t)["code"] if not e else None for t, e in zip(texts, errors)],
                                dtype="string")
     if baseline is not None:
-        stars = np.full((len(rows), 2), np.nan)  # confidence of the verdict, expected stars
-        verdicts = [None] * len(rows)
-        if ok:
-            for i, row in zip(ok, baseline.predict_proba([texts[i] for i in ok])):
-                summary = star_summary(baseline.labels, row)
-                verdicts[i] = summary["verdict"]
-                stars[i] = summary["confidence"], summary["expected_stars"]
-        out["baseline_verdict"] = pd.array(verdicts, dtype="string")
-        out["baseline_confidence"] = stars[:, 0]
-        out["baseline_expected_stars"] = stars[:, 1]
+        place(baseline, "baseline_")
     out["error"] = pd.array(errors, dtype="string")
     return out
 

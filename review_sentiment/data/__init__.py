@@ -2,6 +2,8 @@
 
 - `splits`: a labelled dataset (Hub id or local path) read into train/validation/test, stratified subsets.
 - `text`: text -> token ids, and how a review longer than the window is cut; training and serving both call it.
+- `answers`: how class probabilities read as an answer (label, verdict, confidence, points), and the table
+  columns the Batch tab and the bulk CLI write.
 - `stars`: star-rating labels ("1 star" .. "5 stars") and sentiment labels mapped onto polarity.
 - `scale`: ordered classes as points on one scale (five classes against five stars), and how two models agree on it.
 - `reviews`: what counts as a review the models can read (empty, binary, too long), checked once for every entry.

@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..data.answers import answer, columns
 from ..data.language import detect_language, notice
 from ..data.perturb import perturbations
 from ..data.reviews import check_review, check_text, review_errors
-from ..data.scale import agreement, expected_point, points, same_scale, top_point
-from ..data.stars import label_polarity, polarity_summary, positive_probability, star_values
+from ..data.scale import agreement, same_scale
+from ..data.stars import positive_probability
 from ..defaults import DEFAULT_LONG_TEXT, DEFAULT_QUANTIZE
 from ..errors import UserError
 from ..evaluation.audit import AUDIT_FILE
@@ -161,20 +162,7 @@ class Service:
         return rows
 
     def describe(self, slot: Slot, probs: np.ndarray, seconds: float) -> dict:
-        labels = slot.predictor.labels
-        top = int(probs.argmax())
-        out = {"probabilities": dict(zip(labels, map(float, probs))), "label": labels[top],
-               "confidence": float(probs[top]), "latency_ms": round(seconds * 1000, 1),
-               "verdict": label_polarity(labels[top])}
-        if points(labels):
-            # Stars or ordered classes (very negative .. very positive): the verdict is the polarity with the most
-            # mass, and the probability-weighted point is the expected stars or the expected class (1..K).
-            summary = polarity_summary(labels, probs)
-            expected = "expected_stars" if star_values(labels) else "expected_class"
-            out |= {"verdict": summary["verdict"], "confidence": summary["confidence"],
-                    "p_positive": summary["p_positive"], expected: expected_point(labels, probs),
-                    "point": top_point(labels, probs)}
-        return out
+        return answer(slot.predictor.labels, probs) | {"latency_ms": round(seconds * 1000, 1)}
 
     def explain(self, text: str) -> dict:
         """Word attributions of the fine-tuned model for one review (integrated gradients; on demand)."""
@@ -235,17 +223,10 @@ class Service:
             if slot.predictor is None or not valid:
                 continue
             probs = self.score(slot, valid, cached=False)
-            described = [self.describe(slot, row, 0.0) for row in probs]
-            table.loc[ok, f"{prefix}_label"] = [d["label"] for d in described]
-            table.loc[ok, f"{prefix}_verdict"] = [d["verdict"] for d in described]
-            table.loc[ok, f"{prefix}_confidence"] = [round(d["confidence"], 4) for d in described]
-            for key in ("expected_stars", "expected_class"):
-                if key in described[0]:
-                    table.loc[ok, f"{prefix}_{key}"] = [round(d[key], 2) for d in described]
-            if "point" in described[0]:
-                table.loc[ok, f"{prefix}_class"] = [d["point"] for d in described]
-            for j, label in enumerate(slot.predictor.labels):
-                table.loc[ok, f"{prefix}_p_{label}"] = probs[:, j].astype(float).round(4)
+            for name, values in columns(slot.predictor.labels, probs, f"{prefix}_").items():
+                # Shown on the page: probabilities to 4 places, expected stars or class to 2.
+                table.loc[ok, name] = values.round(2 if "expected" in name else 4).tolist() \
+                    if values.dtype == float else values.tolist()
         if "finetuned_verdict" in table and "baseline_verdict" in table:
             ft, bl = table.loc[ok, "finetuned_verdict"], table.loc[ok, "baseline_verdict"]
             table.loc[ok, "agree"] = (ft == bl).where((ft != "undecided") & (bl != "undecided"))

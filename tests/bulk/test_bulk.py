@@ -15,7 +15,7 @@ from conftest import ROOT, subprocess_env
 
 from review_sentiment.inference.predictor import Predictor
 from review_sentiment.inference.runtime_choice import choose
-from review_sentiment.space.service import DEFAULT_LONG_TEXT
+from review_sentiment.space.service import DEFAULT_LONG_TEXT, Service
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +86,21 @@ def test_csv_directory_to_jsonl_with_the_baseline(env, trained_model, star_basel
     expected = Predictor.load(str(trained_model)).predict_proba(
         pd.concat([pd.read_csv(folder / f"part-{i}.csv") for i in range(2)])["body"].tolist())
     assert np.allclose(scored[["p_negative", "p_positive"]].to_numpy(), expected, atol=1e-5)
+    # One reading of probabilities (data/answers.py): the Space's Batch tab, on the same reviews, writes the same
+    # columns (prefixed finetuned_) with the same values, to the 4 places it shows.
+    both = pd.concat([pd.read_csv(folder / f"part-{i}.csv") for i in range(2)])
+    both.to_csv(tmp_path / "upload.csv", index=False)
+    table, _ = Service(str(trained_model), str(star_baseline), runtime="torch").batch(str(tmp_path / "upload.csv"),
+                                                                                     "body")
+    page = {c.removeprefix("finetuned_"): c for c in table.columns if c.startswith("finetuned_")} | \
+        {c: c for c in table.columns if c.startswith("baseline_")}
+    assert set(page) == {c for c in scored.columns if c not in ("language", "error")}
+    for bulk_column, page_column in page.items():
+        if not pd.api.types.is_numeric_dtype(scored[bulk_column]):
+            assert scored[bulk_column].tolist() == table[page_column].tolist(), bulk_column
+        else:
+            assert np.allclose(scored[bulk_column].to_numpy(float), table[page_column].to_numpy(float),
+                               atol=1e-2 if "expected" in bulk_column else 1e-4), bulk_column
 
 
 def test_torchrun_two_processes_write_the_same_file_as_one(env, reviews, trained_model, tmp_path):
