@@ -6,9 +6,10 @@ tool. server.py builds the REST routes from it, ui.py the gr.api endpoints (whic
 tools), so a new operation is one entry here. The page's own events (Analyze, Batch, explanations) are not
 operations: they draw the page.
 
-A review is refused the same way on every surface: blank, no text or too long refuses the call (UserError: a 422 on
-REST, the caller's error on gr.api and MCP); a review the models cannot read (binary data, no words) is an
-`Unreadable` answer on REST, the row in its place for predict's many reviews.
+An operation's answer checks its review once (data/reviews.py: the Service's methods do, for the page as well), and
+every surface turns the check's refusals into its own answer: blank, no text or too long refuses the call
+(UserError: a 422 on REST, the caller's error on gr.api and MCP); a review the models cannot read (binary data, no
+words) is an `Unreadable` answer on REST, the row in its place for predict's many reviews.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel
 
-from ..data.reviews import check_text, review_errors
+from ..data.reviews import Unreadable as UnreadableReview
 from ..errors import UserError
 from .schemas import (
     CompareRequest,
@@ -36,7 +37,7 @@ from .service import Service
 @dataclasses.dataclass(frozen=True)
 class Operation:
     name: str  # the gr.api name, the MCP tool's name and the REST route /api/v1/<name>
-    answer: Callable[[Service, str], dict]  # one review -> its answer; UserError for a review it refuses
+    answer: Callable[[Service, str], dict]  # one review -> its answer, checking it (data/reviews.check_review)
     description: str  # what gr.api and MCP show: a docstring with Args and Returns
     route: str  # what REST's OpenAPI docs say
     request: type[BaseModel]  # REST's body: {"text": ...}, or {"texts": [...]} for an operation on many reviews
@@ -52,13 +53,15 @@ class Operation:
         return inspect.cleandoc(self.route)
 
     def rest_answer(self, service: Service, body: BaseModel):
-        """REST's answer to a body that met the schema: refused as gr.api refuses it (blank, too long), an
-        `Unreadable` answer for a review the models cannot read, else the operation's answer."""
+        """REST's answer to a body that met the schema: the operation's answer, or an `Unreadable` answer for a
+        review the models cannot read; a review refused outright (blank, too long) is a 422 (server.user_error). The
+        operation checks the review, once."""
         if self.rest is not None:
             return self.rest(service, body)
-        check_text(body.text)
-        unreadable = review_errors([body.text])[0]
-        return Unreadable(error=unreadable) if unreadable else self.response_for(self.answer(service, body.text))
+        try:
+            return self.response_for(self.answer(service, body.text))
+        except UnreadableReview as exc:
+            return Unreadable(error=str(exc))
 
     def response_for(self, answer: dict):
         model = next(t for t in getattr(self.response, "__args__", (self.response,)) if t is not Unreadable)

@@ -19,7 +19,7 @@ import pandas as pd
 from ..data.answers import answer, columns
 from ..data.language import detect_language, notice
 from ..data.perturb import perturbations
-from ..data.reviews import check_review, check_text, review_errors
+from ..data.reviews import check_review, review_errors
 from ..data.scale import agreement, same_scale
 from ..data.stars import positive_probability
 from ..defaults import DEFAULT_LONG_TEXT, DEFAULT_QUANTIZE
@@ -145,9 +145,7 @@ class Service:
         A text that is no text, blank or too long refuses the whole call (UserError: what REST's schema states); a
         review the model cannot read (binary data, no words) gets {"error": why} in its place and the others are
         scored, as the Batch tab and the bulk CLI keep such rows."""
-        for text in texts:
-            check_text(text)
-        errors = review_errors(texts)
+        errors = review_errors(texts, refuse_blank=True)
         readable = [t for t, error in zip(texts, errors) if not error]
         probs = iter(self.score(self.model, readable)) if readable else iter(())
         labels = self.model.predictor.labels if readable else []

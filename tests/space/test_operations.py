@@ -11,6 +11,7 @@ from conftest import free_port
 from gradio_client import Client
 from pydantic import BaseModel
 
+from review_sentiment.data.reviews import check_review
 from review_sentiment.space.operations import OPERATIONS, Operation
 from review_sentiment.space.schemas import Unreadable
 from review_sentiment.space.server import app_kwargs
@@ -30,6 +31,7 @@ class Shouted(BaseModel):
 
 
 def shout(service: Service, text: str) -> dict:
+    text, _ = check_review(text)  # every operation checks its review, once
     return {"upper": text.upper(), "words": len(text.split())}
 
 
@@ -80,3 +82,40 @@ def test_a_new_operation_is_one_entry_found_on_rest_gr_api_and_mcp(toy_app):
     assert client.predict("GREAT film", api_name="/whisper")["upper"] == "great film", "callable, undocumented"
     tools = asyncio.run(tool_names(toy_app))
     assert {"predict", "compare", "robustness", "shout"} <= tools and "whisper" not in tools
+
+
+def test_a_review_is_checked_once_per_request_on_every_surface(tmp_path, star_baseline, monkeypatch):
+    """The check (data/reviews.check_review, counted by a wrapper around the real function) runs once per review,
+    whichever surface the request came by; its refusals are each surface's own answer."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from review_sentiment.data import reviews
+    from review_sentiment.space import service as service_module
+
+    service = Service(str(tiny.make_classifier(tmp_path / "m", ["negative", "positive"])), str(star_baseline),
+                      runtime="torch")
+    checked: list[str] = []
+    real = reviews.check_review
+
+    def counted(text):
+        checked.append(text)
+        return real(text)
+
+    monkeypatch.setattr(reviews, "check_review", counted)
+    monkeypatch.setattr(service_module, "check_review", counted)
+    operations = {op.name: op for op in OPERATIONS}
+    with TestClient(FastAPI(**app_kwargs(service))) as client:
+        for path, body, reviews_sent in (("compare", {"text": "a great film"}, 1),
+                                         ("predict", {"texts": ["a great film", "dull", "!!!"]}, 3),
+                                         ("robustness", {"text": "a dull film"}, 1)):
+            checked.clear()
+            assert client.post(f"/api/v1/{path}", json=body).status_code == 200
+            assert len(checked) == reviews_sent, (path, checked)
+        checked.clear()
+        assert client.post("/api/v1/compare", json={"text": "!!! ???"}).json()["error"].startswith("There is nothing")
+        assert len(checked) == 1
+    for name in ("predict", "compare"):
+        checked.clear()
+        operations[name].answer(service, "a great film")  # gr.api and MCP call exactly this
+        assert len(checked) == 1, name
