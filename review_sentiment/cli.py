@@ -30,10 +30,21 @@ def _comma_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+class DefaultOnce(argparse.HelpFormatter):
+    """Each option's default said once: by its own help where that names it (an environment variable, a rule that
+    decides it), else as "(default: X)"; nothing for a switch that is off or an option without one (argparse's
+    ArgumentDefaultsHelpFormatter printed "(default: None)" after help that had already said it)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if not action.option_strings or "default" in text.lower() or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return text + " (default: %(default)s)"
+
+
 def parser_for(cls: type, description: str) -> argparse.ArgumentParser:
-    """One flag per dataclass field; `metadata={"help": ...}` documents it, defaults are shown."""
-    parser = argparse.ArgumentParser(description=description,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    """One flag per dataclass field; `metadata={"help": ...}` documents it, each default said once (DefaultOnce)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=DefaultOnce)
     hints = get_type_hints(cls)
     for field in dataclasses.fields(cls):
         flag = "--" + field.name.replace("_", "-")
