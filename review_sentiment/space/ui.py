@@ -244,7 +244,9 @@ def api_endpoint(service: Service, operation: Operation) -> None:
         try:
             return operation.answer(service, text)
         except UserError as exc:
-            raise gr.Error(str(exc)) from None
+            # A refused review is the caller's to fix: one line in the server log, not Gradio's 28-line traceback.
+            log.info("%s refused a review: %s", operation.name, exc)
+            raise gr.Error(str(exc), print_exception=False) from None
 
     # Gradio reads the endpoint's description and its parameter's from the docstring, and MCP names the tool by
     # the function's name.

@@ -2,7 +2,7 @@
 the CPU computes bf16 itself (AMX, or AVX-512 BF16) *and* it is faster there, fp32 elsewhere.
 
 On a CPU, having the instructions is not enough: OpenVINO's bf16 ran slower than fp32 on an Intel Xeon with AVX-512
-BF16 and no AMX (inference/cpu.py), faster on AMD Zen 4 with the same flag. So `--precision auto` times a few
+BF16 and no AMX (cpu.py), faster on AMD Zen 4 with the same flag. So `--precision auto` times a few
 training steps of the real model at the run's batch shape in each precision (forward and backward, no optimiser
 step: the weights do not change) and keeps bf16 only when it is at least MIN_SPEEDUP faster; metrics.json and the
 card record the figures. Autocast keeps the weights and the optimiser in fp32, so the saved model is fp32 either way.

