@@ -15,8 +15,8 @@ def nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
 # inside: the validation logits are separable (NLL keeps falling as T -> 0) or carry no signal, not a temperature.
 LOG_T_BOUND = 4.0
 # T is one number, but the few confident mistakes set it. At IMDb-level accuracy (~90%) 200 validation reviews hold
-# ~20 of them, ~10 in each cross-validation half; with fewer, one review moves T by a large factor (README, Train,
-# "Calibration", tells the case that set this rule).
+# ~20 of them, ~10 in each cross-validation half; with fewer, one review moves T by a large factor (a 7-review split
+# once fitted T = 0.018 and took test ECE from 0.03 to 0.19: the case that set this rule).
 MIN_REVIEWS = 200
 
 
