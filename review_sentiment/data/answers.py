@@ -41,12 +41,19 @@ def answer(labels: list[str], probs: np.ndarray) -> dict:
 def columns(labels: list[str], probs: np.ndarray, prefix: str = "") -> dict[str, pd.Series]:
     """The table columns (module doc) of scored reviews, one row per row of `probs`."""
     probs = np.asarray(probs, dtype=float).reshape(-1, len(labels))
-    answers = [answer(labels, row) for row in probs]
-    out = {f"{prefix}label": pd.Series([a["label"] for a in answers], dtype="string"),
-           f"{prefix}verdict": pd.Series([a["verdict"] for a in answers], dtype="string"),
-           f"{prefix}confidence": pd.Series([a["confidence"] for a in answers], dtype=float)}
+    top = probs.argmax(axis=1)
+    names = np.array(labels, dtype=object)
+    verdicts = np.array([label_polarity(label) for label in labels], dtype=object)
+    out = {f"{prefix}label": pd.Series(names[top], dtype="string"),
+           f"{prefix}verdict": pd.Series(verdicts[top], dtype="string"),
+           f"{prefix}confidence": pd.Series(probs.max(axis=1) if len(probs) else [], dtype=float)}
     if points(labels):  # decided by the labels, so every chunk of a bulk run has the same columns
+        # Stars and ordered classes read the polarity mass row by row (answer); plain classes stay vectorised, since
+        # the bulk CLI reads millions of rows through here.
+        answers = [answer(labels, row) for row in probs]
         expected = "expected_stars" if star_values(labels) else "expected_class"
+        out[f"{prefix}verdict"] = pd.Series([a["verdict"] for a in answers], dtype="string")
+        out[f"{prefix}confidence"] = pd.Series([a["confidence"] for a in answers], dtype=float)
         out[f"{prefix}{expected}"] = pd.Series([a[expected] for a in answers], dtype=float)
         out[f"{prefix}class"] = pd.Series([a["point"] for a in answers], dtype="Int64")
     for j, label in enumerate(labels):

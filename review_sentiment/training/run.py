@@ -68,7 +68,6 @@ from .steps import Context, steps_after_training
 from .tracking import LOG_DIR, is_main_process, trainer_reporting
 
 CHECKPOINTS = "checkpoints"
-RUN_MARKER = RUN_FILE  # a folder holding it is one of our runs, which --overwrite-output-dir may replace
 
 
 @contextlib.contextmanager
@@ -102,7 +101,8 @@ def prepare_output_dir(cfg: TrainConfig) -> Path:
     if out.exists() and not out.is_dir():
         raise UserError(f"--output-dir {out} is a file.")
     if out.is_dir() and any(out.iterdir()):
-        if not (out / RUN_MARKER).exists() and not (out / CHECKPOINTS).exists():
+        # training_config.json marks one of our runs, which --overwrite-output-dir may replace
+        if not (out / RUN_FILE).exists() and not (out / CHECKPOINTS).exists():
             raise UserError(f"--output-dir {out} holds files that are not a training run; choose an empty directory.")
         if not cfg.overwrite_output_dir:
             raise UserError(f"--output-dir {out} holds another run; pass --overwrite-output-dir to replace it, "

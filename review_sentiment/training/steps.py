@@ -112,7 +112,9 @@ def files_step(ctx: Context) -> dict:
     pool = splits.train[~splits.train["text"].isin(scored)]
     calibration = stratified_subset(pool, CALIBRATION_SAMPLES, seed=seed)["text"].tolist()
     # The saved model as a user loads it, on CPU: the files are exported from it and scored as a Space serves them.
-    predictor = served(ctx) if served(ctx).device.type == "cpu" else Predictor.load(str(ctx.out), device="cpu")
+    predictor = served(ctx)
+    if predictor.device.type != "cpu":
+        predictor = Predictor.load(str(ctx.out), device="cpu")
     shipped = ship_files(predictor, ctx.out, sample["text"].tolist(), sample["label"].to_numpy(), calibration)
     for name, report in shipped.items():
         print(f"{name}: {report['summary']}")
