@@ -37,9 +37,14 @@ def _read_json(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def _known(cls) -> set[str]:
+    """The sections a record knows as fields (everything else lives under `other`)."""
+    return {f.name for f in dataclasses.fields(cls)} - {"other"}
+
+
 def _from_json(cls, data: dict):
     """A record from its JSON: the keys it knows as fields, the others kept under `other` as they were."""
-    known = {f.name for f in dataclasses.fields(cls)} - {"other"}
+    known = _known(cls)
     return cls(**{k: v for k, v in data.items() if k in known}, other={k: v for k, v in data.items() if k not in known})
 
 
@@ -71,15 +76,15 @@ class ModelReport:
         return {k: v for k, v in out.items() if v is not None} | self.other
 
     def measured(self, section: str) -> bool:
-        return getattr(self, section, None) is not None or section in self.other
+        return getattr(self, section) is not None if section in _known(ModelReport) else section in self.other
 
     def add(self, sections: dict[str, Any]) -> None:
         """A stage's result ({section: value}) into the report."""
         for key, value in sections.items():
-            if key in self.other or not hasattr(self, key) or key == "other":
-                self.other[key] = value
-            else:
+            if key in _known(ModelReport):
                 setattr(self, key, value)
+            else:
+                self.other[key] = value
 
     def write(self, folder: Path) -> None:
         (Path(folder) / METRICS_FILE).write_text(json.dumps(self.to_json(), indent=2))

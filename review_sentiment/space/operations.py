@@ -59,13 +59,9 @@ class Operation:
         if self.rest is not None:
             return self.rest(service, body)
         try:
-            return self.response_for(self.answer(service, body.text))
+            return self.answer(service, body.text)  # FastAPI validates it against `response`
         except UnreadableReview as exc:
             return Unreadable(error=str(exc))
-
-    def response_for(self, answer: dict):
-        model = next(t for t in getattr(self.response, "__args__", (self.response,)) if t is not Unreadable)
-        return model(**answer)
 
 
 def predict_one(service: Service, text: str) -> dict:
