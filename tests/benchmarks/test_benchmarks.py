@@ -118,6 +118,18 @@ def test_load_benchmark(tmp_path, trained_model, star_baseline, binary_data):
     assert "users vs one" in stdout and report["machine"]["cpu"]
 
 
+def test_compare_benchmark(tmp_path, trained_model, binary_data):
+    """What a visitor waits for: /compare on the launched app against two pipelines, every review new to the app."""
+    out = tmp_path / "compare.json"
+    stdout = bench("compare.py", "--model", str(trained_model), "--dataset", str(binary_data), "--reviews", "4",
+                   "--words", "1-100", "--baseline-size", "tiny", "--baseline-vocab", "500", "--out", str(out))
+    report = json.loads(out.read_text())
+    assert all(report[k]["p50_ms"] > 0 and report[k]["requests"] == 4 for k in ("compare", "plain", "seed"))
+    assert set(report["compare"]["served"]) == {"finetuned", "baseline"} and all(report["compare"]["served"].values())
+    assert report["summary"]["vs_plain"] == report["plain"]["p50_ms"] / report["compare"]["p50_ms"]
+    assert "POST /api/v1/compare" in stdout
+
+
 def test_bulk_benchmark(tmp_path, trained_model, binary_data):
     out = tmp_path / "bulk.json"
     stdout = bench("bulk.py", "--model", str(trained_model), "--data", str(binary_data / "test.parquet"),

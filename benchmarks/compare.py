@@ -1,0 +1,143 @@
+"""What a Space visitor waits for: one review through both models (`POST /api/v1/compare`, what the page asks), against
+what a user would run instead, two plain `pipeline`s one after the other (and the seed's, every review padded to 512).
+
+The fine-tuned model is a real README-recipe model (its own onnx/ and openvino/ files, served as the app chooses on
+this CPU); the baseline is nlptown's at its real size (BERT-base multilingual: 12 layers x 768, 105,879 word pieces,
+five star classes) with random weights, since its weights are not here and speed does not depend on them. Every
+request sends a review new to the app (~230-word IMDb test reviews), so the answer cache never answers. The app runs
+in its own process and is stopped before the pipelines are timed. Prints a table, writes JSON with the CPU.
+
+    python benchmarks/compare.py --model runs/minilm-imdb-full-sst [--baseline DIR] --reviews 40
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load import start_app  # noqa: E402
+from machine import cpu_info, describe  # noqa: E402
+from serving import SIZES  # noqa: E402
+
+NLPTOWN_VOCAB = 105_879
+STARS = ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"]
+
+
+def make_star_baseline(tokenizer_dir: str, folder: Path, vocab_size: int = NLPTOWN_VOCAB, size: str = "bert-base"):
+    """nlptown's shape with random weights: an uncased WordPiece vocabulary of `vocab_size` (the given tokenizer's
+    pieces, then unused ones, so English reads as it would), BERT-base, five star classes, no settings of ours."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, BertTokenizerFast
+
+    vocab = AutoTokenizer.from_pretrained(tokenizer_dir).get_vocab()
+    pieces = sorted(vocab, key=vocab.get)
+    pieces += [f"[unused_extra{i}]" for i in range(vocab_size - len(pieces))]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.txt").write_text("\n".join(pieces) + "\n")
+    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True).save_pretrained(folder)
+    spec = dict(SIZES[size])
+    config = AutoConfig.for_model(spec.pop("model_type"), vocab_size=len(pieces), num_labels=5,
+                                  id2label=dict(enumerate(STARS)), label2id={s: i for i, s in enumerate(STARS)},
+                                  max_position_embeddings=512, **spec)
+    AutoModelForSequenceClassification.from_config(config).save_pretrained(folder)
+    return str(folder)
+
+
+def percentiles(ms: list[float]) -> dict:
+    ordered = sorted(ms)
+    return {"p50_ms": statistics.median(ordered), "p90_ms": ordered[int(0.9 * (len(ordered) - 1))],
+            "mean_ms": statistics.fmean(ordered), "requests": len(ordered)}
+
+
+def time_app(model: str, baseline: str, texts: list[str]) -> dict:
+    import httpx
+
+    process, url = start_app(model, baseline)
+    try:
+        health = httpx.get(f"{url}/healthz", timeout=30).json()["models"]
+        with httpx.Client(base_url=url, timeout=120) as http:
+            for text in texts[:3]:  # warm-up: first calls compile kernels
+                http.post("/api/v1/compare", json={"text": text}).raise_for_status()
+            ms = []
+            for text in texts[3:]:
+                started = time.perf_counter()
+                answer = http.post("/api/v1/compare", json={"text": text})
+                ms.append(1000 * (time.perf_counter() - started))
+                assert answer.status_code == 200 and "probabilities" in answer.json()["baseline"], answer.text
+            hits = http.get("/healthz").json()["answer_cache"]["hits"]
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    assert hits == 0, "every review was new to the app"
+    return {**percentiles(ms), "served": {k: v["runtime"] for k, v in health.items()}}
+
+
+def time_pipelines(model: str, baseline: str, texts: list[str], seed: bool) -> dict:
+    from transformers import pipeline
+
+    classifiers = [pipeline("text-classification", model=m, top_k=None, device="cpu") for m in (model, baseline)]
+    # The seed pads every review to 512 tokens (or a smaller model's whole window).
+    paddings = [{"padding": "max_length", "max_length": min(512, c.model.config.max_position_embeddings)} if seed
+                else {} for c in classifiers]
+    for text in texts[:3]:
+        for classify, padding in zip(classifiers, paddings):
+            classify(text, truncation=True, **padding)
+    ms = []
+    for text in texts[3:]:
+        started = time.perf_counter()
+        for classify, padding in zip(classifiers, paddings):  # the page shows both: one after the other
+            classify(text, truncation=True, **padding)
+        ms.append(1000 * (time.perf_counter() - started))
+    return percentiles(ms)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="a README-recipe model folder (train.py's output)")
+    parser.add_argument("--baseline", help="a baseline folder (default: nlptown's size, random weights, built here)")
+    parser.add_argument("--dataset", default=str(ROOT.parent / "shared/data/imdb"), help="IMDb directory")
+    parser.add_argument("--reviews", type=int, default=40, help="timed reviews (3 more warm up), each new to the app")
+    parser.add_argument("--words", default="200-260", help="review length in words, LOW-HIGH (a ~230-word review)")
+    parser.add_argument("--baseline-size", default="bert-base", choices=list(SIZES), help="the built baseline's size")
+    parser.add_argument("--baseline-vocab", type=int, default=NLPTOWN_VOCAB, help="the built baseline's word pieces")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks/results/compare.json"))
+    args = parser.parse_args()
+    from review_sentiment.data.splits import read_split
+
+    test = read_split(Path(args.dataset), "test").sample(frac=1.0, random_state=0)
+    low, high = map(int, args.words.split("-"))
+    texts = [t for t in test["text"] if low <= len(t.split()) <= high][:args.reviews + 3]
+    with tempfile.TemporaryDirectory() as tmp:
+        baseline = args.baseline or make_star_baseline(args.model, Path(tmp) / "nlptown-size", args.baseline_vocab,
+                                                       args.baseline_size)
+        report = {"machine": cpu_info(), "model": args.model, "baseline": args.baseline or "nlptown size, random",
+                  "words": [len(t.split()) for t in texts[3:]]}
+        report["compare"] = time_app(args.model, baseline, texts)
+        report["plain"] = time_pipelines(args.model, baseline, texts, seed=False)
+        report["seed"] = time_pipelines(args.model, baseline, texts, seed=True)
+    p50 = report["compare"]["p50_ms"]
+    report["summary"] = {"vs_plain": report["plain"]["p50_ms"] / p50, "vs_seed": report["seed"]["p50_ms"] / p50}
+    print(f"Machine: {describe(report['machine'])}\nfine-tuned {args.model}, baseline {report['baseline']}; served: "
+          f"{report['compare']['served']}; {len(texts) - 3} reviews of {args.words} words, each new to the app\n")
+    print("| what a visitor waits for | p50 ms | p90 ms | its p50 / the app's |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, key in (("POST /api/v1/compare (both models, the app)", "compare"),
+                      ("two plain pipelines, one after the other", "plain"),
+                      ("two seed pipelines (padded to 512)", "seed")):
+        r = report[key]
+        ratio = "-" if key == "compare" else f"{r['p50_ms'] / p50:.2f}x"
+        print(f"| {name} | {r['p50_ms']:.0f} | {r['p90_ms']:.0f} | {ratio} |")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
