@@ -12,6 +12,10 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 # The fine-tuned model: the locally trained one when train.py has written it, else a public IMDb DistilBERT.
 LOCAL_MODEL_DIR = "outputs/model"
 PUBLIC_MODEL_ID = "lvwerra/distilbert-imdb"
+# Where the app keeps what it writes (visitors' corrections): a Space's persistent storage when it has one, which
+# survives restarts, else a folder beside the app (lost with the Space's disk; FEEDBACK_DATASET pushes it to the Hub).
+SPACE_STORAGE = Path("/data")
+APP_DATA_DIR = SPACE_STORAGE if SPACE_STORAGE.is_dir() else PROJECT_DIR / "app_data"
 # The baseline: nlptown's 1-5 star multilingual BERT.
 BASELINE_ID = "nlptown/bert-base-multilingual-uncased-sentiment"
 

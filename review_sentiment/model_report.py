@@ -54,12 +54,13 @@ class ModelReport:
 
     validation: Optional[dict] = None  # the best checkpoint's validation metrics (Trainer.evaluate)
     train: Optional[dict] = None  # runtime_s, steps, max_steps, stopped_early, loss, rows, precision
-    data: dict = dataclasses.field(default_factory=dict)  # shared_texts, train_mix
+    data: dict = dataclasses.field(default_factory=dict)  # shared_texts, train_mix, train_feedback
     timings_s: dict = dataclasses.field(default_factory=dict)  # seconds per stage, by its name
     train_augmentation: Optional[dict] = None  # counterfactual augmentation: train_reviews, added
     test: Optional[dict] = None  # test metrics, the temperature under "calibration"
     domains: Optional[dict] = None  # {name: metrics on another labelled set (--eval-dataset)}
     audit: Optional[dict] = None  # evaluation/audit.py's result
+    gate: Optional[dict] = None  # evaluation/gate.py's comparison with --gate-against's model, and its verdict
     onnx: Optional[dict] = None  # {"files", "int8", "summary"} (export/int8_bar.ship)
     openvino: Optional[dict] = None  # the same, and "bf16" where the CPU has AMX
     baseline: Optional[dict] = None  # the baseline's test metrics

@@ -124,8 +124,11 @@ class LiveApp:
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # Visitors' corrections go to a folder of the test's own, never the checkout's app_data/.
+        feedback = tempfile.mkdtemp(prefix=f"feedback-{self.port}-")
         env = subprocess_env(**{"MODEL_ID": str(model), "BASELINE_ID": str(baseline), "GRADIO_SERVER_NAME": "127.0.0.1",
-                                "GRADIO_SERVER_PORT": str(self.port), "HF_HUB_OFFLINE": "1", **(extra_env or {})})
+                                "GRADIO_SERVER_PORT": str(self.port), "HF_HUB_OFFLINE": "1", "FEEDBACK_DIR": feedback,
+                                **(extra_env or {})})
         self.log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"app-{self.port}.log", "w+")
         self.process = subprocess.Popen([sys.executable, str(ROOT / "app.py"), *args], env=env, cwd=ROOT,
                                         stdout=self.log, stderr=subprocess.STDOUT)

@@ -10,6 +10,8 @@
 - `domains`: other review domains scored beside the main test split (`--eval-dataset`).
 - `mixing`: another labelled set's train split mixed into training (`--mix-dataset`: SST phrases for negation), never
   a text the run evaluates on.
+- `feedback`: visitors' corrections: what a record holds, personal details taken out, and reading them back for
+  training (`--feedback-dataset`), never a text the run evaluates on.
 - `language`: the language a review is written in, identified offline.
 - `groups`: person and group terms (gender words, first names, countries, religions); `perturb`: perturbations
   that should not change a verdict (typos, contractions, punctuation, an irrelevant sentence, swapped terms), for

@@ -11,6 +11,7 @@ from typing import Optional
 
 from ..cli import option
 from ..defaults import (
+    APP_DATA_DIR,
     BASELINE_ID,
     DEFAULT_LONG_TEXT,
     DEFAULT_QUANTIZE,
@@ -20,7 +21,16 @@ from ..defaults import (
     QUANTIZE,
 )
 from ..errors import UserError
+from ..hub import REPO_ID
 from ..inference.runtime_choice import AUTO, RUNTIME_CHOICES
+from .feedback import FeedbackSettings
+
+
+def number(name: str, value: str, kind: type):
+    try:
+        return kind(value)
+    except ValueError:
+        raise UserError(f"{name}={value!r} is not a number.") from None
 
 
 def trained_here() -> bool:
@@ -50,6 +60,17 @@ class AppConfig:
     share: bool = option("Also serve on a temporary public gradio.live link.", False)
     mcp: bool = option("Also serve the predict and compare tools over MCP at /gradio_api/mcp/ (default: "
                        "$GRADIO_MCP_SERVER).", False)
+    feedback_dir: Optional[str] = option("Where visitors' corrections are kept, one JSONL file per process (default: "
+                                         f"$FEEDBACK_DIR, else {APP_DATA_DIR}/feedback).")
+    feedback_dataset: Optional[str] = option("Hub dataset (owner/name) the corrections are pushed to, created if "
+                                             "missing; needs a token with write access (default: $FEEDBACK_DATASET; "
+                                             "unset: kept locally only).")
+    feedback_public: bool = option("Create the feedback dataset public (default: $FEEDBACK_PUBLIC=1; else private).",
+                                   False)
+    feedback_every: Optional[float] = option("Minutes between pushes of the corrections (default: $FEEDBACK_EVERY, "
+                                             "else 5).")
+    feedback_per_minute: Optional[int] = option("Corrections one visitor may send a minute (default: "
+                                                "$FEEDBACK_PER_MINUTE, else 10).")
 
     def __post_init__(self):
         env = os.environ.get
@@ -67,6 +88,17 @@ class AppConfig:
             raise UserError(f"GRADIO_SERVER_PORT={port!r} is not a port number.")
         self.server_port = int(port)
         self.space_id = env("SPACE_ID")  # set by Spaces
+        self.feedback = FeedbackSettings(
+            folder=Path(self.feedback_dir or env("FEEDBACK_DIR") or APP_DATA_DIR / "feedback"),
+            dataset=self.feedback_dataset or env("FEEDBACK_DATASET") or None,
+            public=self.feedback_public or env("FEEDBACK_PUBLIC", "") in ("1", "true", "True"),
+            every_min=self.feedback_every or number("FEEDBACK_EVERY", env("FEEDBACK_EVERY") or "5", float),
+            per_minute=self.feedback_per_minute or number("FEEDBACK_PER_MINUTE", env("FEEDBACK_PER_MINUTE") or "10",
+                                                          int))
+        if self.feedback.dataset and not REPO_ID.match(self.feedback.dataset):
+            raise UserError(f"FEEDBACK_DATASET={self.feedback.dataset!r} is not a Hub dataset id (owner/name).")
+        if self.feedback.every_min <= 0 or self.feedback.per_minute <= 0:
+            raise UserError("FEEDBACK_EVERY and FEEDBACK_PER_MINUTE must be above 0.")
         for name, value, allowed in (("LONG_TEXT", self.long_text, LONG_TEXT), ("QUANTIZE", self.quantize, QUANTIZE),
                                      ("RUNTIME", self.runtime, RUNTIME_CHOICES)):
             if value not in allowed:

@@ -22,29 +22,49 @@ from pydantic import BaseModel
 
 from ..data.reviews import Unreadable as UnreadableReview
 from ..errors import UserError
+from .feedback import FeedbackOff
 from .schemas import (
+    ERRORS,
+    FEEDBACK_ERRORS,
     CompareRequest,
     CompareResponse,
+    FeedbackResponse,
     PredictRequest,
     PredictResponse,
     RobustnessRequest,
     RobustnessResponse,
     Unreadable,
+    feedback_request,
 )
 from .service import Service
+
+
+ONE_REVIEW = {"text": inspect.Parameter.empty}
 
 
 @dataclasses.dataclass(frozen=True)
 class Operation:
     name: str  # the gr.api name, the MCP tool's name and the REST route /api/v1/<name>
-    answer: Callable[[Service, str], dict]  # one review -> its answer, checking it (data/reviews.check_review)
+    answer: Callable[..., dict]  # (service, *fields) -> its answer, checking the review (data/reviews.check_review)
     description: str  # what gr.api and MCP show: a docstring with Args and Returns
     route: str  # what REST's OpenAPI docs say
-    request: type[BaseModel]  # REST's body: {"text": ...}, or {"texts": [...]} for an operation on many reviews
+    # REST's body: {"text": ...}, or {"texts": [...]} for an operation on many reviews; or, where the schema depends
+    # on the models served, a function of the service that builds it.
+    request: type[BaseModel] | Callable[[Service], type[BaseModel]]
     response: Any  # REST's answer schema
     rest: Callable[[Service, BaseModel], Any] | None = None  # REST's answer where it is not `answer` on body.text
     model_needed: bool = True  # REST answers 503 while the fine-tuned model is not loaded
     mcp: bool = True  # listed as an MCP tool when the server runs one (--mcp)
+    # The answer's arguments after the service, with their defaults: the REST body's fields and gr.api's parameters.
+    fields: dict[str, Any] = dataclasses.field(default_factory=lambda: dict(ONE_REVIEW))
+    client: bool = False  # the answer also takes client=<the caller's address> (rate limits; never stored)
+    errors: dict = dataclasses.field(default_factory=lambda: ERRORS)  # every status REST answers besides 200
+
+    def request_for(self, service: Service) -> type[BaseModel]:
+        return self.request if isinstance(self.request, type) else self.request(service)
+
+    def call(self, service: Service, values: list, client: str) -> dict:
+        return self.answer(service, *values, **({"client": client} if self.client else {}))
 
     def api_doc(self) -> str:
         return inspect.cleandoc(self.description)
@@ -52,14 +72,14 @@ class Operation:
     def route_doc(self) -> str:
         return inspect.cleandoc(self.route)
 
-    def rest_answer(self, service: Service, body: BaseModel):
+    def rest_answer(self, service: Service, body: BaseModel, client: str = ""):
         """REST's answer to a body that met the schema: the operation's answer, or an `Unreadable` answer for a
         review the models cannot read; a review refused outright (blank, too long) is a 422 (server.user_error). The
         operation checks the review, once."""
         if self.rest is not None:
             return self.rest(service, body)
-        try:
-            return self.answer(service, body.text)  # FastAPI validates it against `response`
+        try:  # FastAPI validates the answer against `response`
+            return self.call(service, [getattr(body, name) for name in self.fields], client)
         except UnreadableReview as exc:
             return Unreadable(error=str(exc))
 
@@ -69,6 +89,18 @@ def predict_one(service: Service, text: str) -> dict:
     if "error" in answer:  # one review, so no other to answer: refused like the page refuses it
         raise UserError(answer["error"])
     return answer
+
+
+def feedback(service: Service, text: str, label: str, *, client: str = "") -> dict:
+    if service.feedback is None:
+        raise FeedbackOff("Feedback is off on this Space (its folder cannot be written); predictions still work.")
+    return service.feedback.correct(service, text, label, client=client)
+
+
+def served_labels(service: Service) -> list[str]:
+    """Every class a correction may name: the fine-tuned model's, then the baseline's."""
+    labels = [label for slot in (service.model, service.baseline) if slot.predictor for label in slot.predictor.labels]
+    return list(dict.fromkeys(labels))
 
 
 OPERATIONS: list[Operation] = [
@@ -120,4 +152,26 @@ OPERATIONS: list[Operation] = [
         route='''The review under perturbations that should not change a verdict, and each model's P(positive) on every
         version, flips marked (the page's "How robust is this verdict?").''',
         request=RobustnessRequest, response=RobustnessResponse | Unreadable),
+    Operation(
+        "feedback", feedback,
+        description='''A correction of one model's answer on one movie review ("Was this right?"), kept to train the next
+        model: the review (e-mail addresses, URLs, phone numbers and @handles replaced), the class the sender says is
+        right, both models' answers, their commits and the time; no address or account. Answers "saved", the record's
+        "id", "count" (corrections kept so far), "redacted" (details replaced, by kind) and a thank-you "message".
+
+        Args:
+            text: the review, plain text (up to 20,000 characters).
+            label: the right class: one of the fine-tuned model's classes (e.g. "positive"), which corrects its answer,
+                or of the baseline's ("1 star" .. "5 stars"), which corrects the baseline's.
+
+        Returns:
+            whether it was saved, its id, the running count and a thank-you.
+        ''',
+        route='''Keep a correction of one model's answer on a review, for re-training (the page's "Was this right?"). At
+        most a few a minute from one client (429 past it).''',
+        request=lambda service: feedback_request(served_labels(service)), response=FeedbackResponse | Unreadable,
+        model_needed=False,
+        # An agent should not label data on a person's behalf: callable by name, not an MCP tool.
+        mcp=False, fields={"text": inspect.Parameter.empty, "label": inspect.Parameter.empty}, client=True,
+        errors=FEEDBACK_ERRORS),
 ]

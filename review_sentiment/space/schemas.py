@@ -6,9 +6,9 @@ which schema each route takes and answers.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from ..data.reviews import MAX_REVIEW_CHARS
 
@@ -122,6 +122,32 @@ class CompareResponse(BaseModel):
     scale: ScaleAgreement | None = Field(None, description="only when both models' classes are the same points")
 
 
+class FeedbackRequest(BaseModel):
+    text: Review = Field(description=f"The review, not blank, at most {MAX_REVIEW_CHARS:,} characters.",
+                         examples=["The plot was not bad at all."])
+    label: str = Field(description="The right class: one of the fine-tuned model's classes (its answer is corrected) "
+                                   "or of the baseline's (1-5 stars: the baseline's answer is).", examples=["positive"])
+
+
+def feedback_request(labels: list[str]) -> type[FeedbackRequest]:
+    """FeedbackRequest whose schema lists the classes the served models have (an enum), so that every request the
+    schema allows is one the route accepts."""
+    if not labels:
+        return FeedbackRequest
+    return create_model("FeedbackRequest", __base__=FeedbackRequest,
+                        label=(Literal[tuple(labels)], Field(description=FeedbackRequest.model_fields["label"]
+                                                             .description, examples=[labels[-1]])))
+
+
+class FeedbackResponse(BaseModel):
+    saved: bool
+    id: str = Field(description="the record's id in the feedback dataset")
+    count: int = Field(description="corrections this Space has kept so far")
+    redacted: dict[str, int] = Field(description="personal details replaced before saving, by kind (email, url, "
+                                                 "phone, handle)")
+    message: str
+
+
 class ErrorResponse(BaseModel):
     error: str = Field(description="What was wrong, in one sentence a person can act on.")
     detail: list[dict] | None = Field(None, description="Which part of the body broke the schema (422 only).")
@@ -138,4 +164,8 @@ ERRORS = {
     422: error_answer("The body breaks the schema: not JSON, no `texts` (or `text`), none or too many reviews, a "
                       f"review blank or over {MAX_REVIEW_CHARS:,} characters."),
     503: error_answer("The fine-tuned model is not loaded; `/healthz` says why."),
+}
+FEEDBACK_ERRORS = ERRORS | {
+    429: error_answer("Too many corrections from this client in a minute, or too many waiting to be saved."),
+    503: error_answer("Feedback is off on this server (its folder cannot be written); `/healthz` says so."),
 }

@@ -26,9 +26,11 @@ from starlette.exceptions import HTTPException
 from .. import __version__
 from ..data.reviews import MAX_REVIEW_CHARS
 from ..errors import UserError
+from . import feedback_hub
 from .app_config import AppConfig
+from .feedback import FeedbackOff, FeedbackStore, TooMany, client_address
 from .operations import OPERATIONS, Operation
-from .schemas import ERRORS, MAX_REQUEST_BYTES, MAX_TEXTS_PER_REQUEST
+from .schemas import MAX_REQUEST_BYTES, MAX_TEXTS_PER_REQUEST
 from .service import MAX_UPLOAD_BYTES, Service
 from .ui import CSS, HEAD, THEME, build_ui
 
@@ -81,17 +83,19 @@ class BodyLimit:
 def rest_route(router: APIRouter, service: Service, operation: Operation) -> None:
     """POST /api/v1/<name>: the operation's body schema in, its answer schema out, every error status documented."""
 
-    def endpoint(request):
+    def endpoint(request, http: Request):
         if operation.model_needed and service.model.predictor is None:
             return JSONResponse({"error": service.model.notice}, status_code=503)
-        return operation.rest_answer(service, request)
+        return operation.rest_answer(service, request, client_address(http.headers, http.client))
 
     # FastAPI reads the body's schema from the signature; the table says which it is.
     endpoint.__signature__ = inspect.Signature(
-        [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=operation.request)],
+        [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                           annotation=operation.request_for(service)),
+         inspect.Parameter("http", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)],
         return_annotation=operation.response)
     router.add_api_route(f"{REST_PREFIX}/{operation.name}", endpoint, methods=["POST"], name=operation.name,
-                         response_model=operation.response, responses=ERRORS, description=operation.route_doc())
+                         response_model=operation.response, responses=operation.errors, description=operation.route_doc())
 
 
 def rest_routes(service: Service, operations: list[Operation] = OPERATIONS) -> APIRouter:
@@ -108,7 +112,8 @@ def rest_routes(service: Service, operations: list[Operation] = OPERATIONS) -> A
                                                "runtime": s.predictor and s.predictor.runtime.description,
                                                "runtime_choice": s.predictor and s.predictor.choice,
                                                "int8_check": s.predictor and s.predictor.int8_check, **s.source}
-                                           for k, s in slots.items()}, "answer_cache": service.answers.stats}
+                                           for k, s in slots.items()}, "answer_cache": service.answers.stats,
+                "feedback": service.feedback.status() if service.feedback else {"enabled": False}}
 
     # Docs for the REST API alone (Gradio's own routes are described at /gradio_api/info and the page's footer).
     api_routes = list(router.routes)
@@ -126,7 +131,8 @@ def rest_routes(service: Service, operations: list[Operation] = OPERATIONS) -> A
 
 
 async def user_error(_: Request, exc: UserError):
-    return JSONResponse({"error": str(exc)}, status_code=422)
+    status = 429 if isinstance(exc, TooMany) else 503 if isinstance(exc, FeedbackOff) else 422
+    return JSONResponse({"error": str(exc)}, status_code=status)
 
 
 async def invalid_request(request: Request, exc: RequestValidationError):
@@ -135,8 +141,10 @@ async def invalid_request(request: Request, exc: RequestValidationError):
     if not request.url.path.startswith(REST_PREFIX):
         return await request_validation_exception_handler(request, exc)
     first = exc.errors()[0] if exc.errors() else {}
-    shape = (f'The body is {{"texts": [...]}} with 1 to {MAX_TEXTS_PER_REQUEST} reviews.'
-             if request.url.path.endswith("/predict") else 'The body is {"text": "..."} with one review.')
+    path = request.url.path
+    shape = (f'The body is {{"texts": [...]}} with 1 to {MAX_TEXTS_PER_REQUEST} reviews.' if path.endswith("/predict")
+             else 'The body is {"text": "...", "label": "..."}: one review and its right class.'
+             if path.endswith("/feedback") else 'The body is {"text": "..."} with one review.')
     if first.get("type") == "json_invalid":
         message = f"The body is not valid JSON ({first.get('ctx', {}).get('error', 'decode error')}). {shape}"
     else:
@@ -162,8 +170,11 @@ def app_kwargs(service: Service, operations: list[Operation] = OPERATIONS) -> di
 def serve(cfg: AppConfig) -> None:
     """Load both models and serve the page, the REST routes and, with `cfg.mcp`, the MCP tools."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    store = FeedbackStore.open(cfg.feedback)
+    if store is not None:
+        feedback_hub.start(store)
     service = Service(cfg.model, cfg.baseline, long_text=cfg.long_text, quantize=cfg.quantize, runtime=cfg.runtime,
-                      model_revision=cfg.model_revision, baseline_revision=cfg.baseline_revision)
+                      model_revision=cfg.model_revision, baseline_revision=cfg.baseline_revision, feedback=store)
     share = cfg.share
     # Gradio runs one event at a time by default; predictions may all come in at once, since each model's batch
     # queue (batching.py) is what bounds the inference work.

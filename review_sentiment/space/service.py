@@ -33,6 +33,7 @@ from ..inference.predictor import Predictor
 from ..inference.settings import SETTINGS_KEY
 from ..model_report import PLOTS, ModelReport, read_report, read_run
 from .answer_cache import AnswerCache
+from .feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +105,13 @@ class Service:
 
     def __init__(self, model_spec: str, baseline_spec: str, *, long_text: str = DEFAULT_LONG_TEXT,
                  quantize: str = DEFAULT_QUANTIZE, runtime: str | None = None, model_revision: str | None = None,
-                 baseline_revision: str | None = None):
+                 baseline_revision: str | None = None, feedback: FeedbackStore | None = None):
         self.model = Slot.load("Fine-tuned model", "MODEL_ID", model_spec, long_text=long_text,
                                revision=model_revision)
         self.baseline = Slot.load("Baseline", "BASELINE_ID", baseline_spec, revision=baseline_revision)
         self.explainer = self.model.predictor  # torch fp32: integrated gradients need gradients
         self.answers = AnswerCache()
+        self.feedback = feedback  # visitors' corrections (feedback.py); None: off
         for slot in (self.model, self.baseline):
             if slot.predictor is not None:
                 # The baseline's int8 accuracy is unknown unless its repo ships a checked file: auto, not int8.

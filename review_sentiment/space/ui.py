@@ -5,6 +5,7 @@ Layout and events only; what each panel shows is built in views.py."""
 from __future__ import annotations
 
 import html
+import inspect
 import json
 import logging
 
@@ -13,6 +14,7 @@ import gradio as gr
 from ..defaults import BASELINE_ID, PROJECT_DIR
 from ..errors import UserError
 from ..evaluation.audit import summary as audit_summary
+from .feedback import client_address
 from .operations import OPERATIONS, Operation
 from .service import MAX_BATCH_ROWS, MAX_UPLOAD_MB, Service, csv_columns
 from .views import (
@@ -21,6 +23,8 @@ from .views import (
     agreement_line,
     audit_table,
     distribution_html,
+    feedback_status,
+    feedback_terms,
     model_line,
     origin_line,
     robustness_html,
@@ -163,6 +167,8 @@ def analyze_tab(service: Service, demo: gr.Blocks) -> None:
             bl_chart.render()
             bl_line.render()
     agreement.render()
+    if service.feedback is not None:
+        feedback_box(service, review)
     robust_button = gr.Button("How robust is this verdict?", size="sm", elem_id="robustness")
     robust_view = gr.HTML(elem_id="robustness-view")
     with gr.Row():
@@ -197,6 +203,39 @@ def analyze_tab(service: Service, demo: gr.Blocks) -> None:
     # From the queue like any prediction; one at a time, since each is up to nine reviews per model.
     robust_button.click(robustness, review, robust_view, api_visibility="private", concurrency_limit=1)
     review.change(lambda: "", None, robust_view, api_visibility="private")
+
+
+def feedback_box(service: Service, review: gr.Textbox) -> None:
+    """"Was this right?" under the verdicts: the right class for either model, sent only on Send."""
+    store = service.feedback
+    with gr.Group(elem_id="feedback"):
+        gr.Markdown(f"**Was this right?** Choose the right class and send it.  \n<small>{feedback_terms(store)}"
+                    "</small>")
+        with gr.Row():
+            choices = [gr.Radio(list(slot.predictor.labels), label=label, elem_id=f"feedback-{side}")
+                       for side, slot, label in (("finetuned", service.model, "Fine-tuned: the review is"),
+                                                 ("baseline", service.baseline, "Baseline: the review deserves"))
+                       if slot.predictor is not None]
+        send = gr.Button("Send", size="sm", elem_id="feedback-send")
+    thanks = gr.Markdown(elem_id="feedback-thanks")
+
+    def send_feedback(text: str, *labels, request: gr.Request):
+        chosen = [label for label in labels if label]  # a class names its model (feedback.FeedbackStore.correct)
+        if not chosen:
+            return "⚠️ Choose the right class first.", *labels
+        try:
+            for label in chosen:
+                answer = store.correct(service, text, label, client=client_address(request.headers,
+                                                                                    request.client))
+        except UserError as exc:
+            return f"⚠️ {exc}", *labels
+        except Exception:  # noqa: BLE001
+            log.exception("feedback failed")
+            return "⚠️ Something went wrong while saving your correction; it was not kept.", *labels
+        return f"✅ {answer['message']}", *[None] * len(labels)
+
+    send.click(send_feedback, [review, *choices], [thanks, *choices], api_visibility="private")
+    review.change(lambda: ("", *[None] * len(choices)), None, [thanks, *choices], api_visibility="private")
 
 
 def batch_tab(service: Service) -> None:
@@ -240,16 +279,24 @@ def api_endpoint(service: Service, operation: Operation) -> None:
     operation's flag, an MCP tool. gr.Error is what Gradio passes on to clients (other exceptions stay private:
     show_error is off)."""
 
-    def call(text: str) -> dict:
+    def call(*values) -> dict:
+        *values, request = values  # Gradio hands the request in where the signature names it: last
         try:
-            return operation.answer(service, text)
+            return operation.call(service, values, client_address(request.headers, request.client)
+                                  if request is not None else "")
         except UserError as exc:
             # A refused review is the caller's to fix: one line in the server log, not Gradio's 28-line traceback.
-            log.info("%s refused a review: %s", operation.name, exc)
+            log.info("%s refused: %s", operation.name, exc)
             raise gr.Error(str(exc), print_exception=False) from None
 
-    # Gradio reads the endpoint's description and its parameter's from the docstring, and MCP names the tool by
-    # the function's name.
+    # Gradio reads the endpoint's parameters from the signature and their descriptions from the docstring, and MCP
+    # names the tool by the function's name.
+    params = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str, default=default)
+              for name, default in operation.fields.items()]
+    params.append(inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.Request,
+                                    default=None))
+    call.__signature__ = inspect.Signature(params, return_annotation=dict)
+    call.__annotations__ = {p.name: p.annotation for p in params} | {"return": dict}
     call.__name__ = call.__qualname__ = operation.name
     call.__doc__ = operation.api_doc()
     # "undocumented": still callable by name, left out of the API page, which is what Gradio's MCP server lists.
@@ -263,6 +310,7 @@ def api_endpoints(service: Service, operations: list[Operation] = OPERATIONS) ->
 
 def about_tab(service: Service) -> None:
     gr.Markdown(about_intro(service))
+    gr.Markdown(lambda: feedback_status(service.feedback), elem_id="feedback-status")
     for slot in (service.model, service.baseline):
         link = f" · [model repo]({slot.hub_url})" if slot.hub_url else ""
         if slot.error:

@@ -10,6 +10,7 @@ from ..data.scale import agreement_table, points
 from ..data.stars import label_polarity, star_values
 from ..defaults import BASELINE_ID
 from ..export.int8_bar import reason
+from .feedback import FeedbackStore
 from .service import Service, Slot
 
 STAR_RANGES = {"negative": "1-2", "neutral": "3", "positive": "4-5", "undecided": "1-2 and on 4-5"}
@@ -201,3 +202,23 @@ def about_intro(service: Service) -> str:
              "same class, within one)." if service.on_one_scale else "")
     return (f"The **fine-tuned model** predicts {' / '.join(classes)} from a movie review. The **baseline**, "
             f"`{spec}`, {what}{mapping}.{scale}")
+
+
+def feedback_terms(store: FeedbackStore) -> str:
+    """The one line under "Was this right?": what sending keeps, and where."""
+    dataset = store.settings.dataset
+    where = ("in this Space's storage" if not dataset else
+             f"in the public dataset [{dataset}](https://huggingface.co/datasets/{dataset})" if store.settings.public
+             else "in a private dataset of this Space's owner")
+    return (f"Sending keeps the review (e-mail addresses, URLs, phone numbers and @handles removed), the class you "
+            f"chose, both models' answers and versions, and the time, {where}, to train the next model. No IP "
+            "address, account or cookie. Nothing is kept unless you press Send.")
+
+
+def feedback_status(store: FeedbackStore | None) -> str:
+    """The About tab's line on corrections (read at each page load)."""
+    if store is None:
+        return "**Visitors' corrections**: off (the feedback folder cannot be written)."
+    status = store.status()
+    waiting = f"; {status['waiting']:,} waiting to be pushed" if status["syncing"] else ""
+    return f"**Visitors' corrections**: {status['records']:,} kept, {status['where']}{waiting}."

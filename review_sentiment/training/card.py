@@ -6,9 +6,11 @@ from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from ..data.feedback import describe as describe_feedback
 from ..data.text import head_tail_sizes
 from ..defaults import PROJECT_DIR
 from ..evaluation.audit import markdown as audit_markdown
+from ..evaluation.gate import table as gate_table
 from ..hub import is_hub_id
 from ..model_report import ModelReport, RunRecord
 
@@ -43,11 +45,12 @@ def usage_snippet(repo: str, is_adapter: bool) -> str:
             f'print(Predictor.load("{repo}").predict(["A moving, beautifully acted film."]))')
 
 
-def datasets_metadata(dataset_id: str | None, mix: dict | None) -> list[str]:
-    """The card's `datasets:`: the training set and a mixed-in set, where each is a Hub id (its name, or its path
-    when the path is one)."""
+def datasets_metadata(dataset_id: str | None, mix: dict | None, feedback: dict | None = None) -> list[str]:
+    """The card's `datasets:`: the training set, a mixed-in set and the visitors' corrections, where each is a Hub
+    id (its name, or its path when the path is one)."""
     mixed = mix and (hub_id_or_none(mix["name"]) or hub_id_or_none(mix["dataset"]))
-    return [d for d in (dataset_id, mixed) if d]
+    corrections = feedback and hub_id_or_none(feedback["dataset"])
+    return [d for d in (dataset_id, mixed, corrections) if d]
 
 
 def corpus_of(dataset: str) -> str | None:
@@ -63,6 +66,7 @@ def render_card(cfg, report: ModelReport, run: RunRecord, *, window: int, val_or
     and the run's options; the other arguments are that run's tables, already laid out (window: the content tokens
     of max_length, InferenceSettings.window)."""
     metrics, domains, onnx, mix = report.test, report.domains, report.onnx, report.data.get("train_mix")
+    feedback = report.data.get("train_feedback")
     label_names, sizes = run.label_names, run.sizes
     is_adapter = cfg.lora is not None and not cfg.merge_lora
     repo = cfg.hub_model_id or cfg.output_dir
@@ -81,7 +85,7 @@ def render_card(cfg, report: ModelReport, run: RunRecord, *, window: int, val_or
                          for kind, key, label in CARD_METRICS[:2]]
     data = ModelCardData(
         model_name=repo.split("/")[-1] if cfg.hub_model_id else Path(cfg.output_dir).name,
-        base_model=hub_id_or_none(cfg.model), datasets=datasets_metadata(dataset_id, mix) or None,
+        base_model=hub_id_or_none(cfg.model), datasets=datasets_metadata(dataset_id, mix, feedback) or None,
         language="en", license=cfg.license, library_name="peft" if is_adapter else "transformers",
         pipeline_tag="text-classification", metrics=["accuracy", "f1"], eval_results=eval_results,
         tags=["sentiment-analysis", "text-classification", "review-sentiment"] + (["lora"] if cfg.lora else []))
@@ -110,6 +114,7 @@ def render_card(cfg, report: ModelReport, run: RunRecord, *, window: int, val_or
         audit=report.audit and audit_markdown(report.audit,
                                               f"python -m review_sentiment.evaluation.audit --model {repo}"),
         augmentation=report.train_augmentation, mix=mix, shared=report.data.get("shared_texts"),
+        feedback=feedback and describe_feedback(feedback), gate=report.gate and gate_table(report.gate),
         precision_report=report.train.get("precision"), failed=report.failed_step,
         corpus=corpus_of(cfg.dataset_name),
         phrases="phrase" in f"{cfg.dataset} {cfg.dataset_name}".lower(),

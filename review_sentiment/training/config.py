@@ -7,6 +7,7 @@ from typing import Literal, Optional
 
 from ..cli import option
 from ..data.domains import parse_eval_datasets
+from ..data.feedback import parse_feedback
 from ..data.mixing import SELECTIONS, parse_mix, parse_size
 from ..data.splits import merge_map
 from ..data.text import TRUNCATIONS
@@ -52,6 +53,12 @@ class TrainConfig:
                              "first, --mix-size filled with other multi-word texts).", "all", choices=SELECTIONS)
     mix_size: Optional[str] = option("How many --mix-dataset texts: a count above 1, or a share in (0, 1] of "
                                      "those --mix-select keeps (default: all of them).")
+    feedback_dataset: Optional[str] = option(
+        "Add visitors' corrections from the Space (its FEEDBACK_DATASET) to the training split only: a Hub dataset id "
+        "with an optional @revision (pin it: the card records the commit read) or a local folder of its JSONL files. "
+        "Corrections equal to a validation, test or --eval-dataset review are dropped and counted, those for other "
+        "classes refused and counted, and a text corrected twice keeps its latest label.")
+    feedback_weight: int = option("How many times each correction is repeated in the training split.", 1)
     val_size: float = option("Share of train held out for model selection when the dataset has no validation "
                              "split (stratified).", 0.1)
     test_size: float = option("Share held out as test when the dataset has no test split (stratified).", 0.2)
@@ -128,6 +135,10 @@ class TrainConfig:
                                     False)
     license: str = option("License declared in the model card.", "apache-2.0")
     # Hub
+    gate_against: Optional[str] = option(
+        "Score this model (Hub id or local directory: e.g. the one the Space serves now) on the same test reviews and "
+        "audit, put the comparison in the card, and let --push-to-hub publish only if accuracy drops by at most 0.3 "
+        "points and no audit capability's failure rate rises by more than 5 points.")
     push_to_hub: bool = option("Upload model, tokenizer, card and plots to the Hub in one commit.", False)
     hub_model_id: Optional[str] = option("Target repo, 'user/name' (required with --push-to-hub).")
     private: bool = option("Create the Hub repo as private.", False)
@@ -174,6 +185,11 @@ class TrainConfig:
         self.eval_sets = parse_eval_datasets(self.eval_dataset)
         self.mix = parse_mix(self.mix_dataset)
         self.mix_size = parse_size(self.mix_size)
+        self.feedback = parse_feedback(self.feedback_dataset)
+        if self.feedback_weight < 1:
+            raise UserError("--feedback-weight must be at least 1")
+        if self.gate_against and not self.audit:
+            raise UserError("--gate-against compares the audits of both models: drop --no-audit")
         if self.mix is None and (self.mix_size is not None or self.mix_select != "all"):
             raise UserError("--mix-size and --mix-select need --mix-dataset NAME=PATH")
         if self.resume_after_training and (self.resume_from_checkpoint or self.overwrite_output_dir):

@@ -29,6 +29,8 @@ from transformers import (
 from .. import __version__
 from ..cli import parse, run
 from ..data.domains import domains_table, load_eval_set
+from ..data.feedback import describe as describe_feedback
+from ..data.feedback import feedback_rows
 from ..data.mixing import describe as describe_mix
 from ..data.mixing import mix
 from ..data.perturb import augmented
@@ -37,6 +39,7 @@ from ..data.text import encode
 from ..errors import UserError
 from ..evaluation.audit import plot as plot_audit
 from ..evaluation.evaluate import check_compatible, comparison_table
+from ..evaluation.gate import refusal as gate_refusal
 from ..evaluation.metrics import classification_metrics
 from ..evaluation.plots import plot_confusion_matrix, plot_hp_search, plot_training_curves
 from ..hub import check_write_access, upload_folder
@@ -181,25 +184,35 @@ def train(cfg: TrainConfig) -> dict:
         print(f"counterfactual augmentation: {data['train_augmentation']['added']} of {before} training reviews name "
               "a person or group term and also train swapped")
     training_rows = splits.train
-    if cfg.mix is not None and not cfg.resume_after_training:  # a resumed run does not train again
+    if (cfg.mix or cfg.feedback) and not cfg.resume_after_training:  # a resumed run does not train again
+        # Every text the run evaluates on: no mixed text or correction equal to one may train the model.
         held_out = [splits.validation["text"], splits.test["text"]] + [
             load_eval_set(s.spec, cfg.text_column, cfg.label_column)[0]["text"] for s in cfg.eval_sets]
-        rows, data["train_mix"] = mix(cfg.mix, splits.label_names, select=cfg.mix_select, size=cfg.mix_size,
-                                      held_out=held_out, text_column=cfg.text_column,
-                                      label_column=cfg.label_column, seed=cfg.seed)
-        training_rows = pd.concat([splits.train, rows], ignore_index=True)
-        print(describe_mix(data["train_mix"]))
+        if cfg.mix is not None:
+            rows, data["train_mix"] = mix(cfg.mix, splits.label_names, select=cfg.mix_select, size=cfg.mix_size,
+                                          held_out=held_out, text_column=cfg.text_column,
+                                          label_column=cfg.label_column, seed=cfg.seed)
+            training_rows = pd.concat([training_rows, rows], ignore_index=True)
+            print(describe_mix(data["train_mix"]))
+        if cfg.feedback is not None:
+            rows, data["train_feedback"] = feedback_rows(cfg.feedback, splits.label_names, held_out=held_out,
+                                                         weight=cfg.feedback_weight)
+            training_rows = pd.concat([training_rows, rows], ignore_index=True)
+            print(describe_feedback(data["train_feedback"]))
     # Loaded before training, so a wrong baseline id fails in seconds, not after hours.
     baseline = Predictor.load(cfg.baseline_model) if cfg.compare_baseline else None
     if baseline is not None:
         check_compatible(baseline, splits.label_names)
+    against = Predictor.load(cfg.gate_against) if cfg.gate_against else None
+    if against is not None:
+        check_compatible(against, splits.label_names)
     if cfg.resume_after_training:
         finished = load_finished(out)
     else:
         finished = run_training(cfg, dataclasses.replace(splits, train=training_rows), out, data)
         if finished is None:  # not the main process: it only takes part in training
             return {}
-    return after_training(Context(cfg, splits, out, baseline), finished)
+    return after_training(Context(cfg, splits, out, baseline, against), finished)
 
 
 def run_training(cfg: TrainConfig, splits: Splits, out: Path, data: dict) -> Finished | None:
@@ -272,6 +285,7 @@ def after_training(ctx: Context, finished: Finished) -> dict:
     stops the rest; what was measured is written either way, the failure named in one line (its traceback in
     failed_step.log), and `--resume-after-training` runs the steps whose sections are missing on the saved model."""
     cfg, out, report = ctx.cfg, ctx.out, finished.report
+    ctx.report = report
     report.failed_step = None
     (out / FAILURE_LOG).unlink(missing_ok=True)
     for name, section, step in steps_after_training(cfg, ctx):
@@ -294,6 +308,8 @@ def after_training(ctx: Context, finished: Finished) -> dict:
     test = report.test
     print(f"test accuracy {test['accuracy']:.4f}, macro F1 {test['f1_macro']:.4f} on {len(ctx.splits.test)} "
           f"reviews; {report.train['runtime_s']:.0f} s of training; saved to {out}")
+    if cfg.push_to_hub and report.gate and (refused := gate_refusal(report.gate)):
+        raise UserError(refused)
     if cfg.push_to_hub:
         url = upload_folder(out, cfg.hub_model_id, private=cfg.private, ignore=[f"{CHECKPOINTS}/*"],
                             message=f"Upload {cfg.method} fine-tuned model: test accuracy {test['accuracy']:.4f}")

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..data.splits import Splits, stratified_subset
 from ..evaluation.audit import ROBUSTNESS_REVIEWS, audit, scorer
+from ..evaluation import gate
 from ..evaluation.evaluate import score, score_sets
 from ..evaluation.metrics import classification_metrics, ece_interval
 from ..export.int8_bar import SAMPLES as INT8_SAMPLES
@@ -23,20 +24,23 @@ from ..export.temperature import calibrate as fit_calibration
 from ..export.temperature import softmax
 from ..inference.predictor import Predictor
 from ..inference.settings import write_settings
-from ..model_report import PREDICTIONS_FILE
+from ..model_report import PREDICTIONS_FILE, ModelReport
 from .config import TrainConfig
 
 
 @dataclasses.dataclass
 class Context:
     """What the steps after training read: the run's options, its splits (train before any mixing), the output
-    folder, the baseline, and the Predictor the first step loads from disk."""
+    folder, the baseline and the gate's model, the Predictor the first step loads from disk, and the report so far
+    (the gate compares with the audit step's result)."""
 
     cfg: TrainConfig
     splits: Splits
     out: Path
     baseline: Predictor | None
+    against: Predictor | None = None  # --gate-against's model
     predictor: Predictor | None = None
+    report: ModelReport = dataclasses.field(default_factory=ModelReport)  # what the steps so far measured
 
 
 def score_test(out: Path, splits: Splits, calibrate: bool) -> tuple[dict, Predictor]:
@@ -75,6 +79,7 @@ def steps_after_training(cfg: TrainConfig, ctx: Context) -> list[tuple[str, str,
     steps = [("calibration and test scoring", "test", test_step)]
     steps += [("other domains", "domains", domains_step)] if cfg.eval_sets else []
     steps += [("audit", "audit", audit_step)] if cfg.audit else []
+    steps += [("gate", "gate", gate_step)] if ctx.against is not None else []
     steps += [("ONNX and OpenVINO files and int8 bar", "onnx", files_step)] if cfg.onnx else []
     steps += [("baseline scoring", "baseline", baseline_step)] if ctx.baseline is not None else []
     return steps
@@ -101,6 +106,20 @@ def domains_step(ctx: Context) -> dict:
 def audit_step(ctx: Context) -> dict:
     reviews = stratified_subset(ctx.splits.test, ROBUSTNESS_REVIEWS, seed=ctx.cfg.seed)["text"].tolist()
     return {"audit": audit(scorer(served(ctx)), reviews, ctx.cfg.seed)}
+
+
+def gate_step(ctx: Context) -> dict:
+    """--gate-against's model on the same test reviews and the same audit as this one (evaluation/gate.py)."""
+    cfg, splits = ctx.cfg, ctx.splits
+    labels = splits.test["label"].to_numpy()
+    old = score(ctx.against, splits.test["text"].tolist(), labels, splits.label_names, progress=True)["probs"]
+    new = pd.read_csv(ctx.out / PREDICTIONS_FILE)["prediction"].to_numpy()  # the test step's, in the same order
+    reviews = stratified_subset(splits.test, ROBUSTNESS_REVIEWS, seed=cfg.seed)["text"].tolist()
+    old_audit = audit(scorer(ctx.against), reviews, cfg.seed)
+    result = gate.compare(cfg.gate_against, labels, new, old.argmax(axis=1), ctx.report.audit, old_audit)
+    print(gate.refusal(result) or f"gate against {cfg.gate_against}: passed ({result['accuracy']['points']:+.2f} "
+          "points of test accuracy; no audit capability worse by more than 5 points)")
+    return {"gate": result}
 
 
 def files_step(ctx: Context) -> dict:

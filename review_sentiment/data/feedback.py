@@ -1,0 +1,185 @@
+"""Visitors' corrections ("Was this right?" in the Space): what a record holds, how personal details are taken out
+before anything is written, and how train.py reads them back (`--feedback-dataset`).
+
+A record is one JSON line: the review (redacted), the label the visitor chose, which model it corrects (its id, its
+commit and its classes), both models' answers as the Space gave them, and the time. No IP, no account, no cookie.
+
+Training adds corrections to the training split only. A correction whose text equals (after clean-up, case and spaces
+ignored) a review the run evaluates on is dropped and counted, so a visitor pasting a test review cannot leak it into
+training; corrections for another label set (the baseline's stars, a five-class model's) are refused and counted; the
+same text corrected twice keeps its latest label.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import UserError
+from ..hub import REPO_ID, explain_hub_error
+from .mixing import normalised
+
+RECORDS_GLOB = "*.jsonl"
+# What a record's fields mean, once: the Space writes them, the dataset card lists them, train.py reads them.
+FIELDS = {
+    "id": "a random id of the record",
+    "time": "when it was sent (UTC, ISO 8601)",
+    "text": "the review, with e-mail addresses, URLs, phone numbers and @handles replaced by <email>, <url>, <phone>, "
+            "<handle>",
+    "label": "the class the visitor says is right",
+    "model": "which side of the page it corrects: finetuned or baseline",
+    "model_id": "that model's Hub id or local folder name",
+    "model_revision": "the commit of that model's weights (null for a local folder)",
+    "labels": "that model's classes, in order",
+    "answers": "what each model answered on the page: label and per-class probabilities",
+    "redacted": "how many details of each kind were replaced",
+    "app_version": "the review-sentiment version that wrote it",
+}
+
+# Order matters: a URL may hold an @, an e-mail address holds one.
+_PATTERNS = [
+    ("url", re.compile(r"\b(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)),
+    ("email", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
+    # Candidates: 7 to 15 digits with phone separators; a list of years ("1999 2000 2001") is not a phone.
+    ("phone", re.compile(r"(?<![\w/])\+?\(?\d[\d\s().-]{5,}\d(?![\w/])")),
+    ("handle", re.compile(r"(?<![\w.@<])@\w{2,}")),
+]
+
+
+def _is_phone(candidate: str) -> bool:
+    digits = re.sub(r"\D", "", candidate)
+    if not 7 <= len(digits) <= 15:
+        return False
+    return (candidate.startswith("+") or bool(re.search(r"[-.()]", candidate)) or re.search(r"\d{7,}", candidate)
+            is not None or re.fullmatch(r"\d{3} \d{3} \d{4}", candidate.strip()) is not None)
+
+
+def redact(text: str) -> tuple[str, dict[str, int]]:
+    """The text with personal details replaced by placeholders, and how many of each kind."""
+    counts: dict[str, int] = {}
+    for kind, pattern in _PATTERNS:
+        def replace(match: re.Match, kind=kind) -> str:
+            if kind == "phone" and not _is_phone(match.group(0)):
+                return match.group(0)
+            counts[kind] = counts.get(kind, 0) + 1
+            return f"<{kind}>"
+        text = pattern.sub(replace, text)
+    return text, counts
+
+
+def read_records(root: Path) -> tuple[pd.DataFrame, int]:
+    """Every record under `root` (the JSONL files, any depth), and the count of lines that are not one: a line cut
+    short by a crash has no newline at its end and is skipped, as is anything that does not parse."""
+    rows, bad = [], 0
+    for path in sorted(Path(root).rglob(RECORDS_GLOB)):
+        content = path.read_bytes()
+        lines = content.split(b"\n")
+        if lines and lines[-1]:  # the last write did not finish: no newline after it
+            bad += 1
+        for line in lines[:-1]:
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                bad += 1
+                continue
+            if isinstance(record, dict) and isinstance(record.get("text"), str) and "label" in record:
+                rows.append(record)
+            else:
+                bad += 1
+    return pd.DataFrame(rows), bad
+
+
+@dataclass
+class FeedbackSpec:
+    spec: str  # a local folder or a Hub dataset id
+    revision: str | None = None  # for a Hub id: a branch, tag or commit
+
+
+def parse_feedback(item: str | None) -> FeedbackSpec | None:
+    """PATH_OR_ID[@revision], checked before any work."""
+    if item is None:
+        return None
+    if Path(item).expanduser().exists():
+        return FeedbackSpec(item)
+    spec, _, revision = item.partition("@")
+    if not REPO_ID.match(spec):
+        raise UserError(f"--feedback-dataset {item}: neither a local folder nor a Hub dataset id (owner/name, "
+                        "optionally @revision)")
+    return FeedbackSpec(spec, revision or None)
+
+
+def resolve(spec: FeedbackSpec) -> tuple[Path, str | None]:
+    """(the folder holding the records, the commit they were read at: None for a local folder)."""
+    path = Path(spec.spec).expanduser()
+    if path.exists():
+        return path, None
+    from huggingface_hub import snapshot_download
+
+    try:
+        folder = Path(snapshot_download(spec.spec, repo_type="dataset", revision=spec.revision,
+                                        allow_patterns=[RECORDS_GLOB, f"**/{RECORDS_GLOB}"]))
+    except Exception as exc:  # noqa: BLE001 - every Hub failure becomes one clear line
+        raise UserError(f"--feedback-dataset: could not download {spec.spec}: {explain_hub_error(exc)}") from exc
+    return folder, folder.name  # the snapshot's folder is named by the commit it holds
+
+
+def feedback_rows(spec: FeedbackSpec, label_names: list[str], *, held_out: list[pd.Series],
+                  weight: int = 1) -> tuple[pd.DataFrame, dict]:
+    """(rows to add to the training split, labels as the model's ids, each repeated `weight` times; what was kept
+    and dropped, for metrics.json and the card). `held_out`: every text the run evaluates on."""
+    folder, revision = resolve(spec)
+    frame, unreadable = read_records(folder)
+    if frame.empty:
+        raise UserError(f"--feedback-dataset {spec.spec}: no correction found (JSONL records under {folder}).")
+    records = len(frame)
+    same_classes = frame["labels"].map(lambda labels: list(labels or []) == list(label_names)) \
+        if "labels" in frame else pd.Series(False, index=frame.index)
+    refused = frame[~same_classes]
+    frame = frame[same_classes & frame["label"].isin(label_names)]
+    evaluated = {normalised(t) for texts in held_out for t in texts}
+    keys = frame["text"].map(normalised)
+    overlap = keys.isin(evaluated)
+    frame, keys = frame[~overlap], keys[~overlap]
+    # The same review corrected twice (or by two visitors): the latest label stands.
+    order = frame["time"].astype(str).argsort(kind="stable") if "time" in frame else range(len(frame))
+    frame, keys = frame.iloc[order], keys.iloc[order]
+    latest = ~keys.duplicated(keep="last")
+    kept = frame[latest.to_numpy()]
+    if kept.empty:
+        raise UserError(f"--feedback-dataset {spec.spec}: none of its {records:,} records can train this model "
+                        f"({len(refused):,} for other classes, {int(overlap.sum()):,} equal to a review the run "
+                        "evaluates on).")
+    rows = pd.DataFrame({"text": kept["text"].tolist(),
+                         "label": [label_names.index(label) for label in kept["label"]]})
+    counts = rows["label"].value_counts()
+    other = sorted({", ".join(map(str, labels or [])) for labels in refused.get("labels", [])})
+    digest = hashlib.sha256("\n".join(sorted(kept["text"] + "\t" + kept["label"])).encode()).hexdigest()[:16]
+    report = {"dataset": spec.spec, "revision": revision, "records": records, "unreadable_lines": unreadable,
+              "refused_other_classes": len(refused), "other_classes": other,
+              "dropped_evaluation_overlap": int(overlap.sum()), "dropped_superseded": int((~latest).sum()),
+              "kept": len(kept), "weight": weight, "added": len(kept) * weight, "sha256_16": digest,
+              "per_class": {label_names[i]: int(counts.get(i, 0)) for i in range(len(label_names))}}
+    return pd.concat([rows] * weight, ignore_index=True), report
+
+
+def describe(report: dict) -> str:
+    """One line for the log and the card."""
+    at = f" at {report['revision'][:12]}" if report.get("revision") else ""
+    per_class = ", ".join(f"{n:,} {name}" for name, n in report["per_class"].items())
+    line = (f"{report['kept']:,} visitor corrections of {report['dataset']}{at} ({per_class}) added to training"
+            + (f" x{report['weight']}" if report["weight"] > 1 else "")
+            + f"; dropped: {report['dropped_evaluation_overlap']:,} equal to a review the run evaluates on, "
+            f"{report['dropped_superseded']:,} superseded by a later correction of the same text")
+    if report["refused_other_classes"]:
+        line += (f"; refused: {report['refused_other_classes']:,} for other classes "
+                 f"({'; '.join(report['other_classes'])})")
+    if report["unreadable_lines"]:
+        line += f"; {report['unreadable_lines']:,} unreadable lines skipped"
+    return line
