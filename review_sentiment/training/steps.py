@@ -117,8 +117,9 @@ def gate_step(ctx: Context) -> dict:
     reviews = stratified_subset(splits.test, ROBUSTNESS_REVIEWS, seed=cfg.seed)["text"].tolist()
     old_audit = audit(scorer(ctx.against), reviews, cfg.seed)
     result = gate.compare(cfg.gate_against, labels, new, old.argmax(axis=1), ctx.report.audit, old_audit)
-    print(gate.refusal(result) or f"gate against {cfg.gate_against}: passed ({result['accuracy']['points']:+.2f} "
-          "points of test accuracy; no audit capability worse by more than 5 points)")
+    print(f"gate against {cfg.gate_against}: " + (
+        f"passed ({result['accuracy']['points']:+.2f} points of test accuracy; no audit capability worse by more "
+        "than 5 points)" if result["passed"] else "failed: " + "; ".join(result["failures"])))
     return {"gate": result}
 
 
