@@ -6,8 +6,10 @@
     python app.py --help                                                  # every option and its variable
 
 Every option falls back to an environment variable (how a Space passes settings): MODEL_ID, BASELINE_ID,
-MODEL_REVISION, BASELINE_REVISION, LONG_TEXT, QUANTIZE, RUNTIME, GRADIO_MCP_SERVER; GRADIO_SERVER_NAME and
-GRADIO_SERVER_PORT choose where to listen (0.0.0.0:7860, as Spaces expect).
+MODEL_REVISION, BASELINE_REVISION, LONG_TEXT, QUANTIZE, RUNTIME, GRADIO_MCP_SERVER, and for visitors' corrections
+FEEDBACK_DIR, FEEDBACK_DATASET (a Hub dataset they are pushed to; HF_TOKEN with write access), FEEDBACK_PUBLIC,
+FEEDBACK_EVERY, FEEDBACK_PER_MINUTE; GRADIO_SERVER_NAME and GRADIO_SERVER_PORT choose where to listen (0.0.0.0:7860,
+as Spaces expect).
 """
 
 import sys

@@ -125,7 +125,8 @@ class LiveApp:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # Visitors' corrections go to a folder of the test's own, never the checkout's app_data/.
-        feedback = tempfile.mkdtemp(prefix=f"feedback-{self.port}-")
+        feedback = (extra_env or {}).get("FEEDBACK_DIR") or tempfile.mkdtemp(prefix=f"feedback-{self.port}-")
+        self.feedback_dir = Path(feedback)
         env = subprocess_env(**{"MODEL_ID": str(model), "BASELINE_ID": str(baseline), "GRADIO_SERVER_NAME": "127.0.0.1",
                                 "GRADIO_SERVER_PORT": str(self.port), "HF_HUB_OFFLINE": "1", "FEEDBACK_DIR": feedback,
                                 **(extra_env or {})})

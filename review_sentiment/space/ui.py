@@ -212,30 +212,32 @@ def feedback_box(service: Service, review: gr.Textbox) -> None:
         gr.Markdown(f"**Was this right?** Choose the right class and send it.  \n<small>{feedback_terms(store)}"
                     "</small>")
         with gr.Row():
-            choices = [gr.Radio(list(slot.predictor.labels), label=label, elem_id=f"feedback-{side}")
+            choices = [gr.Radio(list(slot.predictor.labels) if slot.predictor else [], label=label,
+                                visible=slot.predictor is not None, elem_id=f"feedback-{side}")
                        for side, slot, label in (("finetuned", service.model, "Fine-tuned: the review is"),
-                                                 ("baseline", service.baseline, "Baseline: the review deserves"))
-                       if slot.predictor is not None]
+                                                 ("baseline", service.baseline, "Baseline: the review deserves"))]
         send = gr.Button("Send", size="sm", elem_id="feedback-send")
     thanks = gr.Markdown(elem_id="feedback-thanks")
 
-    def send_feedback(text: str, *labels, request: gr.Request):
-        chosen = [label for label in labels if label]  # a class names its model (feedback.FeedbackStore.correct)
+    def send_feedback(text: str, finetuned: str | None, baseline: str | None, request: gr.Request):
+        chosen = [label for label in (finetuned, baseline) if label]  # a class names its model (FeedbackStore.correct)
         if not chosen:
-            return "⚠️ Choose the right class first.", *labels
+            return "⚠️ Choose the right class first.", finetuned, baseline
         try:
             for label in chosen:
-                answer = store.correct(service, text, label, client=client_address(request.headers,
-                                                                                    request.client))
+                answer = store.correct(service, text, label, client=client_address(request.headers, request.client))
         except UserError as exc:
-            return f"⚠️ {exc}", *labels
+            return f"⚠️ {exc}", finetuned, baseline
         except Exception:  # noqa: BLE001
             log.exception("feedback failed")
-            return "⚠️ Something went wrong while saving your correction; it was not kept.", *labels
-        return f"✅ {answer['message']}", *[None] * len(labels)
+            return "⚠️ Something went wrong while saving your correction; it was not kept.", finetuned, baseline
+        return f"✅ {answer['message']}", None, None
 
-    send.click(send_feedback, [review, *choices], [thanks, *choices], api_visibility="private")
-    review.change(lambda: ("", *[None] * len(choices)), None, [thanks, *choices], api_visibility="private")
+    send.click(send_feedback, [review, *choices], [thanks, *choices], api_visibility="private",
+               show_progress_on=thanks)
+    # A new review clears the choices, without a spinner over them (they are not waiting for a model).
+    review.change(lambda: ("", None, None), None, [thanks, *choices], api_visibility="private",
+                  show_progress="hidden")
 
 
 def batch_tab(service: Service) -> None:
