@@ -12,6 +12,8 @@ import contextlib
 import inspect
 import io
 import logging
+import signal
+import sys
 
 from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
@@ -195,4 +197,7 @@ def serve(cfg: AppConfig) -> None:
     elif share:
         print("No public share link: the Gradio share server cannot be reached from this machine; the app keeps "
               "serving locally.", flush=True)
+    # Spaces stop a container with SIGTERM: leaving through SystemExit runs the atexit handlers, among them the
+    # feedback scheduler's last push (feedback_hub.py).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     demo.block_thread()

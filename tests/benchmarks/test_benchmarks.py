@@ -130,6 +130,22 @@ def test_compare_benchmark(tmp_path, trained_model, binary_data):
     assert "POST /api/v1/compare" in stdout
 
 
+def test_feedback_loop_benchmark(tmp_path, trained_model):
+    """Visitors' corrections through the running app's REST route, re-training with the model's own recipe, the gate,
+    and the before/after table."""
+    out = tmp_path / "loop.json"
+    stdout = bench("feedback_loop.py", "--model", str(trained_model), "--out-dir", str(tmp_path / "after"),
+                   "--corrections", "20", "--no-onnx", "--json", str(out))
+    report = json.loads(out.read_text())
+    assert report["corrections"] == 20 and report["feedback"]["kept"] == 20 and report["train_exit"] in (0, 2)
+    assert report["feedback"]["dropped_evaluation_overlap"] == 0
+    rows = report["rows"]
+    assert {"IMDb test accuracy (the same reviews)", "held-out frames (nobody sent them)"} <= set(rows)
+    assert any(name.startswith("audit Negation") for name in rows)
+    assert isinstance(report["gate"]["passed"], bool) and report["machine"]["cpu"]
+    assert "20 corrections acknowledged" in stdout and "gate against" in stdout
+
+
 def test_bulk_benchmark(tmp_path, trained_model, binary_data):
     out = tmp_path / "bulk.json"
     stdout = bench("bulk.py", "--model", str(trained_model), "--data", str(binary_data / "test.parquet"),

@@ -111,13 +111,19 @@ def test_a_killed_process_loses_no_acknowledged_correction_and_the_next_start_pu
     records, unreadable = read_records(folder)
     assert unreadable == 0 and sorted(records["id"]) == sorted(acknowledged)
 
-    restarted = hub_app(models, hub, folder)
+    # The next start pushes what was waiting at once; the next push is 10 minutes away, so what is sent now reaches
+    # the dataset only through the push at shutdown (SIGTERM, as Spaces stop a container).
+    restarted = hub_app(models, hub, folder, FEEDBACK_EVERY="10")
     try:
         assert wait_until(lambda: sorted(r["id"] for r in pushed(hub)) == sorted(acknowledged)
                           if (("dataset", DATASET) in hub.repos) else False)
         assert httpx.get(f"{restarted.url}/healthz").json()["feedback"]["records"] == 8
+        late = httpx.post(f"{restarted.url}/api/v1/feedback", json={"text": "sent just before a restart",
+                                                                    "label": "negative"}, timeout=60).json()["id"]
+        assert late not in {r["id"] for r in pushed(hub)}
     finally:
         restarted.stop()
+    assert sorted(r["id"] for r in pushed(hub)) == sorted([*acknowledged, late])
 
 
 def test_without_a_token_or_write_access_feedback_stays_local_and_says_so(models, hub, tmp_path):
