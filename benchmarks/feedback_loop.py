@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load import start_app  # noqa: E402
 from machine import cpu_info, describe  # noqa: E402
 
 # Not the audit's words (evaluation/behaviour.py: POSITIVE, NEGATIVE, THINGS) nor its frames.
@@ -74,30 +74,6 @@ def send(url: str, corrections: list[tuple[str, str]]) -> list[dict]:
 
     with ThreadPoolExecutor(4) as pool_:
         return list(pool_.map(one, enumerate(corrections)))
-
-
-def start_app(model: str, baseline: str, feedback_dir: Path):
-    import socket
-
-    import httpx
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "MODEL_ID": model, "BASELINE_ID": baseline, "GRADIO_SERVER_NAME": "127.0.0.1",
-           "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-           "FEEDBACK_DIR": str(feedback_dir), "FEEDBACK_PER_MINUTE": "60"}
-    process = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(480):
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    process.kill()
-    raise RuntimeError("the app did not start")
 
 
 def recipe(model_dir: Path) -> list[str]:
@@ -160,7 +136,7 @@ def main() -> None:
         from compare import make_star_baseline
 
         baseline = make_star_baseline(model, work / "stars", vocab_size=before.tokenizer.vocab_size, size="tiny")
-    process, url = start_app(model, baseline, work / "feedback")
+    process, url = start_app(model, baseline, FEEDBACK_DIR=str(work / "feedback"), FEEDBACK_PER_MINUTE="60")
     try:
         started = time.perf_counter()
         acks = send(url, chosen)

@@ -162,7 +162,8 @@ def count_lines(path: Path) -> int:
 
 
 def model_names(slot) -> tuple[str, str | None]:
-    """(id, commit) of a served model (a service.Slot): its Hub repo and commit, or a local folder's name (never its full path)."""
+    """(id, commit) of a served model (a service.Slot): its Hub repo and commit, or a local folder's name (never its
+    full path)."""
     source = slot.source
     if source.get("repo"):
         return source["repo"], source.get("revision")

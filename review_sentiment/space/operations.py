@@ -38,7 +38,6 @@ from .schemas import (
 )
 from .service import Service
 
-
 ONE_REVIEW = {"text": inspect.Parameter.empty}
 
 
@@ -154,10 +153,11 @@ OPERATIONS: list[Operation] = [
         request=RobustnessRequest, response=RobustnessResponse | Unreadable),
     Operation(
         "feedback", feedback,
-        description='''A correction of one model's answer on one movie review ("Was this right?"), kept to train the next
-        model: the review (e-mail addresses, URLs, phone numbers and @handles replaced), the class the sender says is
-        right, both models' answers, their commits and the time; no address or account. Answers "saved", the record's
-        "id", "count" (corrections kept so far), "redacted" (details replaced, by kind) and a thank-you "message".
+        description='''A correction of one model's answer on one movie review ("Was this right?"), kept to train the
+        next model: the review (e-mail addresses, URLs, phone numbers and @handles replaced), the class the sender says
+        is right, both models' answers, their commits and the time; no address or account. Answers "saved", the
+        record's "id", "count" (corrections kept so far), "redacted" (details replaced, by kind) and a thank-you
+        "message".
 
         Args:
             text: the review, plain text (up to 20,000 characters).

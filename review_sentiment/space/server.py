@@ -97,7 +97,8 @@ def rest_route(router: APIRouter, service: Service, operation: Operation) -> Non
          inspect.Parameter("http", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request)],
         return_annotation=operation.response)
     router.add_api_route(f"{REST_PREFIX}/{operation.name}", endpoint, methods=["POST"], name=operation.name,
-                         response_model=operation.response, responses=operation.errors, description=operation.route_doc())
+                         response_model=operation.response, responses=operation.errors,
+                         description=operation.route_doc())
 
 
 def rest_routes(service: Service, operations: list[Operation] = OPERATIONS) -> APIRouter:

@@ -13,8 +13,8 @@ from typing import Callable
 import pandas as pd
 
 from ..data.splits import Splits, stratified_subset
-from ..evaluation.audit import ROBUSTNESS_REVIEWS, audit, scorer
 from ..evaluation import gate
+from ..evaluation.audit import ROBUSTNESS_REVIEWS, audit, scorer
 from ..evaluation.evaluate import score, score_sets
 from ..evaluation.metrics import classification_metrics, ece_interval
 from ..export.int8_bar import SAMPLES as INT8_SAMPLES

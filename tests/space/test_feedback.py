@@ -8,8 +8,6 @@ the app and its REST routes are the real thing, in their own process (`python ap
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path

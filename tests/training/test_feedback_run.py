@@ -15,7 +15,7 @@ import tiny
 from conftest import ROOT, subprocess_env
 from fake_hub import USER, FakeHub, Repo
 from huggingface_hub import ModelCard
-from test_mixing_run import AUDIT_WORDS, phrases, train
+from test_mixing_run import negation_base, phrases, review_data, train  # noqa: F401 - two fixtures
 
 from review_sentiment.data.mixing import NEGATION
 from review_sentiment.evaluation.audit import scorer
@@ -41,24 +41,7 @@ def corrections() -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def negation_base(tmp_path_factory):
-    return tiny.make_base_model(tmp_path_factory.mktemp("feedback-base"), "bert",
-                                extra_words=[*AUDIT_WORDS, "n't", "at", "all", "is"])
-
-
-@pytest.fixture(scope="module")
-def review_data(tmp_path_factory):
-    """Tiny reviews that never negate, as in test_mixing_run: only the corrections can teach negation."""
-    folder = tiny.write_dataset(tmp_path_factory.mktemp("feedback-reviews"), ["negative", "positive"])
-    for split in ("train", "test"):
-        frame = pd.read_parquet(folder / f"{split}.parquet")
-        frame["text"] = frame["text"].str.replace(r"\bnot\b", "this", regex=True)
-        frame.to_parquet(folder / f"{split}.parquet")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory, negation_base, review_data):
+def runs(tmp_path_factory, negation_base, review_data):  # noqa: F811 - test_mixing_run's fixtures
     root = tmp_path_factory.mktemp("feedback-runs")
     before = root / "before"
     train(before, negation_base, review_data)
@@ -142,7 +125,8 @@ def test_the_gate_refuses_to_publish_a_model_built_to_be_worse(runs):
     worse = results["worse"]
     assert worse.returncode == 2, worse.stderr[-3000:]
     last = worse.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: --push-to-hub refused: this model fails the gate against") and "test accuracy" in last
+    assert last.startswith("error: --push-to-hub refused: this model fails the gate against")
+    assert "test accuracy" in last
     assert "Traceback" not in worse.stderr and f"{USER}/worse" not in published
     gate = json.loads((root / "worse" / "metrics.json").read_text())["gate"]
     assert not gate["passed"] and gate["accuracy"]["points"] < -0.3
