@@ -62,7 +62,7 @@ class ModelReport:
     audit: Optional[dict] = None  # evaluation/audit.py's result
     gate: Optional[dict] = None  # evaluation/gate.py's comparison with --gate-against's model, and its verdict
     onnx: Optional[dict] = None  # {"files", "int8", "summary"} (export/int8_bar.ship)
-    openvino: Optional[dict] = None  # the same, and "bf16" where the CPU has AMX
+    openvino: Optional[dict] = None  # the same, and "bf16" where the CPU computes bf16 (AMX, AVX-512 BF16)
     baseline: Optional[dict] = None  # the baseline's test metrics
     failed_step: Optional[dict] = None  # {"step", "error"} when a step after training failed
     other: dict = dataclasses.field(default_factory=dict)  # keys this version does not know, kept as they were
@@ -92,7 +92,7 @@ class ModelReport:
 
     def file_check(self, runtime_folder: str, precision: str) -> dict | None:
         """The accuracy bar's figures train.py recorded for a runtime's file ("onnx" or "openvino") at a precision
-        ("int8"; "bf16" for OpenVINO's fp32 file on a CPU with AMX)."""
+        ("int8"; "bf16" for OpenVINO's fp32 file on a CPU that computes bf16)."""
         return ((getattr(self, runtime_folder, None) if runtime_folder in ("onnx", "openvino") else None)
                 or {}).get(precision)
 

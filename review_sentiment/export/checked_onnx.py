@@ -42,7 +42,7 @@ def checked_files(files) -> dict[str, Path]:
 def check_of(path: Path | None, config_dir: Path | None, precision: str = "int8") -> dict | None:
     """The bar's figures for a served int8 file: beside it (publishing: int8_check.json, keyed by file) or in the
     model's metrics.json (train.py: under the file's folder name, "onnx" or "openvino", and the precision: OpenVINO's
-    fp32 file has a "bf16" check where train.py ran on a CPU with AMX)."""
+    fp32 file has a "bf16" check where train.py ran on a CPU that computes bf16)."""
     if path is None:
         return None
     beside = path.parent.parent / CHECK_FILE

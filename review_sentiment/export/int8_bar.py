@@ -132,9 +132,9 @@ def check_openvino(predictor, fp32_path: Path, folder: Path, texts, labels, fp32
 
 
 def check_bf16(predictor, xml: Path, texts, labels, fp32) -> dict | None:
-    """OpenVINO's fp32 file run in bf16, scored against fp32 like an int8 file, where this CPU computes bf16 on its
-    own matrix units (AMX; cpu.native_bf16); None elsewhere, since there the hint would not run what a Space with
-    AMX runs."""
+    """OpenVINO's fp32 file run in bf16, scored against fp32 like an int8 file, where this CPU computes bf16 itself
+    (AMX or AVX-512 BF16; cpu.native_bf16); None elsewhere, since there the hint would run fp32, not what a Space
+    with bf16 runs."""
     from ..cpu import cpu_info, describe, native_bf16
 
     if not native_bf16():
@@ -146,9 +146,9 @@ def check_bf16(predictor, xml: Path, texts, labels, fp32) -> dict | None:
 def export_and_check(predictor, folder: Path, texts, labels, calibration=None) -> dict[str, dict]:
     """onnx/model.onnx exported into `folder` with onnx/model_quantized.onnx from the first scheme that meets the bar
     (or the last tried), and where OpenVINO is installed openvino/openvino_model.xml with its static int8 file
-    calibrated on `calibration` (and, on a CPU with AMX, the fp32 file's bf16 check). {"onnx" | "openvino": {"paths":
-    {"fp32": path, "int8": path}, "check": ..., "bf16": ...}}; fp32 is scored once on ONNX Runtime and is every
-    check's reference."""
+    calibrated on `calibration` (and, on a CPU that computes bf16, the fp32 file's bf16 check).
+    {"onnx" | "openvino": {"paths": {"fp32": path, "int8": path}, "check": ..., "bf16": ...}}; fp32 is scored once on
+    ONNX Runtime and is every check's reference."""
     from . import onnx, openvino_ir
 
     fp32_path = onnx.export(predictor.model, predictor.tokenizer, folder / onnx.FP32_FILE)
@@ -184,7 +184,7 @@ def ship(predictor, folder, texts, labels, calibration=None) -> dict:
                         "int8": None if skipped else check,
                         "summary": summary(check) + ("" if skipped or check["passed"]
                                                      else "; only the fp32 file ships")}
-        if made.get("bf16"):  # OpenVINO on a CPU with AMX: the fp32 file in bf16, checked the same way
+        if made.get("bf16"):  # OpenVINO on a CPU that computes bf16: the fp32 file in bf16, checked the same way
             report[name] |= {"bf16": made["bf16"], "summary": report[name]["summary"] + "; " + reason(made["bf16"])}
     return report
 

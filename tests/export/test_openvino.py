@@ -185,10 +185,10 @@ def test_a_file_openvino_cannot_compile_drops_out_in_one_line(trained_model, tmp
     assert len(warnings) == 1 and warnings[0].exc_info is None, "one line, no traceback"
 
 
-def test_bf16_is_checked_and_offered_only_on_cpus_that_compute_it_natively(trained_model):
-    """On a CPU with AMX, train.py also scores OpenVINO's fp32 file run in bf16 against the bar, and the Space may time
-    it beside the int8 files (never with QUANTIZE=none); elsewhere neither happens, since the hint would not run what
-    an AMX CPU runs (and without AMX bf16 measured slower than fp32)."""
+def test_bf16_is_checked_and_offered_only_on_cpus_that_compute_it(trained_model):
+    """On a CPU that computes bf16 (AMX, or AVX-512 BF16: its flags and OpenVINO's capabilities say so), train.py also
+    scores OpenVINO's fp32 file run in bf16 against the bar, and the Space may time it beside the int8 files (never
+    with QUANTIZE=none); elsewhere neither happens, since the hint would run fp32 there."""
     from review_sentiment.cpu import native_bf16
 
     metrics = json.loads((trained_model / "metrics.json").read_text())["openvino"]
@@ -199,10 +199,38 @@ def test_bf16_is_checked_and_offered_only_on_cpus_that_compute_it_natively(train
         assert "bf16" not in metrics and not bf16
         return
     check = metrics["bf16"]
-    assert check["precision"] == "bf16" and "amx_bf16" in check["cpu"] and "bf16 " in metrics["summary"]
+    assert check["precision"] == "bf16" and "bf16" in check["cpu"] and "bf16 " in metrics["summary"]
     assert bf16 == ([("openvino", "bf16", trained_model / openvino_ir.FP32_FILE)] if check["passed"] else [])
     served = predictor.on("openvino", "bf16", trained_model / openvino_ir.FP32_FILE)
     assert served.runtime.description == f"OpenVINO, bf16 ({openvino_ir.FP32_FILE})" and served.int8_check == check
+
+
+@pytest.mark.parametrize("isa, openvino_says, offered", [
+    (["avx2", "avx512f", "avx512_bf16"], True, True),  # AVX-512 BF16 without AMX (AMD Zen 4): offered, then timed
+    (["avx2", "avx512f", "amx_tile", "amx_bf16"], True, True),
+    (["avx2", "avx512f", "avx512_vnni"], True, False),  # no bf16 units
+    (["avx2", "avx512f", "avx512_bf16"], False, False),  # OpenVINO's CPU plugin does not run bf16 here
+])
+def test_bf16_is_offered_where_the_cpu_says_it_computes_it_and_never_unchecked(trained_model, tmp_path, monkeypatch,
+                                                                               isa, openvino_says, offered):
+    """The CPU's facts faked both ways; the model folder carries a passing bf16 check (as train.py writes it on such a
+    CPU), or none: without a check nothing in bf16 is offered on any CPU."""
+    from review_sentiment import cpu
+
+    monkeypatch.setattr(cpu, "cpu_info", lambda: {"cpu": "faked", "family": None, "model": None, "cores": 2,
+                                                  "isa": isa, "hypervisor": False, "machine": "x86_64"})
+    monkeypatch.setattr(cpu, "openvino_bf16", lambda: openvino_says)
+    folder = tmp_path / "model"
+    shutil.copytree(trained_model, folder)
+    metrics = json.loads((folder / "metrics.json").read_text())
+    metrics["openvino"]["bf16"] = {"passed": True, "precision": "bf16", "agreement": 1.0, "cpu": "faked"}
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    predictor = Predictor.load(str(folder), device="cpu")
+    bf16 = [o for o in candidates(predictor, None, "auto") if o[1] == "bf16"]
+    assert bf16 == ([("openvino", "bf16", folder / openvino_ir.FP32_FILE)] if offered else [])
+    del metrics["openvino"]["bf16"]  # unchecked
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    assert not [o for o in candidates(Predictor.load(str(folder), device="cpu"), None, "auto") if o[1] == "bf16"]
 
 
 def test_nncf_is_imported_with_its_telemetry_off():
