@@ -130,6 +130,17 @@ def test_compare_benchmark(tmp_path, trained_model, binary_data):
     assert "POST /api/v1/compare" in stdout
 
 
+def test_two_models_benchmark(tmp_path, trained_model, binary_data):
+    """Both models of one review scored one after the other against at once, on the runtimes the app chooses."""
+    out = tmp_path / "two.json"
+    stdout = bench("two_models.py", "--model", str(trained_model), "--dataset", str(binary_data), "--reviews", "3",
+                   "--words", "1-100", "--baseline-size", "tiny", "--baseline-vocab", "500", "--out", str(out))
+    report = json.loads(out.read_text())
+    assert len(report["ways"]) == 3 and all(w["p50_ms"] > 0 for w in report["ways"].values())
+    assert report["ways"]["one after the other (every core each)"]["vs_one_after_the_other"] == 1.0
+    assert len(report["served"]) == 2 and "speed vs one after the other" in stdout
+
+
 def test_feedback_loop_benchmark(tmp_path, trained_model):
     """Visitors' corrections through the running app's REST route, re-training with the model's own recipe, the gate,
     and the before/after table."""
