@@ -82,6 +82,11 @@ def test_a_new_operation_is_one_entry_found_on_rest_gr_api_and_mcp(toy_app):
     assert client.predict("GREAT film", api_name="/whisper")["upper"] == "great film", "callable, undocumented"
     tools = asyncio.run(tool_names(toy_app))
     assert {"predict", "compare", "robustness", "shout"} <= tools and "whisper" not in tools
+    # Visitors' corrections: not an MCP tool (an agent should not label data for a person), and without a feedback
+    # folder the route says feedback is off.
+    assert "feedback" not in tools and "/api/v1/feedback" in paths
+    off = httpx.post(f"{toy_app}/api/v1/feedback", json={"text": "not bad", "label": "positive"}, timeout=30)
+    assert off.status_code == 503 and "Feedback is off" in off.json()["error"]
 
 
 def test_a_review_is_checked_once_per_request_on_every_surface(tmp_path, star_baseline, monkeypatch):
