@@ -288,7 +288,7 @@ def api_endpoint(service: Service, operation: Operation) -> None:
                                   if request is not None else "")
         except UserError as exc:
             # A refused review is the caller's to fix: one line in the server log, not Gradio's 28-line traceback.
-            log.info("%s refused: %s", operation.name, exc)
+            log.info("%s refused a review: %s", operation.name, exc)
             raise gr.Error(str(exc), print_exception=False) from None
 
     # Gradio reads the endpoint's parameters from the signature and their descriptions from the docstring, and MCP
