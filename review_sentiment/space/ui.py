@@ -168,7 +168,7 @@ def analyze_tab(service: Service, demo: gr.Blocks) -> None:
             bl_line.render()
     agreement.render()
     if service.feedback is not None:
-        feedback_box(service, review)
+        feedback_box(service, review, button)
     robust_button = gr.Button("How robust is this verdict?", size="sm", elem_id="robustness")
     robust_view = gr.HTML(elem_id="robustness-view")
     with gr.Row():
@@ -205,7 +205,7 @@ def analyze_tab(service: Service, demo: gr.Blocks) -> None:
     review.change(lambda: "", None, robust_view, api_visibility="private")
 
 
-def feedback_box(service: Service, review: gr.Textbox) -> None:
+def feedback_box(service: Service, review: gr.Textbox, analyze: gr.Button) -> None:
     """"Was this right?" under the verdicts: the right class for either model, sent only on Send."""
     store = service.feedback
     with gr.Group(elem_id="feedback"):
@@ -235,9 +235,11 @@ def feedback_box(service: Service, review: gr.Textbox) -> None:
 
     send.click(send_feedback, [review, *choices], [thanks, *choices], api_visibility="private",
                show_progress_on=thanks)
-    # A new review clears the choices, without a spinner over them (they are not waiting for a model).
-    review.change(lambda: ("", None, None), None, [thanks, *choices], api_visibility="private",
-                  show_progress="hidden")
+    # A new analysis clears the choices, without a spinner over them. On the analysis, not on every change of the
+    # box: a third change listener that updates the radios made Chromium's page re-send the box's change events
+    # in a loop, with old and new text in turn.
+    for event in (analyze.click, review.submit):
+        event(lambda: ("", None, None), None, [thanks, *choices], api_visibility="private", show_progress="hidden")
 
 
 def batch_tab(service: Service) -> None:

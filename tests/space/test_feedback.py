@@ -41,8 +41,10 @@ def hub():
 
 
 def hub_app(models, hub, folder: Path, token: str | None = TOKEN, dataset: str = DATASET, **env) -> LiveApp:
-    return LiveApp(*models, extra_env={**hub.env(token), "HF_HUB_OFFLINE": "0", "FEEDBACK_DIR": str(folder),
-                                       "FEEDBACK_DATASET": dataset, "FEEDBACK_EVERY": "0.05", **env}).wait()
+    # HF_HOME of its own: a token saved on this machine must not stand in for "no token".
+    return LiveApp(*models, extra_env={**hub.env(token), "HF_HUB_OFFLINE": "0", "HF_HOME": str(folder.parent / "hf"),
+                                       "FEEDBACK_DIR": str(folder), "FEEDBACK_DATASET": dataset,
+                                       "FEEDBACK_EVERY": "0.05", **env}).wait()
 
 
 def pushed(hub, dataset: str = DATASET) -> list[dict]:
