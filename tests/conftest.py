@@ -192,6 +192,46 @@ def browser():
         browser.close()
 
 
+def open_app(page, url: str) -> None:
+    """Open the app as a visitor does, and wait until the page has settled: Gradio binds the page's events, then
+    sends its load events (a shared link's review, the feedback status); "networkidle" is when those have been
+    answered. A review filled in on a page still settling can reach the app empty (seen in CI: a star chart that
+    never came), which no visitor, who takes longer than that to type, meets."""
+    page.goto(url, wait_until="networkidle")
+
+
+def analyze_on_page(page, text: str, expect_in_agreement: str = "fine-tuned") -> None:
+    """Type a review into the settled page, press Enter, and wait for the verdicts."""
+    from playwright.sync_api import expect
+
+    box = page.locator("#review textarea")
+    box.fill(text)
+    expect(box).to_have_value(text)
+    box.press("Enter")
+    page.locator("#agreement").get_by_text(expect_in_agreement).wait_for()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test shows what the page and the app said at that moment (and leaves a screenshot), so a
+    failure seen only in CI can be read from CI's output."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    page = item.funcargs.get("page")
+    if page is not None and not page.is_closed():
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"failed-{item.name}.png"), full_page=True)
+            report.sections.append(("the page when the test failed", page.locator("body").inner_text()[-3000:]))
+        except Exception as exc:  # noqa: BLE001 - the failure itself is what the report is about
+            report.sections.append(("the page when the test failed", f"could not be read: {exc!r}"))
+    for name in ("live_app", "five_app"):
+        app = item.funcargs.get(name)
+        if isinstance(app, LiveApp) and not app.log.closed:
+            report.sections.append((f"{name}'s log, last lines", app.output()[-3000:]))
+
+
 @pytest.fixture()
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)

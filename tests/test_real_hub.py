@@ -12,7 +12,7 @@ import time
 import httpx
 import numpy as np
 import pytest
-from conftest import ARTIFACTS, HAS_CHROMIUM, ROOT, LiveApp, subprocess_env
+from conftest import ARTIFACTS, HAS_CHROMIUM, ROOT, LiveApp, open_app, subprocess_env
 from fake_hub import USER, FakeHub
 from hub_layouts import BOT, LVWERRA, NLPTOWN, PICKLED_ONLY, build
 
@@ -206,7 +206,7 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
         print(f"\ncold start to first answer (tiny models, offline cache): {first_answer_s:.1f} s")
         if HAS_CHROMIUM:  # the About tab names the repo, the pinned commit and that the model was trained elsewhere
             page = request.getfixturevalue("page")
-            page.goto(app.url)
+            open_app(page, app.url)
             page.get_by_role("tab", name="About").click()
             page.get_by_text("Trained elsewhere").wait_for()
             about = page.locator("body").inner_text()

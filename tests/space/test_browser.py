@@ -5,7 +5,7 @@ Screenshots land in test-artifacts/ for a person to look at.
 
 import pandas as pd
 import pytest
-from conftest import ARTIFACTS, HAS_CHROMIUM, LiveApp, free_port
+from conftest import ARTIFACTS, HAS_CHROMIUM, LiveApp, analyze_on_page, free_port, open_app
 
 pytestmark = pytest.mark.skipif(not HAS_CHROMIUM, reason="Debian's chromium is not installed")
 
@@ -13,11 +13,8 @@ pytestmark = pytest.mark.skipif(not HAS_CHROMIUM, reason="Debian's chromium is n
 def test_type_a_review_and_press_enter(page, live_app):
     from playwright.sync_api import expect
 
-    page.goto(live_app.url)
-    # The session's first page: typed as a visitor types (a key at a time), once the page is whole, so the box's
-    # value has reached the app before Enter (a fill on a page still loading once submitted an empty review).
-    page.wait_for_function("document.readyState === 'complete'")
-    page.locator("#analyze").wait_for()
+    open_app(page, live_app.url)
+    # Typed as a visitor types, a key at a time.
     box = page.locator("#review textarea")
     box.click()
     box.press_sequentially("the acting was superb and the story wonderful , i loved it")
@@ -36,11 +33,8 @@ def test_type_a_review_and_press_enter(page, live_app):
 
 
 def test_star_distribution_reads_in_star_order_as_bars(page, live_app):
-    page.goto(live_app.url)
-    box = page.locator("#review textarea")
-    box.fill("awful boring plot and the worst acting , a waste")
-    box.press("Enter")
-    page.locator("#agreement").get_by_text("fine-tuned").wait_for()
+    open_app(page, live_app.url)
+    analyze_on_page(page, "awful boring plot and the worst acting , a waste")
     chart = page.locator("#baseline .dist")
     text = chart.inner_text()
     positions = [text.index(label) for label in ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"]]
@@ -56,7 +50,7 @@ def test_examples_sit_under_the_review_box_on_a_phone(browser, live_app):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
     try:
-        page.goto(live_app.url)
+        open_app(page, live_app.url)
         button = page.locator("#analyze").bounding_box()
         first = page.get_by_text("Clear negative", exact=True)
         example = first.bounding_box()
@@ -74,7 +68,7 @@ def test_examples_sit_under_the_review_box_on_a_phone(browser, live_app):
 def test_too_large_upload_is_refused_on_the_page(page, live_app, tmp_path):
     big = tmp_path / "big.csv"
     big.write_bytes(b"text\n" + b"a fine film\n" * 600_000)  # 7.2 MB, over the 5 MB limit
-    page.goto(live_app.url)
+    open_app(page, live_app.url)
     page.get_by_role("tab", name="Batch").click()
     page.locator("#batch-file input[type=file]").set_input_files(str(big))
     page.get_by_text("maximum allowed size").wait_for()
@@ -90,12 +84,9 @@ def test_share_link_that_cannot_be_made_is_one_line_and_the_app_keeps_serving(pa
     app = LiveApp(trained_model, star_baseline, args=["--share"],
                   extra_env={"HTTPS_PROXY": proxy, "HTTP_PROXY": proxy, "NO_PROXY": "127.0.0.1,localhost"}).wait()
     try:
-        page.goto(app.url)
+        open_app(page, app.url)
         page.screenshot(path=str(ARTIFACTS / "share-refused.png"))
-        box = page.locator("#review textarea")
-        box.fill("great wonderful film")
-        box.press("Enter")
-        page.locator("#agreement").get_by_text("fine-tuned").wait_for()
+        analyze_on_page(page, "great wonderful film")
         output = app.output()
         refusals = [line for line in output.splitlines() if "share link" in line.lower()]
         assert len(refusals) == 1 and refusals[0].startswith("No public share link"), output[-2000:]
@@ -105,7 +96,7 @@ def test_share_link_that_cannot_be_made_is_one_line_and_the_app_keeps_serving(pa
 
 
 def test_click_an_example(page, live_app):
-    page.goto(live_app.url)
+    open_app(page, live_app.url)
     page.get_by_text("Clear negative", exact=True).click()
     page.locator("#agreement").get_by_text("fine-tuned").wait_for()
     assert "waste of two hours" in page.locator("#review textarea").input_value()
@@ -114,7 +105,7 @@ def test_click_an_example(page, live_app):
 
 
 def test_empty_review_shows_a_message_not_an_error(page, live_app):
-    page.goto(live_app.url)
+    open_app(page, live_app.url)
     page.locator("#analyze").click()
     page.locator("#notes").get_by_text("type or paste a review").wait_for()
     assert "Traceback" not in page.content()
@@ -123,7 +114,7 @@ def test_empty_review_shows_a_message_not_an_error(page, live_app):
 def test_batch_tab_upload_csv_and_download(page, live_app, tmp_path):
     csv = tmp_path / "reviews.csv"
     pd.DataFrame({"id": [1, 2], "text": ["great wonderful film", "awful boring plot"]}).to_csv(csv, index=False)
-    page.goto(live_app.url)
+    open_app(page, live_app.url)
     page.get_by_role("tab", name="Batch").click()
     page.locator("#batch-file input[type=file]").set_input_files(str(csv))
     page.get_by_label("Text column").wait_for()
@@ -140,7 +131,7 @@ def test_batch_tab_upload_csv_and_download(page, live_app, tmp_path):
 
 
 def test_about_tab_shows_metrics_plots_and_where_each_model_comes_from(page, live_app):
-    page.goto(live_app.url)
+    open_app(page, live_app.url)
     page.get_by_role("tab", name="About").click()
     page.get_by_text("Test split").wait_for()
     text = page.locator("body").inner_text()
@@ -153,13 +144,10 @@ def test_about_tab_shows_metrics_plots_and_where_each_model_comes_from(page, liv
 def test_missing_baseline_shows_its_notice(page, trained_model, tmp_path):
     app = LiveApp(trained_model, tmp_path / "no-baseline-here").wait()
     try:
-        page.goto(app.url)
+        open_app(page, app.url)
         page.get_by_text("Baseline unavailable").wait_for()
         assert "BASELINE_ID" in page.locator(".notice").first.inner_text()
-        box = page.locator("#review textarea")
-        box.fill("great wonderful film")
-        box.press("Enter")
-        page.locator("#agreement").get_by_text("Only one model").wait_for()
+        analyze_on_page(page, "great wonderful film", expect_in_agreement="Only one model")
         assert "positive" in page.locator("#finetuned").inner_text()
         page.screenshot(path=str(ARTIFACTS / "missing-baseline.png"), full_page=True)
     finally:
@@ -167,7 +155,7 @@ def test_missing_baseline_shows_its_notice(page, trained_model, tmp_path):
 
 
 def test_explanation_highlights_words_for_an_example(page, live_app):
-    page.goto(live_app.url)
+    open_app(page, live_app.url)
     page.get_by_text("Clear positive", exact=True).click()
     page.locator("#agreement").get_by_text("fine-tuned").wait_for()
     page.locator("#explain").click()
@@ -181,10 +169,8 @@ def test_a_shared_link_opens_the_same_review_analysed(browser, page, live_app):
     """Analyse, copy the result's link, open it in a fresh browser context: the same review, verdicts and
     probabilities appear; the link carries the review and nothing else."""
     review = "the acting was superb , but the plot was dull and boring"
-    page.goto(live_app.url)
-    page.locator("#review textarea").fill(review)
-    page.locator("#review textarea").press("Enter")
-    page.locator("#agreement").get_by_text("fine-tuned").wait_for()
+    open_app(page, live_app.url)
+    analyze_on_page(page, review)
     page.locator("#share").click()
     box = page.locator("#share-link textarea, #share-link input").first
     box.wait_for()
@@ -199,7 +185,7 @@ def test_a_shared_link_opens_the_same_review_analysed(browser, page, live_app):
     context = browser.new_context()
     fresh = context.new_page()
     try:
-        fresh.goto(link)
+        open_app(fresh, link)
         fresh.locator("#agreement").get_by_text("fine-tuned").wait_for()
         assert fresh.locator("#review textarea").input_value() == review
         for key, text in seen.items():

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import tiny
-from conftest import ARTIFACTS, HAS_CHROMIUM, LiveApp, free_port
+from conftest import ARTIFACTS, HAS_CHROMIUM, LiveApp, analyze_on_page, free_port, open_app
 from fake_hub import TOKEN, USER, FakeHub
 
 from review_sentiment.data.feedback import read_records, redact
@@ -229,13 +229,9 @@ def test_a_visitor_sends_a_correction_from_the_page(page, live_app):
 
     folder = live_app.feedback_dir
     before = len(read_records(folder)[0])
-    page.goto(live_app.url)
-    page.wait_for_function("document.readyState === 'complete'")
-    box = page.locator("#review textarea")
-    box.fill("a review typed but never sent , awful")
-    box.fill("the acting was not awful , i loved it")
-    box.press("Enter")
-    page.locator("#agreement").get_by_text("fine-tuned").wait_for()
+    open_app(page, live_app.url)
+    page.locator("#review textarea").fill("a review typed but never sent , awful")
+    analyze_on_page(page, "the acting was not awful , i loved it")
     assert len(read_records(folder)[0]) == before, "nothing is kept until Send"
     page.locator("#feedback-finetuned").get_by_text("positive", exact=True).click()
     page.locator("#feedback-send").click()

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tiny
-from conftest import ARTIFACTS, HAS_CHROMIUM, LiveApp
+from conftest import ARTIFACTS, HAS_CHROMIUM, LiveApp, open_app
 
 from review_sentiment.data.scale import points
 from review_sentiment.space.service import Service
@@ -120,8 +120,7 @@ def test_a_three_class_model_compares_by_polarity_only(tmp_path, star_baseline):
 def test_the_page_draws_five_bars_per_model_and_the_star_agreement(page, five_app, tmp_path):
     from playwright.sync_api import expect
 
-    page.goto(five_app.url)
-    page.wait_for_function("document.readyState === 'complete'")
+    open_app(page, five_app.url)
     box = page.locator("#review textarea")
     box.fill(VERY_GOOD)
     expect(box).to_have_value(VERY_GOOD)

@@ -3,7 +3,7 @@ input, against the launched app."""
 
 import httpx
 import pytest
-from conftest import ARTIFACTS, HAS_CHROMIUM
+from conftest import ARTIFACTS, HAS_CHROMIUM, analyze_on_page, open_app
 
 from review_sentiment.space.views import robustness_html
 
@@ -59,11 +59,8 @@ def test_flips_are_highlighted_in_the_table():
 
 @pytest.mark.skipif(not HAS_CHROMIUM, reason="Debian's chromium is not installed")
 def test_the_robustness_view_and_the_audits_in_chromium(page, live_app):
-    page.goto(live_app.url)
-    box = page.locator("#review textarea")
-    box.fill(REVIEW)
-    box.press("Enter")
-    page.locator("#agreement").get_by_text("fine-tuned").wait_for()
+    open_app(page, live_app.url)
+    analyze_on_page(page, REVIEW)
     page.locator("#robustness").click()
     view = page.locator("#robustness-view")
     view.locator("table").wait_for(timeout=60_000)
