@@ -138,9 +138,10 @@ def publish(hub, tmp_path, *extra):
 
 def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_from_them(hub, tmp_path, request,
                                                                                        binary_data):
-    """lvwerra's layout ships no ONNX files: publishing runs the int8 bar on local test reviews (the real command reads
-    stanfordnlp/imdb) and ships the checked file with the Space; the app, started offline from the preloads and the
-    Space's files, serves that file for exactly that commit and shows its figures."""
+    """Neither lvwerra's layout nor nlptown's ships ONNX files: publishing runs the int8 bar for both on local test
+    reviews (the real command reads stanfordnlp/imdb; the star baseline on its stars and its polarity verdict) and
+    ships the checked files with the Space; the app, started offline from the preloads and the Space's files, serves
+    them for exactly those commits and shows their figures."""
     result = publish(hub, tmp_path, "--check-dataset", str(binary_data))
     assert result.returncode == 0, result.stderr[-3000:]
     space = hub.repo(f"{USER}/demo", "space")
@@ -149,17 +150,26 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
     from review_sentiment.space.publish import app_files
     lv, nl = hub.facts[LVWERRA], hub.facts[NLPTOWN]
     checked = f"checked-onnx/{LVWERRA.replace('/', '--')}/{lv['pr']}"
+    checked_baseline = f"checked-onnx/{NLPTOWN.replace('/', '--')}/{nl['main']}"
     # Two layers, both kept fp32 by ONNX Runtime's quantiser (first and last): its int8 agrees on every review and
     # ships. OpenVINO's static int8 quantises every layer: it ships only if it met the bar too.
-    assert "onnx: int8 meets the bar on 60 test reviews" in result.stdout and "the Space ships it" in result.stdout
+    assert f"{LVWERRA}, onnx: int8 meets the bar on 60 test reviews" in result.stdout and "the Space ships it" in \
+        result.stdout
+    assert f"{NLPTOWN}, onnx: int8 meets the bar on 60 test reviews: stars agree on 100.00%, the polarity verdict " \
+           "on 100.00%" in result.stdout and "reviews checked: English 60" in result.stdout
     assert "openvino: int8 " in result.stdout and "calibrated on 240 training reviews" in result.stdout
     figures = json.loads(space.files[f"{checked}/int8_check.json"])
     openvino_files = {f"{checked}/openvino/openvino_model_qint8_quantized.{x}" for x in ("xml", "bin")}
     # Neither repo ships a metrics.json with an audit: publishing audits both, each at its served commit.
-    audits = {f"{checked}/audit.json", f"checked-onnx/{NLPTOWN.replace('/', '--')}/{nl['main']}/audit.json"}
+    audits = {f"{checked}/audit.json", f"{checked_baseline}/audit.json"}
+    baseline_figures = json.loads(space.files[f"{checked_baseline}/int8_check.json"])
+    shipped = {f"{folder}/{name}" for folder, found in ((checked, figures), (checked_baseline, baseline_figures))
+               for name in [*found, *(n.replace(".xml", ".bin") for n in found if n.endswith(".xml"))]}
+    assert f"{checked_baseline}/onnx/model_quantized.onnx" in shipped
     assert set(space.files) == {str(p) for p in app_files()} | {f"{checked}/onnx/model_quantized.onnx",
-                                                                 f"{checked}/int8_check.json"} | audits | \
-        (openvino_files if "openvino/openvino_model_qint8_quantized.xml" in figures else set())
+                                                                 f"{checked}/int8_check.json",
+                                                                 f"{checked_baseline}/int8_check.json"} | audits | \
+        shipped
     assert all(json.loads(space.files[name])["tests"] for name in audits) and "audited (" in result.stdout
     assert {f"review_sentiment/{p.relative_to(ROOT / 'review_sentiment')}" for p in
             (ROOT / "review_sentiment").rglob("*.py")} <= set(space.files), "every module of the package, runtimes/ too"
@@ -201,7 +211,8 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
         assert health["finetuned"]["revision"] == lv["pr"] and health["baseline"]["revision"] == nl["main"]
         assert health["finetuned"]["runtime"] == "ONNX Runtime, int8 (onnx/model_quantized.onnx)"
         assert health["finetuned"]["int8_check"] == figures, "the figures publishing measured"
-        assert health["baseline"]["int8_check"] is None, "the baseline was not checked: fp32"
+        assert health["baseline"]["runtime"] == "ONNX Runtime, int8 (onnx/model_quantized.onnx)"
+        assert health["baseline"]["int8_check"] == baseline_figures["onnx/model_quantized.onnx"]
         assert len(hub.downloads) == before, "offline: nothing fetched at start"
         print(f"\ncold start to first answer (tiny models, offline cache): {first_answer_s:.1f} s")
         if HAS_CHROMIUM:  # the About tab names the repo, the pinned commit and that the model was trained elsewhere
@@ -213,6 +224,7 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
             assert f"Weights from {LVWERRA} at {lv['pr'][:10]}" in about
             assert f"Weights from {NLPTOWN} at {nl['main'][:10]}" in about
             assert "int8 checked when the Space was published: int8 meets the bar on 60 test reviews" in about
+            assert "stars agree on 100.00%" in about and "reviews checked: English 60" in about, "the baseline's"
             assert about.count("audit (measured when the Space was published)") == 2, "both models' audits"
             page.screenshot(path=str(ARTIFACTS / "about-hub-models.png"), full_page=True)
     finally:

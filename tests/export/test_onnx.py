@@ -10,7 +10,7 @@ import pytest
 import tiny
 
 from review_sentiment.export import onnx
-from review_sentiment.export.int8_bar import MAX_ACCURACY_POINTS, MIN_AGREEMENT, compare, mcnemar_p
+from review_sentiment.export.int8_bar import MAX_ACCURACY_POINTS, MIN_AGREEMENT, compare, mcnemar_p, reason
 from review_sentiment.inference import runtimes
 from review_sentiment.inference.predictor import Predictor
 from review_sentiment.inference.runtime_choice import choose, shipped_files
@@ -204,3 +204,58 @@ def test_publish_time_int8_check_ships_only_files_that_met_the_bar(trained_model
     unchecked = int8_bar.check_hub_model(predictor, test["text"].tolist()[:10], test["label"].to_numpy()[:10], "local",
                                          tmp_path / "other")
     assert unchecked["openvino"]["skipped"].startswith("no training reviews") and "passed" in unchecked["onnx"]
+
+
+def test_a_star_model_is_held_to_the_bar_on_its_stars_and_its_polarity_verdict():
+    """The baseline answers in stars: int8 must keep its stars and its polarity verdict (1-2 negative, 4-5 positive)
+    on 99% of reviews, and the polarity accuracy within 0.3 points. Four stars from a mass mostly on 1-2 stars reads
+    negative; the same four stars from a mass mostly on 4 reads positive: the stars agree, the verdict does not."""
+    stars = tiny.STARS
+    labels = np.array([1] * 50 + [4] * 50)  # IMDb's negative/positive as domains.align maps them onto stars 2 and 5
+    split = np.tile([0.3, 0.3, 0.0, 0.4, 0.0], (100, 1))  # 4 stars on top, yet 60% of the mass on 1-2 stars
+    clear = np.tile([0.0, 0.0, 0.0, 0.9, 0.1], (100, 1))
+    same = compare(labels, split, split, stars)
+    assert same["passed"] and same["stars"] and same["agreement"] == same["polarity_agreement"] == 1.0
+    assert same["accuracy_fp32"] == 0.5, "every verdict negative: right on the 50 negative reviews"
+    flipped = compare(labels, split, clear, stars)
+    assert flipped["agreement"] == 1.0 and flipped["polarity_agreement"] == 0.0 and not flipped["passed"]
+    one_star_off = clear.copy()
+    one_star_off[:2] = [0.0, 0.0, 0.0, 0.1, 0.9]  # 2 of 100 reviews a star higher, the same verdict
+    near = compare(labels, clear, one_star_off, stars)
+    assert near["polarity_agreement"] == 1.0 and near["agreement"] == 0.98 and not near["passed"], "the stars count"
+    assert "stars agree on 98.00%, the polarity verdict on 100.00%" in reason(near)
+
+
+@pytest.mark.parametrize("bar", ["met", "missed"])
+def test_publishing_checks_the_star_baseline_and_the_app_serves_what_passed(star_baseline, binary_data, tmp_path,
+                                                                            monkeypatch, bar):
+    """The baseline gets the fine-tuned model's fast path: check_hub_model on a star model, IMDb's labels aligned
+    onto its stars, ships each int8 file that met the bar under <owner>--<name>/<commit>/ with the languages of the
+    reviews checked, and choose() serves it for that commit; one built to miss (the bar out of reach) ships nothing
+    and serves fp32."""
+    import pandas as pd
+
+    from review_sentiment.data.domains import align
+    from review_sentiment.export import int8_bar
+
+    if bar == "missed":
+        monkeypatch.setattr(int8_bar, "MIN_AGREEMENT", 1.01)
+    predictor = Predictor.load(str(star_baseline), device="cpu")
+    predictor.files.repo_id, predictor.files.revision = "nlptown/stars", "c" * 40  # as the Hub baseline would be
+    test, train = (pd.read_parquet(binary_data / f"{split}.parquet") for split in ("test", "train"))
+    test, _, rule = align(test, ["negative", "positive"], predictor.labels)
+    assert rule == "by polarity (negative -> 2 stars, positive -> 5 stars)"
+    checks = int8_bar.check_hub_model(predictor, test["text"].tolist(), test["label"].to_numpy(), "local",
+                                      tmp_path / "checked-onnx", train["text"].tolist()[:50], {"en": len(test)})
+    folder = tmp_path / "checked-onnx" / "nlptown--stars" / ("c" * 40)
+    for check in checks.values():
+        assert check["stars"] and check["passed"] == (bar == "met") and check["languages"] == {"en": len(test)}
+        assert "reviews checked: English 60" in check["summary"]
+    assert (folder / onnx.INT8_FILE).exists() == (bar == "met")
+    monkeypatch.setenv("CHECKED_ONNX_DIR", str(tmp_path / "checked-onnx"))
+    served = choose(predictor, "onnx")
+    if bar == "met":
+        assert served.runtime.precision == "int8" and served.int8_check == checks["onnx"]
+        assert served.runtime.file.parent.parent == folder
+    else:
+        assert served.runtime.precision == "fp32" and served.int8_check is None
