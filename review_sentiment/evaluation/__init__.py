@@ -6,8 +6,10 @@
 - `explain`: integrated gradients summed onto whole words (the Space's explanations).
 - `audit`: `python -m review_sentiment.evaluation.audit`, the behaviour (`behaviour`: CheckList-style capability
   tests) and fairness (`fairness`: counterfactual group gaps) audit of any model, which train.py runs too.
+- `check_int8`: `python -m review_sentiment.evaluation.check_int8`, the int8 bar for a model train.py did not make (a
+  Hub model at publishing, the fine-tuned one and the baseline; or a local folder, which keeps the files that pass).
 - `gate`: a re-trained model against the one it would replace, on the same test reviews and audit
   (`train.py --gate-against`), and whether it may be published.
 
-Imports: the shared top modules, `data`, `export` (McNemar's test) and `inference`; never training, space or bulk.
+Imports: the shared top modules, `data`, `export` (McNemar's test, the int8 bar) and `inference`; never training, space or bulk.
 """

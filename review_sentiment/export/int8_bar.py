@@ -221,14 +221,16 @@ def check_hub_model(predictor, texts, labels, dataset: str, out: Path, calibrati
     files = predictor.files
     results: dict[str, dict] = {}
     passed: dict[str, dict] = {}  # {file: its check}, written once as int8_check.json
-    folder = checked_folder(files.repo_id, files.revision, out)
+    # A Hub commit's files go under checked-onnx/ (the Space ships them); a local folder's into the folder itself,
+    # where shipped_files and check_of find them as they find train.py's.
+    folder = checked_folder(files.repo_id, files.revision, out) if files.repo_id else Path(files.weights_dir)
+    kept = "the Space ships it" if files.repo_id else f"kept in {folder}"
     with tempfile.TemporaryDirectory() as tmp:
         for name, made in export_and_check(predictor, Path(tmp), texts, labels, calibration).items():
             check = made["check"] | {"dataset": dataset, "repo": files.repo_id, "revision": files.revision,
                                      **({"languages": languages} if languages else {})}
-            check["summary"] = summary(check) + ("" if "skipped" in check else "; the Space ships it"
-                                                 if check["passed"] else
-                                                 "; the Space serves fp32, exported at its first start")
+            check["summary"] = summary(check) + ("" if "skipped" in check else f"; {kept}" if check["passed"] else
+                                                 "; fp32 serves, exported at the first start")
             results[name] = check
             if check.get("passed"):
                 rel = made["paths"]["int8"].relative_to(tmp).as_posix()

@@ -197,7 +197,7 @@ def test_publish_time_int8_check_ships_only_files_that_met_the_bar(trained_model
     else:
         served = choose(predictor, "onnx")
         assert served.runtime.precision == "fp32" and served.int8_check is None
-        assert "the Space serves fp32" in checks["onnx"]["summary"] and tried == list(onnx.SCHEMES), "every scheme"
+        assert "fp32 serves, exported at the first start" in checks["onnx"]["summary"] and tried == list(onnx.SCHEMES), "every scheme"
     predictor.files.revision = "b" * 40  # other weights: the file checked for another commit is never served
     assert shipped_files(predictor) == {}
     # With no training reviews to calibrate on, OpenVINO's int8 is not made (the test reviews never calibrate).
@@ -259,3 +259,30 @@ def test_publishing_checks_the_star_baseline_and_the_app_serves_what_passed(star
         assert served.runtime.file.parent.parent == folder
     else:
         assert served.runtime.precision == "fp32" and served.int8_check is None
+
+
+def test_a_local_baseline_folder_is_checked_by_its_command_and_served_at_the_next_start(star_baseline, binary_data,
+                                                                                        tmp_path):
+    """BASELINE_ID=./folder: `python -m review_sentiment.evaluation.check_int8 --model ./folder` writes each int8 file
+    that met the bar into the folder with int8_check.json, and the app's runtime choice serves it with its figures;
+    a second run refuses in one line rather than check files it would overwrite."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import ROOT, subprocess_env
+
+    folder = shutil.copytree(star_baseline, tmp_path / "baseline", ignore=shutil.ignore_patterns("_base"))
+    command = [sys.executable, "-m", "review_sentiment.evaluation.check_int8", "--model", str(folder), "--dataset",
+               str(binary_data)]
+    result = subprocess.run(command, capture_output=True, text=True, env=subprocess_env(), cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"{folder}, onnx: int8 meets the bar on 60 test reviews: stars agree on" in result.stdout
+    assert f"kept in {folder}" in result.stdout
+    figures = json.loads((folder / "int8_check.json").read_text())
+    assert figures[onnx.INT8_FILE]["stars"] and (folder / onnx.INT8_FILE).is_file()
+    served = choose(Predictor.load(str(folder), device="cpu"), "onnx")
+    assert served.runtime.precision == "int8" and served.int8_check == figures[onnx.INT8_FILE]
+    again = subprocess.run(command, capture_output=True, text=True, env=subprocess_env(), cwd=ROOT, timeout=300)
+    assert again.returncode == 2 and again.stderr.strip() == f"error: {folder} already holds int8 files; remove " \
+                                                             "them to check it again."
