@@ -28,3 +28,20 @@ def gpu_info() -> dict | None:
     return {"gpu": props.name, "memory_gib": round(props.total_memory / 2**30, 1), "count": torch.cuda.device_count(),
             "driver": driver, "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
             "torch": torch.__version__, "transformers": transformers.__version__}
+
+
+def print_table(header: list[str], rows: list[list[str]], numeric_from: int = 1) -> None:
+    """A Markdown table, as benchmarks/README.md holds them: columns from `numeric_from` on align right."""
+    print("| " + " | ".join(header) + " |")
+    print("| " + " | ".join("---" if i < numeric_from else "---:" for i in range(len(header))) + " |")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+def save(report: dict, path: str) -> None:
+    """The run's JSON (with its machine) where benchmarks/README.md's tables cite it."""
+    import json
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(report, indent=2))
+    print(f"wrote {path}")

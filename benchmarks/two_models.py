@@ -13,7 +13,6 @@ hits each alike. Prints a table, writes JSON with the CPU.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -25,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare import NLPTOWN_VOCAB, make_star_baseline  # noqa: E402
-from machine import cpu_info, describe  # noqa: E402
+from machine import cpu_info, describe, print_table, save  # noqa: E402
 from serving import SIZES  # noqa: E402
 
 
@@ -87,13 +86,10 @@ def main() -> None:
                        for name, v in ms.items()}}
     print(f"Machine: {describe(report['machine'])}\nserved: {report['served']}; {args.reviews} reviews of "
           f"{args.words} words each way, every review new\n")
-    print("| both models on one review | p50 ms | mean ms | speed vs one after the other |")
-    print("| --- | ---: | ---: | ---: |")
-    for name, row in report["ways"].items():
-        print(f"| {name} | {row['p50_ms']:.0f} | {row['mean_ms']:.0f} | {row['vs_one_after_the_other']:.2f}x |")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.out}")
+    print_table(["both models on one review", "p50 ms", "mean ms", "speed vs one after the other"],
+                [[name, f"{row['p50_ms']:.0f}", f"{row['mean_ms']:.0f}", f"{row['vs_one_after_the_other']:.2f}x"]
+                 for name, row in report["ways"].items()])
+    save(report, args.out)
 
 
 if __name__ == "__main__":

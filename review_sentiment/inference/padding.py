@@ -5,9 +5,12 @@ through cuDNN on Hopper and Blackwell, and cuDNN builds an execution graph for e
 forward and backward apart). Length-grouped batches padded to their longest review give hundreds of distinct
 lengths in one IMDb epoch (counted in tests/training/test_training_speed.py), so nearly every step paid for a
 build, and train.py ran slower than the seed recipe on an H200 (benchmarks/README.md, "Training on a GPU"). Rounding
-up to a multiple of 64 leaves at most 8 lengths for little padding (far less than the seed's fixed 512). On a CPU a
-new shape costs nothing and padding is the only cost, so CPU batches stay padded to their longest review, as the
-Space has always served them.
+up to a multiple of 64 leaves at most 8 lengths for little padding (far less than the seed's fixed 512).
+
+On a CPU it depends on the runtime (`Runtime.pad_multiple`). ONNX Runtime and torch pay nothing for a new shape, so
+their calls are padded to their longest review. OpenVINO does: it keeps what it built for a few shapes (ov.py bounds
+those caches to bound memory), and with reviews of every length a BERT-base int8 call took 168 ms where a repeated
+length took 48. Rounding up to a multiple of 32 leaves 16 lengths, which its caches then hold (ov.py).
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ import contextlib
 GPU_MULTIPLE = 64
 
 
-def pad_multiple(device_type: str) -> int:
-    return GPU_MULTIPLE if device_type == "cuda" else 1
+def pad_multiple(device_type: str, runtime_multiple: int = 1) -> int:
+    """What a call's length is rounded up to: on a GPU GPU_MULTIPLE, on a CPU what its runtime asks for."""
+    return GPU_MULTIPLE if device_type == "cuda" else runtime_multiple
 
 
 def padded_length(longest: int, multiple: int, max_length: int | None = None) -> int:
@@ -27,11 +31,11 @@ def padded_length(longest: int, multiple: int, max_length: int | None = None) ->
     return min(rounded, max(max_length or rounded, longest))
 
 
-def pad(tokenizer, features: list[dict], device_type: str, max_length: int | None = None):
+def pad(tokenizer, features: list[dict], device_type: str, max_length: int | None = None, runtime_multiple: int = 1):
     """One padded batch (tensors) of encoded reviews; extra keys such as `labels` become tensors too."""
     longest = max(len(f["input_ids"]) for f in features)
     return tokenizer.pad(features, padding="max_length", return_tensors="pt",
-                         max_length=padded_length(longest, pad_multiple(device_type), max_length))
+                         max_length=padded_length(longest, pad_multiple(device_type, runtime_multiple), max_length))
 
 
 class Collator:

@@ -126,11 +126,12 @@ class Predictor:
         With `workers` > 1 that many batches run at once on threads: for runtimes that release the GIL (ONNX
         Runtime) with fewer threads per call, which keeps every core busy where one small call could not."""
         out = np.zeros((len(ids), self.model.config.num_labels), dtype=np.float32)
+        multiple = self.runtime.pad_multiple
         groups = calls([len(x) for x in ids], self.runtime.shared_length, self.batch_size,
-                       pad_multiple(self.device.type), self.settings.max_length)
+                       pad_multiple(self.device.type, multiple), self.settings.max_length)
         # Padded here, in the calling thread: a tokenizer is not safe to share across threads.
         batches = (pad(self.tokenizer, [{"input_ids": ids[i]} for i in rows], self.device.type,
-                       self.settings.max_length) for rows in groups)
+                       self.settings.max_length, multiple) for rows in groups)
 
         def run(batch) -> np.ndarray:
             with torch.inference_mode():  # thread-local, so entered in whichever thread runs the batch

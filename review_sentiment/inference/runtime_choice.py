@@ -149,7 +149,8 @@ def probe_ms(predictor: Predictor, min_calls: int = 3, min_seconds: float = 0.25
     length = min(PROBE_TOKENS, predictor.settings.max_length)
     vocab = predictor.tokenizer.vocab_size
     ids = np.random.default_rng(0).integers(vocab // 2, vocab, length).tolist()  # no special tokens: low ids
-    batch = pad(predictor.tokenizer, [{"input_ids": ids}], predictor.device.type, predictor.settings.max_length)
+    batch = pad(predictor.tokenizer, [{"input_ids": ids}], predictor.device.type, predictor.settings.max_length,
+                predictor.runtime.pad_multiple)
     times: list[float] = []
     with torch.inference_mode():
         predictor.run_batch(batch)

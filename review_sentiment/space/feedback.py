@@ -99,8 +99,10 @@ class FeedbackStore:
 
     def status(self) -> dict:
         """What /healthz and the About tab say."""
+        with self.lock:  # the two counts as of one moment: a record is counted in both or in neither
+            records, waiting = self.count, self.pending
         return {"enabled": True, "where": self.where, "dataset": self.settings.dataset, "syncing": self.syncing,
-                "public": self.settings.public, "records": self.count, "waiting": self.pending}
+                "public": self.settings.public, "records": records, "waiting": waiting}
 
     def admit(self, client: str) -> None:
         """Refuse (TooMany) a client past its rate, or any client while too much waits; otherwise count it."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from huggingface_hub import CommitOperationAdd, CommitScheduler, get_token
 
@@ -86,7 +87,6 @@ def connect(store: FeedbackStore) -> None:
     """Check the token may write the dataset, create it with its card, then hand over to the scheduler. Tried
     again every FEEDBACK_EVERY minutes while the Hub cannot be reached."""
     settings, said = store.settings, False
-    stop = threading.Event()
     while True:
         try:
             check_write_access(settings.dataset)
@@ -101,7 +101,7 @@ def connect(store: FeedbackStore) -> None:
                 log.warning("Feedback is kept in %s for now: %s; trying again every %g min.", store.folder,
                             explain_hub_error(exc), settings.every_min)
                 said = True
-            stop.wait(settings.every_min * 60)
+            time.sleep(settings.every_min * 60)  # a daemon thread: the process may exit while it waits
     store.syncing = True
     log.info("Feedback is pushed to the dataset %s every %g min (%s).", scheduler.repo_id, settings.every_min,
              "public" if settings.public else "private")

@@ -122,12 +122,26 @@ def test_compare_benchmark(tmp_path, trained_model, binary_data):
     """What a visitor waits for: /compare on the launched app against two pipelines, every review new to the app."""
     out = tmp_path / "compare.json"
     stdout = bench("compare.py", "--model", str(trained_model), "--dataset", str(binary_data), "--reviews", "4",
-                   "--words", "1-100", "--baseline-size", "tiny", "--baseline-vocab", "500", "--out", str(out))
+                   "--words", "1-100", "--baseline-size", "tiny", "--baseline-vocab", "500", "--baseline-int8",
+                   "--out", str(out))
     report = json.loads(out.read_text())
     assert all(report[k]["p50_ms"] > 0 and report[k]["requests"] == 4 for k in ("compare", "plain", "seed"))
     assert set(report["compare"]["served"]) == {"finetuned", "baseline"} and all(report["compare"]["served"].values())
+    assert report["baseline_int8_files"] and "int8" in report["compare"]["served"]["baseline"], "the files it made"
+    assert all(ms > 0 for ms in report["compare"]["alone_probe_ms"].values())
     assert report["summary"]["vs_plain"] == report["plain"]["p50_ms"] / report["compare"]["p50_ms"]
     assert "POST /api/v1/compare" in stdout
+
+
+def test_padding_benchmark(tmp_path, trained_model):
+    """OpenVINO's cost per call for reviews of every length, by pad multiple and primitives kept, each in its own
+    process, with RSS."""
+    out = tmp_path / "padding.json"
+    stdout = bench("padding.py", "--model", str(trained_model), "--baseline", str(trained_model), "--settings",
+                   "1:64,32:256", "--out", str(out))
+    runs = json.loads(out.read_text())["runs"]
+    assert [(r["multiple"], r["primitives"]) for r in runs] == [(1, 64), (32, 256)] * 2
+    assert all(r["first_p50_ms"] > 0 and r["rss_after_mb"] > 0 for r in runs) and "primitives kept" in stdout
 
 
 def test_two_models_benchmark(tmp_path, trained_model, binary_data):

@@ -82,6 +82,36 @@ def test_openvino_fp32_answers_as_torch_fp32_from_either_file(minilm):
     assert compiled.get_property("INFERENCE_PRECISION_HINT") == Type.f32
 
 
+def test_openvino_calls_come_in_at_most_sixteen_lengths_and_answer_as_unpadded_torch(minilm):
+    """OpenVINO rebuilds its kernels for a length it does not hold (ov.py keeps 16), so its calls are padded to a
+    multiple of ov.PAD_MULTIPLE: reviews of every length from 2 to 600 words reach it in at most 16 lengths, each a
+    multiple of 32 or the model's whole window, and answer as torch does with no padding to 1e-4; ONNX Runtime, which
+    pays nothing for a new length, gets each review's own."""
+    import dataclasses
+
+    folder, predictor = minilm
+    words = "the plot was slow but the acting was fine and i liked the ending".split()
+    reviews = [" ".join(words[i % len(words)] for i in range(n)) for n in range(2, 600, 7)]
+    expected = np.concatenate([predictor.logits([r]) for r in reviews])
+    for runtime, path, multiple in (("openvino", folder / openvino_ir.FP32_FILE, ov.PAD_MULTIPLE),
+                                    ("onnx", folder / onnx.FP32_FILE, 1)):
+        served = predictor.on(runtime, "fp32", path)
+        assert served.runtime.pad_multiple == multiple
+        lengths, run = [], served.runtime.run
+
+        def recording(batch, run=run, lengths=lengths):
+            lengths.append(batch["input_ids"].shape[1])
+            return run(batch)
+        served.runtime = dataclasses.replace(served.runtime, run=recording)
+        logits = np.concatenate([served.logits([r]) for r in reviews])
+        assert np.abs(logits - expected).max() < 1e-4, runtime
+        window = predictor.settings.max_length
+        if runtime == "openvino":
+            assert len(set(lengths)) <= 16 and all(n % 32 == 0 or n == window for n in lengths), sorted(set(lengths))
+        else:
+            assert len(set(lengths)) > 16, "ONNX Runtime reads each review at its own length"
+
+
 def test_static_int8_answers_barely_depend_on_the_reviews_sharing_a_call(minilm, tmp_path):
     """OpenVINO's static int8 fixes every activation scale at calibration, so a review's probabilities alone and in one
     padded call with all the others agree to ov.INT8_SHARED_MOVE (kernels chosen for another shape may round an

@@ -26,6 +26,7 @@ class Runtime:
     name: str = "torch"
     precision: str = "fp32"
     file: Optional[Path] = None  # the file it runs, for runtimes that read one
+    pad_multiple: int = 1  # on a CPU, calls are padded to a multiple of this many tokens (padding.py)
 
 
 Factory = Callable[..., Runtime]

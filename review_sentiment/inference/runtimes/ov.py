@@ -31,13 +31,17 @@ SHARED_LENGTH = {"fp32": 256, "int8": 256, "bf16": 256}
 INT8_SHARED_MOVE = 2e-3
 # OpenVINO keeps what it compiled for each input shape (5,000 shapes by default), and so does the oneDNN library
 # inside it (1,024 primitives), and reviews come in every length: 300 calls of random lengths (8-512 tokens), then 100
-# shared calls, took a static int8 MiniLM-L6 from 395 to 1,923 and 2,561 MB. Keeping 16 shapes and 64 primitives:
-# 395 -> 443 -> 465 MB, at about the same speed for a length seen before (11.3 against 11.1 ms) and 10-30% more for a
-# new one; DistilBERT-size batches of 32 new IMDb reviews at 29.6 reviews/s against 32.8 with the defaults (RSS 832
-# -> 835 MB against 1,174 -> 1,923 over 10 batches; Intel Xeon with AMX, 2 cores). oneDNN reads its limit from the
+# shared calls, took a static int8 MiniLM-L6 from 395 to 1,923 and 2,561 MB. So it keeps 16 shapes, and calls are
+# padded to a multiple of PAD_MULTIPLE tokens, which leaves 16 lengths up to 512 (padding.py): with every length
+# its own shape, a length not seen last rebuilt its kernels (a BERT-base static int8 file, the baseline's size:
+# 168 ms for lengths in turn against 48 ms for one repeated). oneDNN's primitives are kept for those 16 shapes: 64
+# held about 4 BERT-base shapes (108 ms padded to 32), 256 hold them all. benchmarks/padding.py on the Intel Xeon AMX
+# class, 2 cores, lengths 200-400 in random order: BERT-base int8 168 -> 55 ms (RSS +109 MB over 250 calls of 8-512
+# tokens, against +51), MiniLM-L6 int8 63 -> 17 ms (+74 MB against +48). oneDNN reads its limit from the
 # environment when it first builds a primitive, so it is set before the first compile, unless the user set it.
 SHAPES_KEPT = 16
-PRIMITIVES_KEPT = 64
+PRIMITIVES_KEPT = 256
+PAD_MULTIPLE = 32
 
 
 def compile_model(path: Path, threads: int | None = None, precision: str = "fp32"):
@@ -73,4 +77,5 @@ def build(model, tokenizer, *, precision: str = "fp32", path: Path | None = None
                        "attention_mask": batch["attention_mask"].numpy().astype(np.int64)})
         return local.request.get_output_tensor(0).data.copy()
 
-    return {"run": run, "description": f"OpenVINO, {precision} ({where})", "shared_length": SHARED_LENGTH[precision]}
+    return {"run": run, "description": f"OpenVINO, {precision} ({where})", "shared_length": SHARED_LENGTH[precision],
+            "pad_multiple": PAD_MULTIPLE}
