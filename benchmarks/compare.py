@@ -7,7 +7,8 @@ five star classes) with random weights, since its weights are not here and speed
 request sends a review new to the app (~230-word IMDb test reviews), so the answer cache never answers. The app runs
 in its own process and is stopped before the pipelines are timed. Prints a table, writes JSON with the CPU.
 
-    python benchmarks/compare.py --model runs/minilm-imdb-full-sst [--baseline DIR] [--baseline-int8] --reviews 40
+    python benchmarks/compare.py --model runs/minilm-imdb-full-sst [--baseline DIR] [--baseline-int8] --reviews 40 \
+        [--clients 16 --client-reviews 10]
 """
 
 from __future__ import annotations
@@ -75,8 +76,13 @@ def percentiles(ms: list[float]) -> dict:
             "mean_ms": statistics.fmean(ordered), "requests": len(ordered)}
 
 
-def time_app(model: str, baseline: str, texts: list[str]) -> dict:
+def time_app(model: str, baseline: str, texts: list[str], crowd: list[str], clients: int) -> dict:
+    """One visitor at a time on `texts` (3 warm up), then `clients` at once on `crowd` (each its own reviews), with
+    the app's RSS before and after the crowd."""
+    import threading
+
     import httpx
+    import psutil
 
     process, url = start_app(model, baseline)
     try:
@@ -90,14 +96,46 @@ def time_app(model: str, baseline: str, texts: list[str]) -> dict:
                 answer = http.post("/api/v1/compare", json={"text": text})
                 ms.append(1000 * (time.perf_counter() - started))
                 assert answer.status_code == 200 and "probabilities" in answer.json()["baseline"], answer.text
-            hits = http.get("/healthz").json()["answer_cache"]["hits"]
+        result = {**percentiles(ms), "served": {k: v["runtime"] for k, v in health.items()},
+                  # Each model alone, as the app timed its options at start (one review of PROBE_TOKENS tokens).
+                  "alone_probe_ms": {k: v["runtime_choice"]["probe_ms"].get(v["runtime"]) for k, v in health.items()},
+                  "options_ms": {k: v["runtime_choice"]["probe_ms"] for k, v in health.items()}}
+        if clients:
+            rss_before = psutil.Process(process.pid).memory_info().rss / 2**20
+            crowd_ms, failures = [], []
+
+            def visitor(reviews: list[str]) -> None:
+                with httpx.Client(base_url=url, timeout=300) as own:
+                    for text in reviews:
+                        started = time.perf_counter()
+                        answer = own.post("/api/v1/compare", json={"text": text})
+                        crowd_ms.append(1000 * (time.perf_counter() - started))
+                        if answer.status_code != 200:
+                            failures.append(answer.text[:200])
+            share = len(crowd) // clients
+            threads = [threading.Thread(target=visitor, args=(crowd[i * share:(i + 1) * share],))
+                       for i in range(clients)]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            wall = time.perf_counter() - started
+            rss_after = psutil.Process(process.pid).memory_info().rss / 2**20
+            assert not failures, failures[:3]
+            ordered = sorted(crowd_ms)
+            result["crowd"] = {"clients": clients, "requests": len(crowd_ms), "seconds": wall,
+                               "per_second": len(crowd_ms) / wall, "p50_ms": statistics.median(ordered),
+                               "p95_ms": ordered[int(0.95 * (len(ordered) - 1))],
+                               "vs_one": (len(crowd_ms) / wall) / (1000 / result["mean_ms"]),
+                               "rss_before_mb": rss_before, "rss_after_mb": rss_after,
+                               "rss_growth": rss_after / rss_before - 1}
+        hits = httpx.get(f"{url}/healthz").json()["answer_cache"]["hits"]
     finally:
         process.terminate()
         process.wait(timeout=60)
     assert hits == 0, "every review was new to the app"
-    # Each model alone, as the app timed its options at start (one review of runtime_choice.PROBE_TOKENS tokens).
-    alone = {k: v["runtime_choice"]["probe_ms"].get(v["runtime"]) for k, v in health.items()}
-    return {**percentiles(ms), "served": {k: v["runtime"] for k, v in health.items()}, "alone_probe_ms": alone}
+    return result
 
 
 def time_pipelines(model: str, baseline: str, texts: list[str], seed: bool) -> dict:
@@ -131,13 +169,17 @@ def main() -> None:
     parser.add_argument("--baseline-int8", action="store_true",
                         help="give the built baseline the int8 files publishing makes, unchecked (speed only: what "
                              "the page waits for once the real baseline's files pass the bar)")
+    parser.add_argument("--clients", type=int, default=0,
+                        help="then this many visitors at once, each sending --client-reviews new reviews (0: skip)")
+    parser.add_argument("--client-reviews", type=int, default=10, help="new reviews each concurrent visitor sends")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/compare.json"))
     args = parser.parse_args()
     from review_sentiment.data.splits import read_split
 
     test = read_split(Path(args.dataset), "test").sample(frac=1.0, random_state=0)
     low, high = map(int, args.words.split("-"))
-    texts = [t for t in test["text"] if low <= len(t.split()) <= high][:args.reviews + 3]
+    pool = [t for t in test["text"] if low <= len(t.split()) <= high]
+    texts, crowd = pool[:args.reviews + 3], pool[args.reviews + 3:][:args.clients * args.client_reviews]
     with tempfile.TemporaryDirectory() as tmp:
         baseline = args.baseline or make_star_baseline(args.model, Path(tmp) / "nlptown-size", args.baseline_vocab,
                                                        args.baseline_size)
@@ -147,7 +189,7 @@ def main() -> None:
             train = read_split(Path(args.dataset), "train")
             calibration = train.sample(min(300, len(train)), random_state=0)["text"].tolist()
             report["baseline_int8_files"] = add_int8_files(baseline, calibration)
-        report["compare"] = time_app(args.model, baseline, texts)
+        report["compare"] = time_app(args.model, baseline, texts, crowd, args.clients)
         report["plain"] = time_pipelines(args.model, baseline, texts, seed=False)
         report["seed"] = time_pipelines(args.model, baseline, texts, seed=True)
     p50 = report["compare"]["p50_ms"]
@@ -160,6 +202,12 @@ def main() -> None:
                               ("two plain pipelines, one after the other", "plain"),
                               ("two seed pipelines (padded to 512)", "seed"))]
     print_table(["what a visitor waits for", "p50 ms", "p90 ms", "its p50 / the app's"], rows)
+    crowd = report["compare"].get("crowd")
+    if crowd:
+        print(f"\n{crowd['clients']} visitors at once, {crowd['requests']} new reviews: {crowd['per_second']:.1f} "
+              f"reviews/s, {crowd['vs_one']:.2f}x one visitor's; p50 {crowd['p50_ms']:.0f} ms, p95 "
+              f"{crowd['p95_ms']:.0f} ms; app RSS {crowd['rss_before_mb']:.0f} -> {crowd['rss_after_mb']:.0f} MB "
+              f"({crowd['rss_growth']:+.1%})")
     save(report, args.out)
 
 
