@@ -193,11 +193,12 @@ def browser():
 
 
 def open_app(page, url: str) -> None:
-    """Open the app as a visitor does, and wait until the page has settled: Gradio binds the page's events, then
-    sends its load events (a shared link's review, the feedback status); "networkidle" is when those have been
-    answered. A review filled in on a page still settling can reach the app empty (seen in CI: a star chart that
-    never came), which no visitor, who takes longer than that to type, meets."""
-    page.goto(url, wait_until="networkidle")
+    """Open the app as a visitor does, and wait until its page is live: Gradio binds the page's events, marks itself
+    ready, then sends its load events (the app always has one: a shared link's review), each a POST to the queue. A
+    review filled in before that can reach the app empty (seen in CI: a star chart that never came), which no visitor,
+    who takes longer than that to type, meets. (Waiting for "networkidle" instead once never came in 30 s.)"""
+    with page.expect_request(lambda request: request.method == "POST" and "/queue/join" in request.url):
+        page.goto(url)
 
 
 def analyze_on_page(page, text: str, expect_in_agreement: str = "fine-tuned") -> None:

@@ -85,8 +85,10 @@ def reason(check: dict) -> str:
                                                     for code, count in check["languages"].items())
     agreement = f"agreement {check['agreement']:.2%}" if not check.get("stars") else \
         f"stars agree on {check['agreement']:.2%}, the polarity verdict on {check['polarity_agreement']:.2%}"
+    polarity = "polarity " if check.get("stars") else ""
     return (f"{precision} {verdict} the bar on {check['reviews']:,} test reviews: {agreement} "
-            f"(>= {MIN_AGREEMENT:.0%}), {'polarity ' if check.get('stars') else ''}accuracy {check['accuracy_int8']:.2%} vs fp32 {check['accuracy_fp32']:.2%} "
+            f"(>= {MIN_AGREEMENT:.0%}), {polarity}accuracy {check['accuracy_int8']:.2%} vs fp32 "
+            f"{check['accuracy_fp32']:.2%} "
             f"({check['accuracy_points']:+.2f} points, within {MAX_ACCURACY_POINTS}), McNemar p = "
             f"{check['mcnemar_p']:.2f}{scheme}")
 
