@@ -76,6 +76,10 @@ def reason(check: dict) -> str:
                                                if len(tried) > 1 and check["passed"] else "")) if tried else ""
     if "calibration" in check:
         scheme = f"; static, calibrated on {check['calibration']['reviews']:,} training reviews"
+        if check.get("scheme") == "accuracy control":  # after plain static int8 missed
+            kept, static = check["calibration"]["kept_fp32"] or [], check["schemes_tried"][0]
+            scheme += (f", with NNCF's accuracy control keeping {len(kept)} matrix products in fp32 (plain static "
+                       f"agreed on {static['agreement']:.2%}, {static['accuracy_points']:+.2f} points)")
     if precision == "bf16":
         scheme = f"; the fp32 file run in bf16 on {check['cpu']}"
     if check.get("languages"):  # the baseline reads six languages; the check covers those its reviews are in
@@ -131,10 +135,24 @@ def disjoint(calibration, texts) -> tuple[list[str], int]:
     return kept, len(calibration) - len(kept)
 
 
-def check_openvino(predictor, fp32_path: Path, folder: Path, texts, labels, fp32, calibration) -> dict | None:
+def bar_score(labels, fp32_probs, probs, class_names: list[str] | None = None) -> float:
+    """The bar as one number, for NNCF's accuracy control: 1.0 for fp32 itself, and at least MIN_AGREEMENT exactly
+    when `compare` passes (each agreement at least MIN_AGREEMENT, and accuracy within MAX_ACCURACY_POINTS, read as a
+    share of the same 1 - MIN_AGREEMENT). So the bar holds where the drop from fp32 is at most 1 - MIN_AGREEMENT."""
+    check = compare(labels, fp32_probs, probs, class_names)
+    return min(check["agreement"], check.get("polarity_agreement", 1.0),
+               1 - (1 - MIN_AGREEMENT) * abs(check["accuracy_points"]) / MAX_ACCURACY_POINTS)
+
+
+def check_openvino(predictor, fp32_path: Path, folder: Path, texts, labels, fp32, calibration,
+                   validation=None) -> dict | None:
     """openvino/openvino_model.xml from the fp32 ONNX file, and the static int8 file calibrated on `calibration`
-    (training reviews, never `texts`) scored against fp32's probabilities. Returns the check with what calibrated it,
-    {"skipped": why} where it cannot be made here, or None where OpenVINO is not installed."""
+    (training reviews, never `texts`) scored against fp32's probabilities. Where it misses the bar and `validation`
+    holds labelled reviews (texts, labels) the bar does not score, NNCF's accuracy control tries again, keeping in
+    fp32 the operations that cost the bar on them (openvino_ir.quantize_with_accuracy_control); its file is then
+    scored on `texts` like the first, so nothing ships that the bar did not pass on reviews it never saw. Returns the
+    check with what calibrated it, {"skipped": why} where it cannot be made here, or None where OpenVINO is not
+    installed."""
     from . import openvino_ir
 
     if not openvino_ir.available():
@@ -150,8 +168,40 @@ def check_openvino(predictor, fp32_path: Path, folder: Path, texts, labels, fp32
     int8_path = folder / openvino_ir.INT8_FILE
     calibrated = openvino_ir.quantize(folder / openvino_ir.FP32_FILE, int8_path, predictor, calibration) | \
         {"dropped_scored": dropped}
-    return compare(labels, fp32, scores(predictor, "openvino", "int8", int8_path, texts), predictor.labels) | \
+    check = compare(labels, fp32, scores(predictor, "openvino", "int8", int8_path, texts), predictor.labels) | \
         {"scheme": "static", "calibration": calibrated}
+    if check["passed"] or not validation or not len(validation[0]):
+        return check
+    return check_accuracy_control(predictor, folder, texts, labels, fp32, calibration, validation, check)
+
+
+def check_accuracy_control(predictor, folder: Path, texts, labels, fp32, calibration, validation, static) -> dict:
+    """The second OpenVINO scheme, after plain static int8 (`static`, its check) missed: NNCF's accuracy control
+    with the bar (`bar_score`) read on `validation`'s reviews, then the bar on `texts`. A file left with no int8
+    operation is fp32 under another name: the static check stands, the attempt recorded beside it."""
+    from . import openvino_ir
+
+    scored = set(texts)  # as calibration: a review the bar scores never steers what is kept in fp32
+    keep = [i for i, text in enumerate(validation[0]) if text not in scored]
+    validation_texts, validation_labels = [validation[0][i] for i in keep], np.asarray(validation[1])[keep]
+    int8_path = folder / openvino_ir.INT8_FILE
+
+    def score(rows, reference, probs):
+        return bar_score(validation_labels[rows], reference, probs, predictor.labels)
+
+    controlled = openvino_ir.quantize_with_accuracy_control(
+        folder / openvino_ir.FP32_FILE, int8_path, predictor, calibration, validation_texts, score,
+        1 - MIN_AGREEMENT)
+    tried = [{"scheme": "static", "agreement": static["agreement"], "accuracy_points": static["accuracy_points"],
+              "passed": False}]
+    if not controlled["int8_operations"]:
+        return static | {"schemes_tried": tried + [{"scheme": "accuracy control", "passed": False,
+                                                    "kept_fp32": controlled["kept_fp32"], "int8_operations": 0}]}
+    check = compare(labels, fp32, scores(predictor, "openvino", "int8", int8_path, texts), predictor.labels)
+    tried.append({"scheme": "accuracy control", "agreement": check["agreement"],
+                  "accuracy_points": check["accuracy_points"], "passed": check["passed"]})
+    return check | {"scheme": "accuracy control", "calibration": static["calibration"] | controlled,
+                    "schemes_tried": tried}
 
 
 def check_bf16(predictor, xml: Path, texts, labels, fp32) -> dict | None:
@@ -166,10 +216,11 @@ def check_bf16(predictor, xml: Path, texts, labels, fp32) -> dict | None:
         {"precision": "bf16", "cpu": describe(cpu_info())}
 
 
-def export_and_check(predictor, folder: Path, texts, labels, calibration=None) -> dict[str, dict]:
+def export_and_check(predictor, folder: Path, texts, labels, calibration=None, validation=None) -> dict[str, dict]:
     """onnx/model.onnx exported into `folder` with onnx/model_quantized.onnx from the first scheme that meets the bar
     (or the last tried), and where OpenVINO is installed openvino/openvino_model.xml with its static int8 file
-    calibrated on `calibration` (and, on a CPU that computes bf16, the fp32 file's bf16 check).
+    calibrated on `calibration`, tried again with accuracy control on `validation` (labelled reviews, as a pair of
+    texts and labels) where it misses (and, on a CPU that computes bf16, the fp32 file's bf16 check).
     {"onnx" | "openvino": {"paths": {"fp32": path, "int8": path}, "check": ..., "bf16": ...}}; fp32 is scored once on
     ONNX Runtime and is every check's reference."""
     from . import onnx, openvino_ir
@@ -178,7 +229,7 @@ def export_and_check(predictor, folder: Path, texts, labels, calibration=None) -
     fp32 = scores(predictor, "onnx", "fp32", fp32_path, texts)
     out = {"onnx": {"paths": {"fp32": fp32_path, "int8": folder / onnx.INT8_FILE},
                     "check": check_schemes(predictor, fp32_path, folder / onnx.INT8_FILE, texts, labels, fp32)}}
-    found = check_openvino(predictor, fp32_path, folder, texts, labels, fp32, calibration)
+    found = check_openvino(predictor, fp32_path, folder, texts, labels, fp32, calibration, validation)
     if found is not None:
         out["openvino"] = {"paths": {"fp32": folder / openvino_ir.FP32_FILE, "int8": folder / openvino_ir.INT8_FILE},
                            "check": found,
@@ -190,14 +241,14 @@ def summary(check: dict) -> str:
     return check["skipped"] if "skipped" in check else reason(check)
 
 
-def ship(predictor, folder, texts, labels, calibration=None) -> dict:
+def ship(predictor, folder, texts, labels, calibration=None, validation=None) -> dict:
     """Write onnx/ (and openvino/, where OpenVINO is installed) into the saved model's `folder`, exported from
     `predictor` (that model on CPU, as any user loads it), score `texts` with every file, and keep each int8 file
     only if it meets the bar. Returns what metrics.json and the card report, per folder: {"onnx": {"files", "int8",
     "summary"}, "openvino": {...}}."""
     folder = Path(folder)
     report = {}
-    for name, made in export_and_check(predictor, folder, texts, labels, calibration).items():
+    for name, made in export_and_check(predictor, folder, texts, labels, calibration, validation).items():
         check, paths = made["check"], made["paths"]
         skipped = "skipped" in check
         if not check.get("passed"):
@@ -213,7 +264,7 @@ def ship(predictor, folder, texts, labels, calibration=None) -> dict:
 
 
 def check_hub_model(predictor, texts, labels, dataset: str, out: Path, calibration=None,
-                    languages: dict[str, int] | None = None) -> dict:
+                    languages: dict[str, int] | None = None, validation=None) -> dict:
     """For a Hub model that ships no ONNX files (publishing): export and quantise it, run the bar on `texts`, and
     put each int8 file that passes under `out`/<owner>--<name>/<commit>/ with its figures (int8_check.json, keyed by
     file) for the Space to ship. Returns {"onnx" | "openvino": check with a one-line summary}; a runtime whose file
@@ -228,7 +279,7 @@ def check_hub_model(predictor, texts, labels, dataset: str, out: Path, calibrati
     folder = checked_folder(files.repo_id, files.revision, out) if files.repo_id else Path(files.weights_dir)
     kept = "the Space ships it" if files.repo_id else f"kept in {folder}"
     with tempfile.TemporaryDirectory() as tmp:
-        for name, made in export_and_check(predictor, Path(tmp), texts, labels, calibration).items():
+        for name, made in export_and_check(predictor, Path(tmp), texts, labels, calibration, validation).items():
             check = made["check"] | {"dataset": dataset, "repo": files.repo_id, "revision": files.revision,
                                      **({"languages": languages} if languages else {})}
             check["summary"] = summary(check) + ("" if "skipped" in check else f"; {kept}" if check["passed"] else
