@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load import start_app  # noqa: E402
+from load import at_once, start_app  # noqa: E402
 from machine import cpu_info, describe, print_table, save  # noqa: E402
 from serving import SIZES  # noqa: E402
 
@@ -41,7 +41,9 @@ def make_star_baseline(tokenizer_dir: str, folder: Path, vocab_size: int = NLPTO
     pieces += [f"[unused_extra{i}]" for i in range(vocab_size - len(pieces))]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "vocab.txt").write_text("\n".join(pieces) + "\n")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True).save_pretrained(folder)
+    # nlptown's tokenizer says its window (512), so a plain pipeline's truncation=True cuts a long review there.
+    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True,
+                      model_max_length=512).save_pretrained(folder)
     spec = dict(SIZES[size])
     config = AutoConfig.for_model(spec.pop("model_type"), vocab_size=len(pieces), num_labels=5,
                                   id2label=dict(enumerate(STARS)), label2id={s: i for i, s in enumerate(STARS)},
@@ -76,13 +78,39 @@ def percentiles(ms: list[float]) -> dict:
             "mean_ms": statistics.fmean(ordered), "requests": len(ordered)}
 
 
+def time_crowd(pid: int, url: str, crowd: list[str], clients: int, one_mean_ms: float) -> dict:
+    """`clients` visitors at once, each sending its share of `crowd` one review after another: throughput against
+    one visitor's (whose mean was `one_mean_ms`), p50/p95, and the app's RSS before and after."""
+    import httpx
+    import psutil
+
+    rss_before = psutil.Process(pid).memory_info().rss / 2**20
+    crowd_ms, failures = [], []
+
+    def visitor(reviews: list[str]) -> None:
+        with httpx.Client(base_url=url, timeout=300) as own:
+            for text in reviews:
+                started = time.perf_counter()
+                answer = own.post("/api/v1/compare", json={"text": text})
+                crowd_ms.append(1000 * (time.perf_counter() - started))
+                if answer.status_code != 200:
+                    failures.append(answer.text[:200])
+
+    share = len(crowd) // clients
+    wall = at_once(visitor, [crowd[i * share:(i + 1) * share] for i in range(clients)])
+    rss_after = psutil.Process(pid).memory_info().rss / 2**20
+    assert not failures, failures[:3]
+    ordered = sorted(crowd_ms)
+    return {"clients": clients, "requests": len(crowd_ms), "seconds": wall, "per_second": len(crowd_ms) / wall,
+            "p50_ms": statistics.median(ordered), "p95_ms": ordered[int(0.95 * (len(ordered) - 1))],
+            "vs_one": (len(crowd_ms) / wall) / (1000 / one_mean_ms),
+            "rss_before_mb": rss_before, "rss_after_mb": rss_after, "rss_growth": rss_after / rss_before - 1}
+
+
 def time_app(model: str, baseline: str, texts: list[str], crowd: list[str], clients: int) -> dict:
     """One visitor at a time on `texts` (3 warm up), then `clients` at once on `crowd` (each its own reviews), with
     the app's RSS before and after the crowd."""
-    import threading
-
     import httpx
-    import psutil
 
     process, url = start_app(model, baseline)
     try:
@@ -101,35 +129,7 @@ def time_app(model: str, baseline: str, texts: list[str], crowd: list[str], clie
                   "alone_probe_ms": {k: v["runtime_choice"]["probe_ms"].get(v["runtime"]) for k, v in health.items()},
                   "options_ms": {k: v["runtime_choice"]["probe_ms"] for k, v in health.items()}}
         if clients:
-            rss_before = psutil.Process(process.pid).memory_info().rss / 2**20
-            crowd_ms, failures = [], []
-
-            def visitor(reviews: list[str]) -> None:
-                with httpx.Client(base_url=url, timeout=300) as own:
-                    for text in reviews:
-                        started = time.perf_counter()
-                        answer = own.post("/api/v1/compare", json={"text": text})
-                        crowd_ms.append(1000 * (time.perf_counter() - started))
-                        if answer.status_code != 200:
-                            failures.append(answer.text[:200])
-            share = len(crowd) // clients
-            threads = [threading.Thread(target=visitor, args=(crowd[i * share:(i + 1) * share],))
-                       for i in range(clients)]
-            started = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            wall = time.perf_counter() - started
-            rss_after = psutil.Process(process.pid).memory_info().rss / 2**20
-            assert not failures, failures[:3]
-            ordered = sorted(crowd_ms)
-            result["crowd"] = {"clients": clients, "requests": len(crowd_ms), "seconds": wall,
-                               "per_second": len(crowd_ms) / wall, "p50_ms": statistics.median(ordered),
-                               "p95_ms": ordered[int(0.95 * (len(ordered) - 1))],
-                               "vs_one": (len(crowd_ms) / wall) / (1000 / result["mean_ms"]),
-                               "rss_before_mb": rss_before, "rss_after_mb": rss_after,
-                               "rss_growth": rss_after / rss_before - 1}
+            result["crowd"] = time_crowd(process.pid, url, crowd, clients, result["mean_ms"])
         hits = httpx.get(f"{url}/healthz").json()["answer_cache"]["hits"]
     finally:
         process.terminate()

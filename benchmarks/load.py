@@ -66,6 +66,18 @@ def start_app(model: str, baseline: str, **env: str) -> tuple[subprocess.Popen, 
     raise RuntimeError("the app did not start")
 
 
+def at_once(visitor, shares) -> float:
+    """`visitor(share)` for every share on a thread of its own, all started together; the wall seconds until the
+    last is done."""
+    threads = [threading.Thread(target=visitor, args=(share,)) for share in shares]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def hammer(route: str, url: str, texts: list[str], expected: np.ndarray, clients: int, requests: int,
            tolerance: float = 1e-3) -> dict:
     import httpx
@@ -95,13 +107,7 @@ def hammer(route: str, url: str, texts: list[str], expected: np.ndarray, clients
                 with lock:
                     latencies.append(time.perf_counter() - start)
 
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    seconds = time.perf_counter() - start
+    seconds = at_once(client, range(clients))
     return {"requests": clients * requests, "errors": len(errors), "first_errors": errors[:3],
             "requests_per_s": len(latencies) / seconds, "p50_ms": 1000 * float(np.percentile(latencies, 50)),
             "p95_ms": 1000 * float(np.percentile(latencies, 95))}

@@ -7,6 +7,11 @@ visitor sends them) and on batches of 32. Speed uses DistilBERT- and BERT-base-s
 accuracy use a real fine-tuned model on IMDb test reviews, with McNemar's exact p-value against torch fp32. The
 CPU model and its ISA flags are recorded with the results: ratios move between CPU generations.
 
+A visitor waits for both models: the REST runs also time `POST /api/v1/compare` (what the page asks) with a baseline
+of nlptown's real size (BERT-base multilingual, five stars, random weights, with the int8 files publishing makes:
+compare.py builds it) against the two plain pipelines (and the two seed ones) a user would run one after the other.
+With --accuracy-model, README's real model is timed the same way beside the random-weight sizes.
+
     python benchmarks/serving.py --accuracy-model runs/minilm-full --samples 5000
 """
 
@@ -99,11 +104,15 @@ def build(variant: str, model_dir: str):
         from transformers import pipeline
 
         classifier = pipeline("text-classification", model=model_dir, top_k=None, device="cpu")
-        padding = {"padding": "max_length", "max_length": 512} if variant == "seed-pipeline" else {}
+        # The seed pads every review to 512 (a tiny test model's positions may end sooner).
+        longest = min(512, getattr(classifier.model.config, "max_position_embeddings", 512))
+        padding = {"padding": "max_length", "max_length": longest} if variant == "seed-pipeline" else {}
 
         def run(texts):
             out = classifier(list(texts), truncation=True, batch_size=32, **padding)
-            return np.array([next(d["score"] for d in row if d["label"] == "positive") for row in out])
+            # P(positive); a star baseline has no such class and is timed only (its top score stands in).
+            return np.array([next((d["score"] for d in row if d["label"] == "positive"), row[0]["score"])
+                             for row in out])
         return run
     from review_sentiment.inference.predictor import Predictor
     from review_sentiment.inference.runtime_choice import choose
@@ -132,17 +141,20 @@ def timed(run, review: str, batch: list[str], repeats: int, batches: int) -> dic
             "review_words": len(review.split())}
 
 
-def measure_rest(model_dir: str, review: str, batch: list[str], repeats: int, batches: int) -> dict:
-    """The app as a Space runs it (its defaults, both models loaded), timed from a client on loopback."""
+def measure_rest(model_dir: str, baseline_dir: str, review: str, batch: list[str], repeats: int,
+                 batches: int) -> dict:
+    """The app as a Space runs it (its defaults, both models loaded), timed from a client on loopback: /predict
+    (the fine-tuned model) and /compare (both, what the page asks)."""
     import httpx
     from load import rss_mb, start_app
 
     from review_sentiment.space.ui import examples
 
-    process, url = start_app(model_dir, model_dir)
+    process, url = start_app(model_dir, baseline_dir)
     fresh = itertools.count()
     try:
-        health = httpx.get(f"{url}/healthz").json()["models"]["finetuned"]
+        models = httpx.get(f"{url}/healthz").json()["models"]
+        health, baseline_runtime = models["finetuned"], models["baseline"]["runtime"]
         runtime, choice = health["runtime"], health["runtime_choice"]
         with httpx.Client(base_url=url, timeout=120) as client:
             def post(texts) -> list:
@@ -157,6 +169,15 @@ def measure_rest(model_dir: str, review: str, batch: list[str], repeats: int, ba
                 n = next(fresh)
                 return post([t + " " * n for t in texts])
             result = timed(run, review, batch, repeats, batches)
+            compared = []
+            for _ in range(repeats + 1):  # the first warms the baseline up
+                started = time.perf_counter()
+                answer = client.post("/api/v1/compare", json={"text": review + " " * next(fresh)})
+                compared.append(1000 * (time.perf_counter() - started))
+                if answer.status_code != 200:
+                    raise RuntimeError(f"HTTP {answer.status_code}: {answer.text[:500]}")
+            result |= {"compare_p50_ms": float(np.percentile(compared[1:], 50)),
+                       "compare_p95_ms": float(np.percentile(compared[1:], 95))}
             # An example clicked for the first time, then again (from the answer cache).
             clicks = {"cold": [], "cached": []}
             for example in [e["text"] for e in examples()]:
@@ -165,7 +186,8 @@ def measure_rest(model_dir: str, review: str, batch: list[str], repeats: int, ba
                     post([example])
                     clicks[kind].append(1000 * (time.perf_counter() - start))
             hits = httpx.get(f"{url}/healthz").json()["answer_cache"]["hits"]
-        return {**result, "runtime": runtime, "runtime_choice": choice, "peak_rss_mb": rss_mb(process.pid),
+        return {**result, "runtime": runtime, "runtime_choice": choice, "baseline_runtime": baseline_runtime,
+                "peak_rss_mb": rss_mb(process.pid),
                 "example_click_p50_ms": {k: float(np.percentile(v, 50)) for k, v in clicks.items()},
                 "answer_cache_hits": hits}
     finally:
@@ -194,19 +216,19 @@ def child(args) -> None:
             model_dir = str(Path(args.result).with_suffix(".model"))
             dropped = ("onnx", "openvino") if args.variant == "rest-no-onnx" else ("openvino",)
             shutil.copytree(args.model_dir, model_dir, ignore=shutil.ignore_patterns(*dropped))
-        result = measure_rest(model_dir, review, batch, args.repeats, args.batches)
+        result = measure_rest(model_dir, args.baseline_dir, review, batch, args.repeats, args.batches)
     else:
         result = timed(build(args.variant, args.model_dir), review, batch, args.repeats, args.batches)
         result["peak_rss_mb"] = peak_rss_mb()
     Path(args.result).write_text(json.dumps(result))
 
 
-def spawn(mode: str, variant: str, model_dir: str, texts_file: Path, args) -> dict:
+def spawn(mode: str, variant: str, model_dir: str, texts_file: Path, args, baseline_dir: str = "") -> dict:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         result = Path(f.name)
     cmd = [sys.executable, __file__, "--child", mode, "--variant", variant, "--model-dir", model_dir,
            "--texts", str(texts_file), "--result", str(result), "--repeats", str(args.repeats),
-           "--batches", str(args.batches)]
+           "--batches", str(args.batches), "--baseline-dir", baseline_dir]
     subprocess.run(cmd, check=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1"})
     return json.loads(result.read_text())
 
@@ -237,7 +259,11 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=5000, help="test reviews for agreement and accuracy")
     parser.add_argument("--repeats", type=int, default=30, help="single-review timings per variant")
     parser.add_argument("--batches", type=int, default=3, help="timed batches of 32 per variant")
+    parser.add_argument("--baseline", help="the baseline the REST runs load beside each model (default: nlptown's "
+                                           "size with random weights and the int8 files publishing makes, built here)")
+    parser.add_argument("--baseline-size", default="bert-base", choices=list(SIZES), help="the built baseline's size")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/serving.json"))
+    parser.add_argument("--baseline-dir", default="", help=argparse.SUPPRESS)
     parser.add_argument("--child", choices=["speed", "predict"], dest="mode", help=argparse.SUPPRESS)
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--model-dir", help=argparse.SUPPRESS)
@@ -262,12 +288,28 @@ def main() -> None:
     print(f"Serving benchmark on {describe(machine)}")
 
     tokenizer = args.tokenizer or args.accuracy_model
-    for size in [s for s in args.sizes.split(",") if s]:
-        model_dir = make_random_model(size, tokenizer, work, calibration)
+    variants = args.variants.split(",")
+    baseline = args.baseline
+    if baseline is None and any(v.startswith("rest") for v in variants):
+        from compare import NLPTOWN_VOCAB, add_int8_files, make_star_baseline
+
+        baseline = make_star_baseline(tokenizer, work / "baseline", NLPTOWN_VOCAB, args.baseline_size)
+        add_int8_files(baseline, calibration)
+    report["baseline"] = args.baseline or f"nlptown's shape at size {args.baseline_size}, random weights, int8 files"
+    models = [(size, lambda size=size: make_random_model(size, tokenizer, work, calibration), variants)
+              for size in args.sizes.split(",") if size]
+    if args.accuracy_model:  # README's real model: what a visitor waits for, beside the pipelines a user would run
+        models.append(("readme-model", lambda: with_onnx_files(args.accuracy_model, work, calibration),
+                       [v for v in variants if v in ("seed-pipeline", "plain-pipeline", "rest")]))
+    for size, make, timed_variants in models:
+        model_dir = make()
         report["speed"][size] = {}
-        for variant in args.variants.split(","):
-            report["speed"][size][variant] = spawn("speed", variant, model_dir, texts_file, args)
+        for variant in timed_variants:
+            report["speed"][size][variant] = spawn("speed", variant, model_dir, texts_file, args, baseline or "")
             print(f"  {size} {variant}: p50 {report['speed'][size][variant]['p50_ms']:.1f} ms", flush=True)
+    if baseline:  # what the baseline costs a user who runs it as a pipeline, once for every /compare ratio
+        report["baseline_pipelines"] = {v: spawn("speed", v, baseline, texts_file, args)
+                                        for v in ("seed-pipeline", "plain-pipeline") if v in variants}
     if args.accuracy_model:
         model_dir = with_onnx_files(args.accuracy_model, work, calibration)
         probs = {v: np.array(spawn("predict", v, model_dir, texts_file, args)["p_positive"])
@@ -277,7 +319,7 @@ def main() -> None:
 
     for size, rows in report["speed"].items():
         seed, plain = rows.get("seed-pipeline"), rows.get("plain-pipeline")
-        print(f"\n{size} (random weights): one ~{next(iter(rows.values()))['review_words']}-word review; "
+        print(f"\n{size} ({'README model, real weights' if size == 'readme-model' else 'random weights'}): one ~{next(iter(rows.values()))['review_words']}-word review; "
               f"batches of 32 IMDb reviews")
         print(f"{'variant':<16}{'p50 ms':>9}{'p95 ms':>9}{'batch32 rev/s':>15}{'RSS MB':>9}{'vs seed':>9}"
               f"{'vs pipeline':>13}")
@@ -292,6 +334,14 @@ def main() -> None:
             print(f"{name} = {rows[name]['runtime']} (timed at start: {rows[name]['runtime_choice']['probe_ms']}); "
                   f"an example clicked: p50 {clicks['cold']:.1f} ms the first time, {clicks['cached']:.1f} ms again "
                   "(answer cache)")
+            two = {kind: rows[f"{kind}-pipeline"]["p50_ms"] + report["baseline_pipelines"][f"{kind}-pipeline"]["p50_ms"]
+                   for kind in ("plain", "seed") if f"{kind}-pipeline" in rows and
+                   f"{kind}-pipeline" in report.get("baseline_pipelines", {})}
+            compared = rows[name]["compare_p50_ms"]
+            rows[name]["compare_vs_two"] = {kind: ms / compared for kind, ms in two.items()}
+            print(f"{name}, /compare with the baseline ({rows[name]['baseline_runtime']}): p50 {compared:.1f} ms, "
+                  f"p95 {rows[name]['compare_p95_ms']:.1f} ms; " + ", ".join(
+                      f"{ratio:.2f}x two {kind} pipelines" for kind, ratio in rows[name]["compare_vs_two"].items()))
     if report["accuracy"]:
         print(f"\n{args.accuracy_model}: {len(test)} IMDb test reviews, against torch fp32")
         print(f"{'variant':<16}{'accuracy':>10}{'points':>8}{'agreement':>11}{'McNemar p':>11}  meets bar")

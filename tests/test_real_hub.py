@@ -147,7 +147,8 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
     space = hub.repo(f"{USER}/demo", "space")
     from huggingface_hub import SpaceCard
 
-    from review_sentiment.space.publish import app_files
+    from review_sentiment.export.checked_onnx import BF16_KEY
+    from review_sentiment.space.publish import CHECKS_HEADING, app_files
     lv, nl = hub.facts[LVWERRA], hub.facts[NLPTOWN]
     checked = f"checked-onnx/{LVWERRA.replace('/', '--')}/{lv['pr']}"
     checked_baseline = f"checked-onnx/{NLPTOWN.replace('/', '--')}/{nl['main']}"
@@ -164,7 +165,8 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
     audits = {f"{checked}/audit.json", f"{checked_baseline}/audit.json"}
     baseline_figures = json.loads(space.files[f"{checked_baseline}/int8_check.json"])
     shipped = {f"{folder}/{name}" for folder, found in ((checked, figures), (checked_baseline, baseline_figures))
-               for name in [*found, *(n.replace(".xml", ".bin") for n in found if n.endswith(".xml"))]}
+               for name in [*found, *(n.replace(".xml", ".bin") for n in found if n.endswith(".xml"))]
+               if name != BF16_KEY}  # the fp32 graph's bf16 check ships no file of its own
     assert f"{checked_baseline}/onnx/model_quantized.onnx" in shipped
     assert set(space.files) == {str(p) for p in app_files()} | {f"{checked}/onnx/model_quantized.onnx",
                                                                  f"{checked}/int8_check.json",
@@ -183,6 +185,10 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
             (space_dir / name).write_bytes(data)
     card = SpaceCard(space.files["README.md"].decode())
     assert card.data.models == [LVWERRA, NLPTOWN]
+    checks = card.text.split(CHECKS_HEADING)[1]  # the card says which language the baseline's check covered
+    assert f"`{NLPTOWN}` (onnx): int8 meets the bar on 60 test reviews: stars agree" in checks
+    lines = [line for line in checks.splitlines() if line.startswith("- ")]
+    assert len(lines) == 4 and all("reviews checked: English 60" in line for line in lines), "both models, runtimes"
     assert card.data.preload_from_hub == [
         f"{LVWERRA} config.json,model.safetensors,special_tokens_map.json,tokenizer.json,"
         f"tokenizer_config.json,vocab.txt {lv['pr']}",

@@ -115,3 +115,26 @@ def make_classifier(directory: Path, labels: list[str], kind: str = "bert", seed
     from transformers import AutoTokenizer
     AutoTokenizer.from_pretrained(base).save_pretrained(directory)
     return directory
+
+
+def outlier_in_attention(model_folder, out):
+    """A copy of a trained DistilBERT whose first layer answers exactly as before in fp32 but defeats per-tensor int8:
+    one channel of its queries 1,000x larger and the same channel of its keys 1,000x smaller leaves every attention
+    score unchanged, while the quantisers of that layer's inputs and outputs now have to span a range 1,000x wider.
+    SmoothQuant cannot move this outlier into weights (the product of two activations has none), so plain static int8
+    flips a test review."""
+    import shutil
+
+    import torch
+
+    from review_sentiment.inference.predictor import Predictor
+
+    shutil.copytree(model_folder, out, ignore=shutil.ignore_patterns("onnx", "openvino"))
+    predictor = Predictor.load(str(out), device="cpu")
+    attention, channel = predictor.model.distilbert.transformer.layer[0].attention, 5
+    with torch.no_grad():
+        for linear, factor in ((attention.q_lin, 1e3), (attention.k_lin, 1e-3)):
+            linear.weight[channel] *= factor
+            linear.bias[channel] *= factor
+    predictor.model.save_pretrained(out)
+    return Predictor.load(str(out), device="cpu")

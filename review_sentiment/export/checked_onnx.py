@@ -3,7 +3,11 @@ them, and the accuracy bar's figures for whichever int8 file a Predictor serves.
 
     checked-onnx/<owner>--<name>/<weights commit sha>/onnx/model_quantized.onnx                  (ONNX Runtime)
     checked-onnx/<owner>--<name>/<weights commit sha>/openvino/openvino_model_qint8_quantized.*  (OpenVINO)
-    checked-onnx/<owner>--<name>/<weights commit sha>/int8_check.json     {file: its check}, for each file there
+    checked-onnx/<owner>--<name>/<weights commit sha>/int8_check.json     {file: its check}, for each file there, and
+                                                                          {"bf16": the fp32 graph's check in bf16}
+
+The bf16 check (OpenVINO running the fp32 graph in bf16, on a CPU that computes bf16) ships no file: the app exports
+the fp32 graph at its first start and runs it in bf16 where its own CPU computes bf16 too.
 
 Keyed by the exact commit, so a model updated after publishing is never served a file checked for other weights.
 """
@@ -20,6 +24,7 @@ from .files import SERVED_INT8 as INT8_FILES
 
 CHECKED_DIR = PROJECT_DIR / "checked-onnx"  # in the Space, beside app.py
 CHECK_FILE = "int8_check.json"
+BF16_KEY = "bf16"  # int8_check.json's entry for the fp32 graph run in bf16 (no file of its own)
 
 
 def checked_root() -> Path:
@@ -39,10 +44,26 @@ def checked_files(files) -> dict[str, Path]:
     return {name: folder / name for name in INT8_FILES if (folder / name).is_file()}
 
 
-def check_of(path: Path | None, config_dir: Path | None, precision: str = "int8") -> dict | None:
+def checked_record(files) -> dict:
+    """What publishing (or `check_int8` on a local folder) recorded for this model (model_files.ModelFiles): the
+    int8_check.json of its Hub commit under checked-onnx/, or of its own folder."""
+    if not files:
+        return {}
+    folder = checked_folder(files.repo_id, files.revision) if files.repo_id and files.revision else \
+        Path(files.weights_dir)
+    record = folder / CHECK_FILE
+    return json.loads(record.read_text()) if record.is_file() else {}
+
+
+def check_of(path: Path | None, config_dir: Path | None, precision: str = "int8", files=None) -> dict | None:
     """The bar's figures for a served int8 file: beside it (publishing: int8_check.json, keyed by file) or in the
-    model's metrics.json (train.py: under the file's folder name, "onnx" or "openvino", and the precision: OpenVINO's
-    fp32 file has a "bf16" check where train.py ran on a CPU that computes bf16)."""
+    model's metrics.json (train.py: under the file's folder name, "onnx" or "openvino", and the precision). bf16 (the
+    fp32 graph run in bf16, which may be exported at start, so `path` may be None) was checked by publishing for the
+    model's commit (`files`' record) or by train.py on a CPU that computes bf16 (metrics.json's "openvino")."""
+    if precision == "bf16":
+        found = checked_record(files).get(BF16_KEY)
+        report = None if found else read_report(config_dir)
+        return found or (report.file_check("openvino", "bf16") if report else None)
     if path is None:
         return None
     beside = path.parent.parent / CHECK_FILE
@@ -51,5 +72,4 @@ def check_of(path: Path | None, config_dir: Path | None, precision: str = "int8"
         if found:
             return found
     report = read_report(config_dir)
-    # bf16 was checked on OpenVINO's graph, which it runs from either fp32 file (the ONNX one is the same graph)
-    return report.file_check("openvino" if precision == "bf16" else path.parent.name, precision) if report else None
+    return report.file_check(path.parent.name, precision) if report else None

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.stats import binomtest
 
 from ..data.stars import polarities, positive_probability, star_values
-from .checked_onnx import CHECK_FILE, checked_folder
+from .checked_onnx import BF16_KEY, CHECK_FILE, checked_folder
 from .files import parts
 
 MIN_AGREEMENT = 0.99
@@ -184,6 +184,8 @@ def check_accuracy_control(predictor, folder: Path, texts, labels, fp32, calibra
     scored = set(texts)  # as calibration: a review the bar scores never steers what is kept in fp32
     keep = [i for i, text in enumerate(validation[0]) if text not in scored]
     validation_texts, validation_labels = [validation[0][i] for i in keep], np.asarray(validation[1])[keep]
+    if not validation_texts:
+        return static
     int8_path = folder / openvino_ir.INT8_FILE
 
     def score(rows, reference, probs):
@@ -268,7 +270,8 @@ def check_hub_model(predictor, texts, labels, dataset: str, out: Path, calibrati
     """For a Hub model that ships no ONNX files (publishing): export and quantise it, run the bar on `texts`, and
     put each int8 file that passes under `out`/<owner>--<name>/<commit>/ with its figures (int8_check.json, keyed by
     file) for the Space to ship. Returns {"onnx" | "openvino": check with a one-line summary}; a runtime whose file
-    misses serves fp32 (exported at the Space's first start)."""
+    misses serves fp32 (exported at the Space's first start). On a CPU that computes bf16 OpenVINO's fp32 graph is
+    checked in bf16 too, and recorded under BF16_KEY where it passes: a Space whose CPU computes bf16 then offers it."""
     import tempfile
 
     files = predictor.files
@@ -291,6 +294,12 @@ def check_hub_model(predictor, texts, labels, dataset: str, out: Path, calibrati
                     (folder / part).parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(Path(tmp) / part, folder / part)
                 passed[rel] = check
+            if made.get("bf16"):  # this CPU computes bf16: the fp32 graph in bf16, checked the same way (no file)
+                bf16 = made["bf16"] | {key: check[key] for key in ("dataset", "repo", "revision", "languages")
+                                       if key in check}
+                check["bf16"], check["summary"] = bf16, check["summary"] + "; " + reason(bf16)
+                if bf16["passed"]:
+                    passed[BF16_KEY] = bf16
     if passed:
         (folder / CHECK_FILE).write_text(json.dumps(passed, indent=1))
     return results

@@ -77,10 +77,13 @@ class Predictor:
     @functools.cached_property
     def int8_check(self) -> dict | None:
         """The accuracy bar's figures for the int8 file this Predictor serves, or for the fp32 file it runs in bf16
-        (None when it serves neither); read once, since /healthz and the About tab ask for them on every visit."""
-        if self.runtime.precision not in ("int8", "bf16") or self.runtime.file is None:
+        (None when it serves neither); read once, since /healthz and the About tab ask for them on every visit. bf16
+        may run an export made at the first start (a Hub model checked at publishing): its check is the commit's."""
+        if self.runtime.precision not in ("int8", "bf16") or (self.runtime.file is None and
+                                                               self.runtime.precision == "int8"):
             return None
-        return check_of(self.runtime.file, self.files.config_dir if self.files else None, self.runtime.precision)
+        return check_of(self.runtime.file, self.files.config_dir if self.files else None, self.runtime.precision,
+                        self.files)
 
     @property
     def labels(self) -> list[str]:

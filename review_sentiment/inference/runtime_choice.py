@@ -3,8 +3,8 @@
 The Space and the bulk CLI call `choose(predictor)`; the Predictor itself only scores reviews on whatever runtime it
 was given. The options (`candidates`) are the files that came with the model or that publishing checked for it
 (`shipped_files`), in order of preference: checked int8 files, OpenVINO's fp32 file in bf16 where the CPU computes
-bf16 (AMX, AVX-512 BF16) and train.py checked it, fp32 on each runtime, torch. The choice is this CPU's, not a rule
-from another machine (benchmarks/README.md), and `predictor.choice` says how it was made (/healthz).
+bf16 (AMX, AVX-512 BF16) and train.py or publishing checked it, fp32 on each runtime, torch. The choice is this CPU's,
+not a rule from another machine (benchmarks/README.md), and `predictor.choice` says how it was made (/healthz).
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ def shipped_files(predictor: Predictor) -> dict[str, dict[str, Path]]:
 
 def candidates(predictor: Predictor, runtime: str | None, quantize: str) -> list[tuple[str, str, Path | None]]:
     """(runtime, precision, file) options allowed for serving on CPU, in order of preference: every checked int8
-    file (shipped, or checked at publishing) and, on CPUs that compute bf16, OpenVINO's fp32 file in bf16 where train.py
-    checked that against the bar, then fp32 on each runtime, then torch. int8 only from a file that
+    file (shipped, or checked at publishing) and, on CPUs that compute bf16, OpenVINO's fp32 file (or the export) in
+    bf16 where train.py or publishing checked that against the bar, then fp32 on each runtime, then torch. int8 only from a file that
     met the accuracy bar, unless quantize="int8" asks for it unchecked (ONNX Runtime's own export, torch's dynamic
     int8; OpenVINO's int8 needs calibration, so only a checked file); none of it with quantize="none". fp32 is
     offered where its file is here, or where no int8 option is: a model is never exported only to be timed
@@ -69,10 +69,11 @@ def candidates(predictor: Predictor, runtime: str | None, quantize: str) -> list
         elif quantize == "int8" and name == "onnx":
             reduced.append((name, "int8", None))  # an export of its own: faster, accuracy unchecked
         fp32_file = files.get("fp32") or shipped.get("onnx", {}).get("fp32")
-        # bf16 where this CPU computes it (AMX, AVX-512 BF16) and train.py checked it against the bar on such a CPU
-        # (int8_bar.check_bf16); timed like every option, so it serves only where it is faster here.
-        if quantize == "auto" and name == "openvino" and fp32_file and native_bf16() and \
-                (check_of(fp32_file, config_dir, "bf16") or {}).get("passed"):
+        # bf16 where this CPU computes it (AMX, AVX-512 BF16) and train.py or publishing checked it against the bar
+        # on such a CPU (int8_bar.check_bf16); timed like every option, so it serves only where it is faster here. A
+        # model that ships no fp32 file (a Hub model checked at publishing) runs its export from the first start.
+        if quantize == "auto" and name == "openvino" and native_bf16() and \
+                (check_of(fp32_file, config_dir, "bf16", predictor.files) or {}).get("passed"):
             reduced.append((name, "bf16", fp32_file))
         fp32.append((name, "fp32", fp32_file))
     fp32 = [] if quantize == "int8" else [option for option in fp32 if option[2] is not None or not reduced]

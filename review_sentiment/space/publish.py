@@ -123,6 +123,19 @@ def stage(cfg: SpaceConfig, folder: Path, preloads: list[str]) -> None:
     card.save(folder / "README.md")
 
 
+CHECKS_HEADING = "## int8 files checked at publishing"
+
+
+def note_checks(folder: Path, lines: list[str]) -> None:
+    """The Space card says what each int8 check found and which languages its reviews were in: the baseline reads
+    six, and the check read IMDb's English reviews only."""
+    from huggingface_hub import SpaceCard
+
+    card = SpaceCard.load(folder / "README.md")
+    card.text = card.text.rstrip() + f"\n\n{CHECKS_HEADING}\n\n" + "".join(f"- {line}\n" for line in lines)
+    card.save(folder / "README.md")
+
+
 def publish(cfg: SpaceConfig) -> str:
     from huggingface_hub import HfApi
 
@@ -133,6 +146,7 @@ def publish(cfg: SpaceConfig) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         stage(cfg, Path(tmp), [model_entry, baseline_entry])
         # Both models: a visitor waits for the baseline too, and at nlptown's size it is the larger part of the wait.
+        checked = []
         for repo_id, sha, files in ((cfg.model_id, model_sha, model_files),
                                     (cfg.baseline_id, baseline_sha, baseline_files)):
             if served_files(files):
@@ -141,6 +155,9 @@ def publish(cfg: SpaceConfig) -> str:
                 for name, check in check_model(repo_id, cfg.check_dataset, cfg.check_samples, sha,
                                                Path(tmp) / CHECKED_DIR.name).items():
                     print(f"{repo_id}, {name}: {check['summary']}")
+                    checked.append(f"`{repo_id}` ({name}): {check['summary']}")
+        if checked:
+            note_checks(Path(tmp), checked)
         if cfg.audit:
             audit_models([(cfg.model_id, model_sha, model_files), (cfg.baseline_id, baseline_sha, baseline_files)],
                          Path(tmp) / CHECKED_DIR.name)

@@ -19,14 +19,28 @@ def bench(script: str, *args: str, timeout: int = 600) -> str:
 
 
 def test_serving_benchmark(tmp_path, trained_model, binary_data, bert_base):
+    """Every variant that reads shipped files or serves through the app (the in-process fp32 and torch variants are
+    the same code with another file, and the accuracy table runs them all)."""
     out = tmp_path / "serving.json"
+    chosen = ["seed-pipeline", "plain-pipeline", "onnx-int8", "openvino-int8", "rest", "rest-onnx-only", "rest-no-onnx"]
     stdout = bench("serving.py", "--sizes", "tiny", "--tokenizer", str(bert_base), "--accuracy-model",
                    str(trained_model), "--dataset", str(binary_data), "--samples", "20", "--repeats", "2",
-                   "--batches", "1", "--out", str(out))
+                   "--batches", "1", "--baseline-size", "tiny", "--variants", ",".join(chosen), "--out", str(out))
     report = json.loads(out.read_text())
     variants = report["speed"]["tiny"]
-    assert list(variants) == ["seed-pipeline", "plain-pipeline", "torch-fp32", "torch-int8", "onnx-fp32",
-                              "onnx-int8", "openvino-fp32", "openvino-int8", "rest", "rest-onnx-only", "rest-no-onnx"]
+    # What a visitor waits for (issue 32): /compare with the star baseline beside /predict, for the random-weight
+    # size and for the real model, against the two pipelines a user would run one after the other.
+    assert list(report["speed"]["readme-model"]) == ["seed-pipeline", "plain-pipeline", "rest"]
+    assert list(report["baseline_pipelines"]) == ["seed-pipeline", "plain-pipeline"]
+    for rows in report["speed"].values():
+        rest = rows["rest"]
+        assert rest["compare_p50_ms"] > 0 and set(rest["compare_vs_two"]) == {"plain", "seed"}
+        assert rest["compare_vs_two"]["plain"] == pytest.approx(
+            (rows["plain-pipeline"]["p50_ms"] + report["baseline_pipelines"]["plain-pipeline"]["p50_ms"])
+            / rest["compare_p50_ms"])
+        assert "int8" in rest["baseline_runtime"] or "fp32" in rest["baseline_runtime"]
+    assert stdout.count("rest, /compare with the baseline (") == 2
+    assert list(variants) == chosen
     assert all(v["p50_ms"] > 0 and v["peak_rss_mb"] > 0 for v in variants.values())
     # The app serves what it timed fastest at start; a model with onnx/ and openvino/ offers both int8 files, one with
     # onnx/ alone offers its ONNX files to both runtimes, one without offers exports.
@@ -147,6 +161,24 @@ def test_padding_benchmark(tmp_path, trained_model):
     runs = json.loads(out.read_text())["runs"]
     assert [(r["multiple"], r["primitives"]) for r in runs] == [(32, 256)] * 2
     assert all(r["first_p50_ms"] > 0 and r["rss_after_mb"] > 0 for r in runs) and "primitives kept" in stdout
+
+
+def test_accuracy_control_benchmark(tmp_path, trained_model, binary_data):
+    """Plain static int8 beside accuracy control's file, both held to the bar on the same test reviews, timed in
+    turns, on a model whose plain static int8 misses (tiny.outlier_in_attention): operations go back to fp32."""
+    import tiny
+
+    out, model = tmp_path / "accuracy_control.json", tmp_path / "model"
+    tiny.outlier_in_attention(trained_model, model)
+    stdout = bench("accuracy_control.py", "--model", str(model), "--dataset", str(binary_data), "--samples", "60",
+                   "--timed-reviews", "3", "--out", str(out))
+    files = {f["file"]: f for f in json.loads(out.read_text())["files"]}
+    assert list(files) == ["fp32", "static int8", "accuracy control"] and all(f["ms"] > 0 for f in files.values())
+    static, controlled = files["static int8"], files["accuracy control"]
+    assert not static["check"]["passed"] and static["kept_fp32"] == []
+    assert controlled["kept_fp32"] and controlled["check"]["passed"]
+    assert controlled["int8_operations"] + len(controlled["kept_fp32"]) == static["int8_operations"]
+    assert controlled["check"]["reviews"] == 60 and "int8 / kept fp32" in stdout
 
 
 def test_two_models_benchmark(tmp_path, trained_model, binary_data):

@@ -261,6 +261,49 @@ def test_publishing_checks_the_star_baseline_and_the_app_serves_what_passed(star
         assert served.runtime.precision == "fp32" and served.int8_check is None
 
 
+@pytest.mark.parametrize("space_computes_bf16", [True, False])
+def test_publishing_on_a_bf16_cpu_checks_the_hub_models_bf16_and_only_a_bf16_space_offers_it(
+        star_baseline, binary_data, tmp_path, monkeypatch, space_computes_bf16):
+    """Issue 32: bf16 is checked by publishing too, on the CPU it runs on. Published from a CPU that computes bf16
+    (faked), the baseline's fp32 graph is scored in bf16 against the same bar and, where it passes, recorded for its
+    commit (no file ships: the Space exports the graph at its first start); a Space whose CPU computes bf16 offers
+    it with those figures, one whose CPU does not (faked) never does, and a commit without the record offers none."""
+    import pandas as pd
+
+    from review_sentiment import cpu
+    from review_sentiment.data.domains import align
+    from review_sentiment.export import int8_bar
+    from review_sentiment.export.checked_onnx import BF16_KEY, CHECK_FILE
+    from review_sentiment.inference.runtime_choice import candidates
+
+    def cpu_computes_bf16(yes: bool) -> None:
+        isa = ["avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16"] if yes else ["avx2", "avx512f"]
+        monkeypatch.setattr(cpu, "cpu_info", lambda: {"cpu": "faked", "family": None, "model": None, "cores": 2,
+                                                      "isa": isa, "hypervisor": False, "machine": "x86_64"})
+        monkeypatch.setattr(cpu, "openvino_bf16", lambda: yes)
+
+    cpu_computes_bf16(True)
+    predictor = Predictor.load(str(star_baseline), device="cpu")
+    predictor.files.repo_id, predictor.files.revision = "nlptown/stars", "d" * 40
+    test, train = (pd.read_parquet(binary_data / f"{split}.parquet") for split in ("test", "train"))
+    test, _, _ = align(test, ["negative", "positive"], predictor.labels)
+    checks = int8_bar.check_hub_model(predictor, test["text"].tolist(), test["label"].to_numpy(), "local",
+                                      tmp_path / "checked-onnx", train["text"].tolist()[:50], {"en": len(test)})
+    bf16 = checks["openvino"]["bf16"]
+    assert bf16["precision"] == "bf16" and bf16["stars"] and bf16["revision"] == "d" * 40 and bf16["cpu"]
+    assert "the fp32 file run in bf16" in checks["openvino"]["summary"]
+    record = json.loads((tmp_path / "checked-onnx" / "nlptown--stars" / ("d" * 40) / CHECK_FILE).read_text())
+    assert record.get(BF16_KEY) == (bf16 if bf16["passed"] else None)
+    monkeypatch.setenv("CHECKED_ONNX_DIR", str(tmp_path / "checked-onnx"))
+    cpu_computes_bf16(space_computes_bf16)
+    offered = [o for o in candidates(predictor, None, "auto") if o[1] == "bf16"]
+    assert offered == ([("openvino", "bf16", None)] if space_computes_bf16 and bf16["passed"] else [])
+    if offered:
+        assert predictor.on("openvino", "bf16").int8_check == bf16, "served with the figures publishing measured"
+    predictor.files.revision = "e" * 40  # another commit: nothing was checked for it
+    assert not [o for o in candidates(predictor, None, "auto") if o[1] == "bf16"]
+
+
 def test_a_local_baseline_folder_is_checked_by_its_command_and_served_at_the_next_start(star_baseline, binary_data,
                                                                                         tmp_path):
     """BASELINE_ID=./folder: `python -m review_sentiment.evaluation.check_int8 --model ./folder` writes each int8 file

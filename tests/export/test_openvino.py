@@ -10,6 +10,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+import tiny
 from conftest import LiveApp, minilm_dir, skip_unless
 from openvino import Type
 
@@ -176,37 +177,18 @@ def test_openvino_int8_ships_only_past_the_bar_and_was_calibrated_on_training_re
         "openvino/openvino_model.bin", "openvino/openvino_model.xml"]
 
 
-def outlier_in_attention(model_folder, out):
-    """A copy of a trained DistilBERT whose first layer answers exactly as before in fp32 but defeats per-tensor int8:
-    one channel of its queries 1,000x larger and the same channel of its keys 1,000x smaller leaves every attention
-    score unchanged, while the quantisers of that layer's inputs and outputs now have to span a range 1,000x wider.
-    SmoothQuant cannot move this outlier into weights (the product of two activations has none), so plain static int8
-    flips a test review."""
-    import torch
-
-    shutil.copytree(model_folder, out, ignore=shutil.ignore_patterns("onnx", "openvino"))
-    predictor = Predictor.load(str(out), device="cpu")
-    attention, channel = predictor.model.distilbert.transformer.layer[0].attention, 5
-    with torch.no_grad():
-        for linear, factor in ((attention.q_lin, 1e3), (attention.k_lin, 1e-3)):
-            linear.weight[channel] *= factor
-            linear.bias[channel] *= factor
-    predictor.model.save_pretrained(out)
-    return Predictor.load(str(out), device="cpu")
-
-
 @pytest.mark.parametrize("bar", ["met", "out of reach"])
 def test_accuracy_control_ships_what_plain_static_int8_missed_keeping_the_costly_layers_in_fp32(
         trained_model, binary_data, tmp_path, monkeypatch, bar):
     """Issue 32: where plain static int8 misses the bar, NNCF's accuracy control tries again with the bar itself
     (int8_bar.bar_score) read on held-out reviews, and the file it makes is scored on the test reviews like any
-    other. Built to miss: the outlier above. With the bar met, the file ships and records which operations stayed
+    other. Built to miss: tiny.outlier_in_attention. With the bar met, the file ships and records which operations stayed
     fp32 (those of the damaged layer, and not all of them); with the bar out of reach, what accuracy control makes
     misses it on the test reviews too, and nothing ships."""
     train, test = (pd.read_parquet(binary_data / f"{split}.parquet") for split in ("train", "test"))
     texts, labels = test["text"].tolist(), test["label"].to_numpy()
     model = tmp_path / "model"
-    predictor = outlier_in_attention(trained_model, model)
+    predictor = tiny.outlier_in_attention(trained_model, model)
     if bar == "out of reach":
         monkeypatch.setattr(int8_bar, "MIN_AGREEMENT", 1.01)
     calibration, held_out = train["text"].tolist()[:100], (train["text"].tolist()[100:], train["label"].to_numpy()[100:])
