@@ -133,7 +133,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="feedback-loop-"))
     baseline = args.baseline
     if baseline is None:
-        from compare import make_star_baseline
+        from stand_ins import make_star_baseline
 
         baseline = make_star_baseline(model, work / "stars", vocab_size=before.tokenizer.vocab_size, size="tiny")
     process, url = start_app(model, baseline, FEEDBACK_DIR=str(work / "feedback"), FEEDBACK_PER_MINUTE="60")

@@ -81,7 +81,7 @@ def main() -> None:
         folder, precision, multiple, primitives = args.child
         print(json.dumps(one(folder, precision, int(multiple), int(primitives))))
         return
-    from compare import add_int8_files, make_star_baseline
+    from stand_ins import add_int8_files, make_star_baseline
 
     from review_sentiment.data.splits import read_split
 

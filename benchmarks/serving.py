@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_info, describe  # noqa: E402
+from stand_ins import SIZES  # noqa: E402
 
 # name: (how it runs, quantize) -- "rest" is the app's default path, timed through POST /api/v1/predict.
 VARIANTS = {"seed-pipeline": "transformers pipeline, every review padded to 512 (the seed recipe)",
@@ -52,14 +53,6 @@ VARIANTS = {"seed-pipeline": "transformers pipeline, every review padded to 512 
                             "with the int8 check (fp32: an export at first start, read by ONNX Runtime or OpenVINO, or "
                             "torch, whichever is fastest here)"}
 ACCURACY_VARIANTS = ["torch-fp32", "onnx-fp32", "onnx-int8", "openvino-fp32", "openvino-int8", "torch-int8"]
-SIZES = {"distilbert": dict(model_type="distilbert", dim=768, n_layers=6, n_heads=12, hidden_dim=3072),
-         "bert-base": dict(model_type="bert", hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                           intermediate_size=3072),
-         # For the tests that run every benchmark end to end in seconds.
-         "tiny": dict(model_type="bert", hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                      intermediate_size=64)}
-
-
 def typical_review(texts: list[str], words: int = 230) -> str:
     """The review whose word count is closest to `words` (IMDb's median is ~174, mean ~230)."""
     return min(texts, key=lambda t: abs(len(t.split()) - words))
@@ -291,7 +284,7 @@ def main() -> None:
     variants = args.variants.split(",")
     baseline = args.baseline
     if baseline is None and any(v.startswith("rest") for v in variants):
-        from compare import NLPTOWN_VOCAB, add_int8_files, make_star_baseline
+        from stand_ins import NLPTOWN_VOCAB, add_int8_files, make_star_baseline
 
         baseline = make_star_baseline(tokenizer, work / "baseline", NLPTOWN_VOCAB, args.baseline_size)
         add_int8_files(baseline, calibration)

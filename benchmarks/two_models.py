@@ -23,9 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare import NLPTOWN_VOCAB, make_star_baseline  # noqa: E402
+from stand_ins import NLPTOWN_VOCAB, SIZES, make_star_baseline  # noqa: E402
 from machine import cpu_info, describe, print_table, save  # noqa: E402
-from serving import SIZES  # noqa: E402
 
 
 def main() -> None:
