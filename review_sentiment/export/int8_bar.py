@@ -271,7 +271,8 @@ def check_hub_model(predictor, texts, labels, dataset: str, out: Path, calibrati
     put each int8 file that passes under `out`/<owner>--<name>/<commit>/ with its figures (int8_check.json, keyed by
     file) for the Space to ship. Returns {"onnx" | "openvino": check with a one-line summary}; a runtime whose file
     misses serves fp32 (exported at the Space's first start). On a CPU that computes bf16 OpenVINO's fp32 graph is
-    checked in bf16 too, and recorded under BF16_KEY where it passes: a Space whose CPU computes bf16 then offers it."""
+    checked in bf16 too ("openvino bf16"), and recorded under BF16_KEY where it passes: a Space whose CPU computes
+    bf16 then offers it."""
     import tempfile
 
     files = predictor.files
@@ -297,7 +298,8 @@ def check_hub_model(predictor, texts, labels, dataset: str, out: Path, calibrati
             if made.get("bf16"):  # this CPU computes bf16: the fp32 graph in bf16, checked the same way (no file)
                 bf16 = made["bf16"] | {key: check[key] for key in ("dataset", "repo", "revision", "languages")
                                        if key in check}
-                check["bf16"], check["summary"] = bf16, check["summary"] + "; " + reason(bf16)
+                bf16["summary"] = reason(bf16) + (f"; recorded, {kept}" if bf16["passed"] else "")
+                results[f"{name} {BF16_KEY}"] = bf16
                 if bf16["passed"]:
                     passed[BF16_KEY] = bf16
     if passed:

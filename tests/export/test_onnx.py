@@ -165,7 +165,9 @@ def test_publish_time_int8_check_ships_only_files_that_met_the_bar(trained_model
 
     import pandas as pd
 
+    from review_sentiment.cpu import native_bf16
     from review_sentiment.export import int8_bar, openvino_ir
+    from review_sentiment.export.checked_onnx import BF16_KEY
 
     if bar == "missed":
         monkeypatch.setattr(int8_bar, "MIN_AGREEMENT", 1.01)
@@ -177,9 +179,11 @@ def test_publish_time_int8_check_ships_only_files_that_met_the_bar(trained_model
     checks = int8_bar.check_hub_model(predictor, test["text"].tolist(), test["label"].to_numpy(), "local",
                                       tmp_path / "checked-onnx", train["text"].tolist()[:50])
     folder = tmp_path / "checked-onnx" / "someone--model" / ("a" * 40)
-    assert set(checks) == {"onnx", "openvino"}
+    # Where this CPU computes bf16, publishing also checks the fp32 graph in bf16 (recorded, no file of its own).
+    bf16 = checks.pop("openvino bf16", None)
+    assert set(checks) == {"onnx", "openvino"} and (bf16 is not None) == native_bf16()
     assert checks["openvino"]["calibration"]["reviews"] == 50 and checks["openvino"]["scheme"] == "static"
-    for check in checks.values():
+    for check in [*checks.values(), *([bf16] if bf16 else [])]:
         assert check["passed"] == (bar == "met") and check["reviews"] == len(test)
     for name in (onnx.INT8_FILE, openvino_ir.INT8_FILE, "openvino/openvino_model_qint8_quantized.bin"):
         assert (folder / name).exists() == (bar == "met"), name
@@ -188,7 +192,8 @@ def test_publish_time_int8_check_ships_only_files_that_met_the_bar(trained_model
     tried = [t["scheme"] for t in checks["onnx"]["schemes_tried"]]
     if bar == "met":
         figures = json.loads((folder / "int8_check.json").read_text())
-        assert figures == {onnx.INT8_FILE: checks["onnx"], openvino_ir.INT8_FILE: checks["openvino"]}
+        assert figures == {onnx.INT8_FILE: checks["onnx"], openvino_ir.INT8_FILE: checks["openvino"],
+                           **({BF16_KEY: bf16} if bf16 else {})}
         for runtime in ("onnx", "openvino"):
             served = choose(predictor, runtime)
             assert served.runtime.precision == "int8" and served.int8_check == checks[runtime]
@@ -289,9 +294,9 @@ def test_publishing_on_a_bf16_cpu_checks_the_hub_models_bf16_and_only_a_bf16_spa
     test, _, _ = align(test, ["negative", "positive"], predictor.labels)
     checks = int8_bar.check_hub_model(predictor, test["text"].tolist(), test["label"].to_numpy(), "local",
                                       tmp_path / "checked-onnx", train["text"].tolist()[:50], {"en": len(test)})
-    bf16 = checks["openvino"]["bf16"]
+    bf16 = checks["openvino bf16"]
     assert bf16["precision"] == "bf16" and bf16["stars"] and bf16["revision"] == "d" * 40 and bf16["cpu"]
-    assert "the fp32 file run in bf16" in checks["openvino"]["summary"]
+    assert "the fp32 file run in bf16" in bf16["summary"] and "reviews checked: English 60" in bf16["summary"]
     record = json.loads((tmp_path / "checked-onnx" / "nlptown--stars" / ("d" * 40) / CHECK_FILE).read_text())
     assert record.get(BF16_KEY) == (bf16 if bf16["passed"] else None)
     monkeypatch.setenv("CHECKED_ONNX_DIR", str(tmp_path / "checked-onnx"))
