@@ -58,7 +58,8 @@ def candidates(predictor: Predictor, runtime: str | None, quantize: str) -> list
     names = runtimes.available() if runtime in (None, AUTO) else [runtime]
     shipped = shipped_files(predictor)
     config_dir = predictor.files.config_dir if predictor.files else None
-    reduced: list[tuple[str, str, Path | None]] = []  # int8, and bf16 where the CPU computes it
+    reduced: list[tuple[str, str, Path | None]] = []  # int8
+    bf16: list[tuple[str, str, Path | None]] = []  # where the CPU computes it
     fp32: list[tuple[str, str, Path | None]] = []
     for name in names:
         if name == "torch":
@@ -71,13 +72,16 @@ def candidates(predictor: Predictor, runtime: str | None, quantize: str) -> list
         fp32_file = files.get("fp32") or shipped.get("onnx", {}).get("fp32")
         # bf16 where this CPU computes it (AMX, AVX-512 BF16) and train.py or publishing checked it against the bar
         # on such a CPU (int8_bar.check_bf16); timed like every option, so it serves only where it is faster here. A
-        # model that ships no fp32 file (a Hub model checked at publishing) runs its export from the first start.
+        # model that ships no fp32 file (a Hub model checked at publishing) runs the export made at the first start.
         if quantize == "auto" and name == "openvino" and native_bf16() and \
                 (check_of(fp32_file, config_dir, "bf16", predictor.files) or {}).get("passed"):
-            reduced.append((name, "bf16", fp32_file))
+            bf16.append((name, "bf16", fp32_file))
         fp32.append((name, "fp32", fp32_file))
-    fp32 = [] if quantize == "int8" else [option for option in fp32 if option[2] is not None or not reduced]
-    options = reduced + fp32
+    # An export is made only where no checked int8 file is here: never only to be timed against one.
+    bf16 = [option for option in bf16 if option[2] is not None or not reduced]
+    from_files = reduced + [option for option in bf16 if option[2] is not None]
+    fp32 = [] if quantize == "int8" else [option for option in fp32 if option[2] is not None or not from_files]
+    options = reduced + bf16 + fp32
     if "torch" in names:
         options.append(("torch", "int8" if quantize == "int8" else "fp32", None))
     return options

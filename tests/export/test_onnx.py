@@ -272,7 +272,8 @@ def test_publishing_on_a_bf16_cpu_checks_the_hub_models_bf16_and_only_a_bf16_spa
     """Issue 32: bf16 is checked by publishing too, on the CPU it runs on. Published from a CPU that computes bf16
     (faked), the baseline's fp32 graph is scored in bf16 against the same bar and, where it passes, recorded for its
     commit (no file ships: the Space exports the graph at its first start); a Space whose CPU computes bf16 offers
-    it with those figures, one whose CPU does not (faked) never does, and a commit without the record offers none."""
+    it with those figures where no checked int8 file is there to serve instead (it would export the graph only to
+    time it against one), one whose CPU does not (faked) never does, and a commit without the record offers none."""
     import pandas as pd
 
     from review_sentiment import cpu
@@ -301,6 +302,13 @@ def test_publishing_on_a_bf16_cpu_checks_the_hub_models_bf16_and_only_a_bf16_spa
     assert record.get(BF16_KEY) == (bf16 if bf16["passed"] else None)
     monkeypatch.setenv("CHECKED_ONNX_DIR", str(tmp_path / "checked-onnx"))
     cpu_computes_bf16(space_computes_bf16)
+    # With checked int8 files here the Space serves those and exports nothing, for bf16 either.
+    assert checks["onnx"]["passed"] and not [o for o in candidates(predictor, None, "auto") if o[1] == "bf16"]
+    folder = tmp_path / "checked-onnx" / "nlptown--stars" / ("d" * 40)
+    for name in [n for n in record if n != BF16_KEY]:  # as if no int8 file had passed and bf16 had
+        for part in (folder / name, (folder / name).with_suffix(".bin")):
+            part.unlink(missing_ok=True)
+    (folder / CHECK_FILE).write_text(json.dumps({k: v for k, v in record.items() if k == BF16_KEY}))
     offered = [o for o in candidates(predictor, None, "auto") if o[1] == "bf16"]
     assert offered == ([("openvino", "bf16", None)] if space_computes_bf16 and bf16["passed"] else [])
     if offered:
