@@ -19,10 +19,10 @@ def bench(script: str, *args: str, timeout: int = 600) -> str:
 
 
 def test_serving_benchmark(tmp_path, trained_model, binary_data, bert_base):
-    """Every variant that reads shipped files or serves through the app (the in-process fp32 and torch variants are
-    the same code with another file, and the accuracy table runs them all)."""
+    """The pipelines and every way the app serves (the in-process variants are the code the accuracy table runs for
+    each, in one process)."""
     out = tmp_path / "serving.json"
-    chosen = ["seed-pipeline", "plain-pipeline", "onnx-int8", "openvino-int8", "rest", "rest-onnx-only", "rest-no-onnx"]
+    chosen = ["seed-pipeline", "plain-pipeline", "rest", "rest-onnx-only", "rest-no-onnx"]
     stdout = bench("serving.py", "--sizes", "tiny", "--tokenizer", str(bert_base), "--accuracy-model",
                    str(trained_model), "--dataset", str(binary_data), "--samples", "20", "--repeats", "2",
                    "--batches", "1", "--baseline-size", "tiny", "--variants", ",".join(chosen), "--out", str(out))

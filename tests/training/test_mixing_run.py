@@ -117,10 +117,11 @@ def test_negation_phrases_teach_a_model_to_read_negation(runs):
 
 
 def test_bad_mixes_fail_before_training_in_one_line(tmp_path, bert_base, binary_data, phrase_data):
-    def run(*args):
-        return subprocess.run([sys.executable, str(ROOT / "train.py"), "--model", str(bert_base), "--dataset",
-                               str(binary_data), "--output-dir", str(tmp_path / "out"), *args],
-                              capture_output=True, text=True, env=subprocess_env(HF_HUB_OFFLINE="1"), timeout=300)
+    def start(*args):  # every case at once: each is a process that stops before training
+        return subprocess.Popen([sys.executable, str(ROOT / "train.py"), "--model", str(bert_base), "--dataset",
+                                 str(binary_data), "--output-dir", str(tmp_path / "out"), *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=subprocess_env(HF_HUB_OFFLINE="1"))
 
     pets = tmp_path / "pets"
     pets.mkdir()
@@ -131,11 +132,12 @@ def test_bad_mixes_fail_before_training_in_one_line(tmp_path, bert_base, binary_
              (("--mix-dataset", f"pets={pets}"), "None of the classes"),
              (("--mix-dataset", f"phrases={phrase_data}", "--text-column", "sentence"), "no column 'sentence'"),
              (("--mix-size", "100"), "need --mix-dataset")]
-    for args, needle in cases:
-        result = run(*args)
-        last = result.stderr.strip().splitlines()[-1]
-        assert result.returncode == 2 and last.startswith("error: ") and needle in last, (args, result.stderr[-800:])
-        assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+    started = [(args, needle, start(*args)) for args, needle in cases]
+    for args, needle, process in started:
+        _, stderr = process.communicate(timeout=300)
+        last = stderr.strip().splitlines()[-1]
+        assert process.returncode == 2 and last.startswith("error: ") and needle in last, (args, stderr[-800:])
+        assert "Traceback" not in stderr and not (tmp_path / "out").exists()
 
 
 @pytest.mark.skipif(not (SHARED / "sst5_phrases" / "train.parquet").exists(), reason="../shared/data/sst5_phrases "
