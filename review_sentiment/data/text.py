@@ -61,14 +61,17 @@ def truncate(sequence: list, budget: int, truncation: Truncation) -> list:
     return list(sequence[:head]) + (list(sequence[-tail:]) if tail else [])
 
 
-def encode(tokenizer, texts: Sequence[str], *, max_length: int, truncation: Truncation) -> list[list[int]]:
+def encode(tokenizer, texts: Sequence[str], *, max_length: int, truncation: Truncation,
+           clean: bool = True) -> list[list[int]]:
     """Token ids (with special tokens) for each text, at most `max_length` long, unpadded.
 
-    `head` keeps the first tokens; `head+tail` keeps the first ~25% and the last ~75% of the window.
+    `head` keeps the first tokens; `head+tail` keeps the first ~25% and the last ~75% of the window. `clean=False`
+    reads the text as a plain `transformers.pipeline` does, markup and all (evaluation's "pipeline" reading).
     """
     if truncation not in TRUNCATIONS:
         raise ValueError(f"truncation must be one of {TRUNCATIONS}, got {truncation!r}")
-    texts = [clean_text(clip_chars(t, max_length)) for t in texts]
+    texts = [clip_chars(t, max_length) for t in texts]
+    texts = [clean_text(t) for t in texts] if clean else texts
     if truncation == "head":
         return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
     prefix, suffix = special_tokens(tokenizer)

@@ -2,6 +2,8 @@
 
 - `evaluate`: `python -m review_sentiment.evaluation.evaluate`, any model on any labelled dataset, and the scoring
   train.py runs on its test split.
+- `readings`: the ways one model reads a review (as the Space serves it, as a plain pipeline, through its training
+  window), which train.py and evaluate score side by side.
 - `metrics`: classification metrics and calibration error; `plots`: confusion matrix, reliability diagram, curves.
 - `explain`: integrated gradients summed onto whole words (the Space's explanations).
 - `audit`: `python -m review_sentiment.evaluation.audit`, the behaviour (`behaviour`: CheckList-style capability

@@ -24,9 +24,11 @@ from ..data.scale import same_scale
 from ..data.splits import labelled_split, resolve_dataset, stratified_subset
 from ..data.stars import label_polarity, star_summary, star_values
 from ..data.text import clean_text
+from ..defaults import DEFAULT_LONG_TEXT
 from ..errors import UserError
 from ..export.temperature import softmax
 from ..inference.predictor import Predictor
+from . import readings as ways
 from .metrics import classification_metrics, ece_interval
 from .plots import plot_confusion_matrix, plot_reliability
 
@@ -90,6 +92,22 @@ def score(predictor: Predictor, texts: list[str], labels: np.ndarray, label_name
     return {"metrics": metrics, "probs": probs}
 
 
+def score_readings(predictor: Predictor, texts: list[str], labels: np.ndarray, label_names: list[str], *,
+                   progress: bool = False, known: dict[str, np.ndarray] | None = None) -> dict:
+    """The model read each way of readings.py on the same reviews, one pass per reading (`known`: logits a reading
+    already has): {"readings": {name: accuracy, macro F1, ECE, how it was read}, "pairs": McNemar's p per pair}."""
+    how, found, predictions = ways.describe(predictor), {}, {}
+    for name, reader in ways.readers(predictor).items():
+        logits = (known or {}).get(name)
+        if logits is None:
+            logits = reader.logits(texts, progress=progress)
+        probs, _ = dataset_probabilities(reader, softmax(logits, reader.settings.temperature), label_names)
+        m = classification_metrics(labels, probs, label_names)
+        found[name] = {"accuracy": m["accuracy"], "f1_macro": m["f1_macro"], "ece": m["ece"], "how": how[name]}
+        predictions[name] = probs.argmax(axis=1)
+    return {"readings": found, "pairs": ways.paired(labels, predictions)}
+
+
 def score_sets(predictor, sets: list[EvalSet], *, text_column: str = "text", label_column: str = "label",
                seed: int = 0) -> dict[str, dict]:
     """Each set's metrics (accuracy, macro F1, ECE with its 95% interval, rows, dropped rows, mapping)."""
@@ -135,7 +153,8 @@ def markdown_report(name: str, m: dict) -> str:
                          f"{x['excerpt'][:160].replace('|', '/')}… |" for x in m["confident_mistakes"])
     return (f"# Evaluation of `{name}`\n\n{comparison_table({name: m})}\n\n"
             f"| class | precision | recall | F1 | support |\n| --- | ---: | ---: | ---: | ---: |\n{per_class}\n\n"
-            f"## Accuracy by review length (tokens)\n\n| length | reviews | accuracy |\n| --- | ---: | ---: |\n"
+            + (f"## How the review was read\n\n{ways.table(m['readings'], m['pairs'])}\n\n" if "readings" in m else "")
+            + f"## Accuracy by review length (tokens)\n\n| length | reviews | accuracy |\n| --- | ---: | ---: |\n"
             f"{buckets}\n\n## Most confident mistakes\n\n| probability | label | predicted | review |\n"
             f"| ---: | --- | --- | --- |\n{mistakes}\n\n![Reliability](reliability_diagram.png)\n"
             f"![Confusion matrix](confusion_matrix.png)\n")
@@ -152,12 +171,16 @@ class EvalConfig:
     label_column: str = option("Column holding the label.", "label")
     label_names: Optional[list] = option("Class names for integer labels, in id order.")
     max_samples: Optional[int] = option("Score a stratified subset of this many reviews.")
-    long_text: Optional[Literal["head", "head+tail", "chunks"]] = option(
-        "How to read reviews longer than the window (default: as the model was trained).")
+    long_text: Literal["head", "head+tail", "chunks"] = option(
+        "How to read reviews longer than the window for the headline figures (default: as the Space serves them).",
+        DEFAULT_LONG_TEXT)
     chunk_stride: Optional[int] = option("Tokens shared by consecutive windows with --long-text chunks "
                                          "(default: a quarter of the window).")
     chunk_aggregation: Literal["mean", "weighted"] = option("Average window logits plainly, or weighted by "
                                                             "window length.", "mean")
+    readings: bool = option("Also score the model read the three ways of evaluation/readings.py (as served, as a plain "
+                            "pipeline, through its training window) on the same reviews, with McNemar's p for each "
+                            "pair (--no-readings to skip: two more passes).", True)
     batch_size: int = option("Reviews per forward pass.", 32)
     seed: int = option("Seed for the subset.", 42)
     out: Optional[str] = option("Directory for metrics.json, report.md and plots (default: print only).")
@@ -179,8 +202,15 @@ def evaluate(cfg: EvalConfig) -> dict:
     frame = stratified_subset(frame, cfg.max_samples, cfg.seed)
     predictor = Predictor.load(cfg.model, revision=cfg.revision, batch_size=cfg.batch_size, long_text=cfg.long_text,
                                chunk_stride=cfg.chunk_stride, chunk_aggregation=cfg.chunk_aggregation)
-    result = score(predictor, frame["text"].tolist(), frame["label"].to_numpy(), names, progress=True)
+    texts, labels = frame["text"].tolist(), frame["label"].to_numpy()
+    logits = predictor.logits(texts, progress=True)
+    result = score(predictor, texts, labels, names, logits=logits)
     metrics = result["metrics"]
+    if cfg.readings:
+        # Where the headline is read as served (the default), its pass is that reading's; the others are one each.
+        served = ways.readers(predictor)["served"].settings == predictor.settings
+        metrics.update(score_readings(predictor, texts, labels, names, progress=True,
+                                      known={"served": logits} if served else None))
     print(markdown_report(cfg.model, metrics).split("\n## Most")[0])
     if cfg.eval_sets:
         metrics["domains"] = score_sets(predictor, cfg.eval_sets, text_column=cfg.text_column,

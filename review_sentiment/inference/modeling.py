@@ -63,6 +63,11 @@ def save_model(model, tokenizer, out_dir: Path, *, settings: InferenceSettings, 
     config = model.get_base_model().config if is_peft else model.config
     setattr(config, SETTINGS_KEY, settings.saved())
     model.save_pretrained(out_dir, safe_serialization=True)
+    # A Hub user's pipeline(truncation=True) and the Hub widget cut a review at the tokenizer's model_max_length;
+    # a tokenizer that states none (or more than the position table) makes them fail on a long review instead.
+    positions = getattr(config, "max_position_embeddings", None)
+    if positions and tokenizer.model_max_length > positions:
+        tokenizer.model_max_length = positions
     if is_peft:
         # The adapter folder also gets the classifier's config (labels, settings) so it loads on its own.
         config.save_pretrained(out_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -74,6 +75,14 @@ class Predictor:
         sibling.settings = self.settings
         return sibling
 
+    def reading(self, **overrides) -> "Predictor":
+        """A sibling sharing this one's model and runtime that reads reviews with other settings (InferenceSettings
+        fields: long_text, max_length, temperature, clean, ...; evaluation/readings.py scores each way a review is
+        read with one)."""
+        sibling = copy.copy(self)
+        sibling.settings = self.settings.replace(**overrides)
+        return sibling
+
     @functools.cached_property
     def int8_check(self) -> dict | None:
         """The accuracy bar's figures for the int8 file this Predictor serves, or for the fp32 file it runs in bf16
@@ -96,7 +105,7 @@ class Predictor:
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         return encode(self.tokenizer, texts, max_length=self.settings.max_length,
-                      truncation=self.settings.truncation)
+                      truncation=self.settings.truncation, clean=self.settings.clean)
 
     def logits(self, texts: Sequence[str], *, progress: bool = False, workers: int = 1) -> np.ndarray:
         """Raw logits, one row per text, in input order.

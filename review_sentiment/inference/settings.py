@@ -26,6 +26,9 @@ class InferenceSettings:
     long_text: str | None = None
     chunk_stride: int | None = None  # content tokens consecutive windows share (default a quarter of the window)
     chunk_aggregation: str = "mean"  # "mean", or "weighted" by each window's length
+    # Markup removed as in training; False only for evaluation's "pipeline" reading, which reads a review as a plain
+    # transformers.pipeline does (readings.py). Never saved: every model is trained and served on cleaned text.
+    clean: bool = True
 
     def __post_init__(self):
         long_text = self.long_text or self.truncation

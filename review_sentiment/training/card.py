@@ -9,6 +9,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from ..data.feedback import describe as describe_feedback
 from ..data.text import head_tail_sizes
 from ..defaults import PROJECT_DIR
+from ..evaluation import readings as ways
 from ..evaluation.audit import markdown as audit_markdown
 from ..evaluation.gate import table as gate_table
 from ..hub import is_hub_id
@@ -40,9 +41,9 @@ def usage_snippet(repo: str, is_adapter: bool) -> str:
     return (f'from transformers import pipeline\n\n'
             f'classifier = pipeline("text-classification", model="{repo}", top_k=None, truncation=True)\n'
             f'print(classifier("A moving, beautifully acted film. I loved every minute."))\n\n'
-            f'# or, with the project\'s Predictor (same head+tail truncation as in training):\n'
+            f'# or, with the project\'s Predictor, reading long reviews whole as the Space does:\n'
             f'from review_sentiment import Predictor\n'
-            f'print(Predictor.load("{repo}").predict(["A moving, beautifully acted film."]))')
+            f'print(Predictor.load("{repo}", long_text="chunks").predict(["A moving, beautifully acted film."]))')
 
 
 def datasets_metadata(dataset_id: str | None, mix: dict | None, feedback: dict | None = None) -> list[str]:
@@ -102,8 +103,12 @@ def render_card(cfg, report: ModelReport, run: RunRecord, *, window: int, val_or
     return ModelCard.from_template(
         data, template_path=str(TEMPLATE), model_name=data.model_name,
         summary=(f"A {len(label_names)}-class sentiment classifier ({', '.join(label_names)}) fine-tuned from "
-                 f"`{short_name(cfg.model)}` on `{dataset_label}`: **{metrics['accuracy']:.2%} test accuracy**."),
-        method_description=method, metrics=metrics, baseline=baseline, usage=usage_snippet(repo, is_adapter),
+                 f"`{short_name(cfg.model)}` on `{dataset_label}`: **{metrics['accuracy']:.2%} test accuracy** as the "
+                 "Space serves it" + (f" ({metrics['readings']['pipeline']['accuracy']:.2%} read by a plain "
+                                      "`pipeline`)" if metrics.get("readings") else "") + "."),
+        method_description=method, metrics=metrics, baseline=baseline,
+        readings=metrics.get("readings") and ways.table(metrics["readings"], metrics["pairs"]),
+        usage=usage_snippet(repo, is_adapter),
         max_length=cfg.max_length, truncation=cfg.truncation, head_tokens=head, tail_tokens=tail,
         base_model=f"`{short_name(cfg.model)}`", dataset=f"`{dataset_label}`", labels=label_names,
         hyperparameters=hyper,

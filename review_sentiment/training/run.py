@@ -36,6 +36,7 @@ from ..data.mixing import mix
 from ..data.perturb import augmented
 from ..data.splits import Splits, load_splits, shared_texts
 from ..data.text import encode
+from ..defaults import DEFAULT_LONG_TEXT
 from ..errors import UserError
 from ..evaluation.audit import plot as plot_audit
 from ..evaluation.evaluate import check_compatible, comparison_table
@@ -203,7 +204,8 @@ def train(cfg: TrainConfig) -> dict:
     baseline = Predictor.load(cfg.baseline_model) if cfg.compare_baseline else None
     if baseline is not None:
         check_compatible(baseline, splits.label_names)
-    against = Predictor.load(cfg.gate_against) if cfg.gate_against else None
+    # Read as served, as this model's test predictions are (steps.score_test), so the gate compares like with like.
+    against = Predictor.load(cfg.gate_against, long_text=DEFAULT_LONG_TEXT) if cfg.gate_against else None
     if against is not None:
         check_compatible(against, splits.label_names)
     if cfg.resume_after_training:

@@ -13,9 +13,10 @@ from typing import Callable
 import pandas as pd
 
 from ..data.splits import Splits, stratified_subset
+from ..defaults import DEFAULT_LONG_TEXT
 from ..evaluation import gate
 from ..evaluation.audit import ROBUSTNESS_REVIEWS, audit, scorer
-from ..evaluation.evaluate import score, score_sets
+from ..evaluation.evaluate import score, score_readings, score_sets
 from ..evaluation.metrics import classification_metrics, ece_interval
 from ..export.int8_bar import SAMPLES as INT8_SAMPLES
 from ..export.int8_bar import ship as ship_files
@@ -44,27 +45,31 @@ class Context:
 
 
 def score_test(out: Path, splits: Splits, calibrate: bool) -> tuple[dict, Predictor]:
-    """Score the saved model, loaded back from disk as any user would, on the test split; keep every prediction.
+    """Score the saved model, loaded back from disk as any user would, on the test split as the Space reads it (the
+    headline), and beside it as a plain pipeline and through the training window (readings.py); keep every
+    prediction of the headline reading.
 
-    With `calibrate`, first fit the softmax temperature on the whole validation split (kept only if it lowers
-    held-out NLL, see calibration.calibrate) and store it in config.json, so every Predictor applies it.
+    With `calibrate`, first fit the softmax temperature for the served reading on the whole validation split (kept
+    only if it lowers held-out NLL, see calibration.calibrate) and store it in config.json, so every Predictor
+    applies it.
     """
-    predictor = Predictor.load(str(out))
+    predictor = Predictor.load(str(out), long_text=DEFAULT_LONG_TEXT)
     fitted = None
     if calibrate:
         val_logits = predictor.logits(splits.validation["text"].tolist(), progress=True)
         fitted = fit_calibration(val_logits, splits.validation["label"].to_numpy())
         predictor.settings = predictor.settings.replace(temperature=fitted["temperature"])
         write_settings(out / "config.json", predictor.settings)
-    labels, names = splits.test["label"].to_numpy(), splits.label_names
-    logits = predictor.logits(splits.test["text"].tolist(), progress=True)
-    result = score(predictor, splits.test["text"].tolist(), labels, names, logits=logits)
+    texts, labels, names = splits.test["text"].tolist(), splits.test["label"].to_numpy(), splits.label_names
+    logits = predictor.logits(texts, progress=True)
+    result = score(predictor, texts, labels, names, logits=logits)
     metrics = result["metrics"]
     metrics["ece_95"] = list(ece_interval(labels, result["probs"]))
     if fitted:
         before = classification_metrics(labels, softmax(logits), names)
         metrics["calibration"] = {**fitted, "ece_before": before["ece"], "ece_after": metrics["ece"],
                                   "nll_before": before["loss"], "nll_after": metrics["loss"]}
+    metrics.update(score_readings(predictor, texts, labels, names, progress=True, known={"served": logits}))
     probs = softmax(logits, predictor.settings.temperature)
     predictions = pd.DataFrame({"label": labels, "prediction": probs.argmax(axis=1)})
     for i, name in enumerate(names):
@@ -86,9 +91,10 @@ def steps_after_training(cfg: TrainConfig, ctx: Context) -> list[tuple[str, str,
 
 
 def served(ctx: Context) -> Predictor:
-    """The saved model as a user loads it (with the temperature the test step stored), loaded once."""
+    """The saved model as the Space serves it (long reviews read whole, with the temperature the test step stored),
+    loaded once."""
     if ctx.predictor is None:
-        ctx.predictor = Predictor.load(str(ctx.out))
+        ctx.predictor = Predictor.load(str(ctx.out), long_text=DEFAULT_LONG_TEXT)
     return ctx.predictor
 
 
