@@ -136,7 +136,9 @@ def main() -> None:
         from stand_ins import make_star_baseline
 
         baseline = make_star_baseline(model, work / "stars", vocab_size=before.tokenizer.vocab_size, size="tiny")
-    process, url = start_app(model, baseline, FEEDBACK_DIR=str(work / "feedback"), FEEDBACK_PER_MINUTE="60")
+    # This script plays the Spaces proxy on loopback: its X-Forwarded-For address is each visitor's.
+    process, url = start_app(model, baseline, FEEDBACK_DIR=str(work / "feedback"), FEEDBACK_PER_MINUTE="60",
+                             TRUSTED_PROXIES="127.0.0.1")
     try:
         started = time.perf_counter()
         acks = send(url, chosen)

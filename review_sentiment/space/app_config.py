@@ -23,6 +23,7 @@ from ..defaults import (
 from ..errors import UserError
 from ..hub import REPO_ID
 from ..inference.runtime_choice import AUTO, RUNTIME_CHOICES
+from .addresses import TrustedHops
 from .feedback import FeedbackSettings
 
 
@@ -31,6 +32,13 @@ def number(name: str, value: str, kind: type):
         return kind(value)
     except ValueError:
         raise UserError(f"{name}={value!r} is not a number.") from None
+
+
+def trusted_hops(spec: str | None) -> TrustedHops:
+    try:
+        return TrustedHops(spec) if spec else TrustedHops.default()
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
 def trained_here() -> bool:
@@ -72,6 +80,11 @@ class AppConfig:
     feedback_per_minute: Optional[int] = option("Corrections one visitor may send a minute (default: "
                                                 "$FEEDBACK_PER_MINUTE, else 10).")
 
+    trusted_proxies: Optional[str] = option(
+        "Proxies whose X-Forwarded-For entries are believed, addresses or networks, comma-separated, or none: a "
+        "visitor's limit counts the right-most address none of them wrote (default: $TRUSTED_PROXIES, else the "
+        "private ranges on a Space, whose proxy connects from them, and none elsewhere: the socket's address).")
+
     def __post_init__(self):
         env = os.environ.get
         self.model = self.model or env("MODEL_ID") or (LOCAL_MODEL_DIR if trained_here() else PUBLIC_MODEL_ID)
@@ -94,7 +107,8 @@ class AppConfig:
             public=self.feedback_public or env("FEEDBACK_PUBLIC", "") in ("1", "true", "True"),
             every_min=self.feedback_every or number("FEEDBACK_EVERY", env("FEEDBACK_EVERY") or "5", float),
             per_minute=self.feedback_per_minute or number("FEEDBACK_PER_MINUTE", env("FEEDBACK_PER_MINUTE") or "10",
-                                                          int))
+                                                          int),
+            trusted=trusted_hops(self.trusted_proxies))
         if self.feedback.dataset and not REPO_ID.match(self.feedback.dataset):
             raise UserError(f"FEEDBACK_DATASET={self.feedback.dataset!r} is not a Hub dataset id (owner/name).")
         if self.feedback.every_min <= 0 or self.feedback.per_minute <= 0:

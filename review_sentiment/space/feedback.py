@@ -9,8 +9,8 @@ never carries a partial line. Nothing is kept until the visitor presses send.
 Checks before anything is written: the review's own (blank, too long, binary), the label must be one of that model's
 classes, personal details are replaced (data/feedback.redact), and per client at most `per_minute` corrections a
 minute and at most `max_pending` records waiting to reach the Hub (or, kept locally only, on disk): past either the
-caller gets a 429 with a sentence, not silence. The client is told apart by address, in memory only: no address is
-ever written.
+caller gets a 429 with a sentence, not silence. The client is told apart by address (addresses.py: one no sender can
+choose), in memory only: no address is ever written.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 import uuid
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from .. import __version__
 from ..data.feedback import RECORDS_GLOB, redact
 from ..data.reviews import check_review
 from ..errors import UserError
+from .addresses import TrustedHops, client_address
 
 log = logging.getLogger(__name__)
 SIDES = ("finetuned", "baseline")
@@ -52,6 +54,8 @@ class FeedbackSettings:
     every_min: float = 5.0
     per_minute: int = 10
     max_pending: int = 10_000
+    # Whose X-Forwarded-For entries count (addresses.py): the Spaces proxy's on a Space, nobody's elsewhere.
+    trusted: TrustedHops = dataclasses.field(default_factory=TrustedHops.default)
 
 
 class FeedbackStore:
@@ -104,6 +108,10 @@ class FeedbackStore:
         return {"enabled": True, "where": self.where, "dataset": self.settings.dataset, "syncing": self.syncing,
                 "public": self.settings.public, "records": records, "waiting": waiting}
 
+    def client(self, headers, peer) -> str:
+        """The address a request's limit counts (addresses.client_address with this store's trusted hops)."""
+        return client_address(headers, peer, self.settings.trusted)
+
     def admit(self, client: str) -> None:
         """Refuse (TooMany) a client past its rate, or any client while too much waits; otherwise count it."""
         now = time.monotonic()
@@ -148,13 +156,6 @@ class FeedbackStore:
         count = self.append(record)
         return {"saved": True, "id": record["id"], "count": count, "redacted": record["redacted"],
                 "message": f"Thank you! Your correction is saved ({count:,} so far); the next model trains on it."}
-
-
-def client_address(headers, client) -> str:
-    """Who sent a request, for rate limits only (never stored): behind the Spaces proxy the first X-Forwarded-For
-    address, else the connection's."""
-    forwarded = (headers.get("x-forwarded-for") or "").split(",")[0].strip()
-    return forwarded or (client.host if client else "")
 
 
 def count_lines(path: Path) -> int:

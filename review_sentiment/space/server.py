@@ -30,7 +30,7 @@ from ..data.reviews import MAX_REVIEW_CHARS
 from ..errors import UserError
 from . import feedback_hub
 from .app_config import AppConfig
-from .feedback import FeedbackOff, FeedbackStore, TooMany, client_address
+from .feedback import FeedbackOff, FeedbackStore, TooMany
 from .operations import OPERATIONS, Operation
 from .schemas import MAX_REQUEST_BYTES, MAX_TEXTS_PER_REQUEST
 from .service import MAX_UPLOAD_BYTES, Service
@@ -88,7 +88,8 @@ def rest_route(router: APIRouter, service: Service, operation: Operation) -> Non
     def endpoint(request, http: Request):
         if operation.model_needed and service.model.predictor is None:
             return JSONResponse({"error": service.model.notice}, status_code=503)
-        return operation.rest_answer(service, request, client_address(http.headers, http.client))
+        client = service.feedback.client(http.headers, http.client) if service.feedback else ""
+        return operation.rest_answer(service, request, client)
 
     # FastAPI reads the body's schema from the signature; the table says which it is.
     endpoint.__signature__ = inspect.Signature(

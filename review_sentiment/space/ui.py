@@ -14,7 +14,6 @@ import gradio as gr
 from ..defaults import BASELINE_ID, PROJECT_DIR
 from ..errors import UserError
 from ..evaluation.audit import summary as audit_summary
-from .feedback import client_address
 from .operations import OPERATIONS, Operation
 from .service import MAX_BATCH_ROWS, MAX_UPLOAD_MB, Service, csv_columns
 from .views import (
@@ -225,7 +224,7 @@ def feedback_box(service: Service, review: gr.Textbox, analyze: gr.Button) -> No
             return "⚠️ Choose the right class first.", finetuned, baseline
         try:
             for label in chosen:
-                answer = store.correct(service, text, label, client=client_address(request.headers, request.client))
+                answer = store.correct(service, text, label, client=store.client(request.headers, request.client))
         except UserError as exc:
             return f"⚠️ {exc}", finetuned, baseline
         except Exception:  # noqa: BLE001
@@ -286,8 +285,8 @@ def api_endpoint(service: Service, operation: Operation) -> None:
     def call(*values) -> dict:
         *values, request = values  # Gradio hands the request in where the signature names it: last
         try:
-            return operation.call(service, values, client_address(request.headers, request.client)
-                                  if request is not None else "")
+            return operation.call(service, values, service.feedback.client(request.headers, request.client)
+                                  if request is not None and service.feedback else "")
         except UserError as exc:
             # A refused review is the caller's to fix: one line in the server log, not Gradio's 28-line traceback.
             log.info("%s refused a review: %s", operation.name, exc)

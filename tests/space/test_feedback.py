@@ -19,6 +19,7 @@ from conftest import ARTIFACTS, HAS_CHROMIUM, LiveApp, analyze_on_page, free_por
 from fake_hub import TOKEN, USER, FakeHub
 
 from review_sentiment.data.feedback import read_records, redact
+from review_sentiment.space.addresses import TrustedHops
 from review_sentiment.space.feedback import FeedbackSettings, FeedbackStore
 from review_sentiment.space.server import app_kwargs
 from review_sentiment.space.service import Service
@@ -147,9 +148,10 @@ def test_without_a_token_or_write_access_feedback_stays_local_and_says_so(models
 
 @pytest.fixture(scope="module")
 def store_app(models, tmp_path_factory):
-    """The app in-process with a feedback folder: 3 corrections a minute per visitor."""
+    """The app in-process with a feedback folder: 3 corrections a minute per visitor. The tests play the Spaces proxy
+    on loopback (trusted), so the X-Forwarded-For address they write is the visitor's."""
     folder = tmp_path_factory.mktemp("feedback-local")
-    store = FeedbackStore(FeedbackSettings(folder=folder, per_minute=3))
+    store = FeedbackStore(FeedbackSettings(folder=folder, per_minute=3, trusted=TrustedHops("127.0.0.1")))
     service = Service(*map(str, models), runtime="torch", feedback=store)
     demo = build_ui(service)
     demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
