@@ -11,7 +11,9 @@ on their corrections, and a gate decides whether the new model may replace the o
 3. Re-training: the model's own recipe (its training_config.json: README's command for README's model) plus
    `--feedback-dataset <the app's feedback folder> --gate-against <the model>`.
 4. Before/after: IMDb test accuracy on the same reviews (the gate's), the audit's negation rows, SST-5 where the
-   recipe scores it, the sent sentences and the held-out frames; and whether the gate passed.
+   recipe scores it, the sent sentences, their contrasts (data/contrasts.py: the sentiment word swapped, read the
+   other way), the sent frames' sentences nobody sent (the model read them right), and the held-out frames in each
+   direction; and the gate's verdict. `--contrasts` re-trains with `--feedback-contrasts`.
 
     python benchmarks/feedback_loop.py --model runs/minilm-imdb-full-sst --out-dir runs/minilm-feedback \\
         --max-eval-samples 5000 --no-onnx
@@ -54,7 +56,9 @@ def pool(frames: list[str]) -> list[tuple[str, str]]:
             for frame in frames for n in NOUNS for a in POSITIVE + NEGATIVE]
 
 
-def accuracy(predictor, rows: list[tuple[str, str]]) -> float:
+def accuracy(predictor, rows: list[tuple[str, str]]) -> float | None:
+    if not rows:
+        return None
     labels = predictor.labels
     probs = predictor.predict_proba([t for t, _ in rows])
     return float(sum(labels[int(p.argmax())] == y for p, (_, y) in zip(probs, rows)) / len(rows))
@@ -110,6 +114,7 @@ def main() -> None:
     parser.add_argument("--out-dir", required=True, help="where the re-trained model goes")
     parser.add_argument("--corrections", type=int, default=300, help="how many corrections visitors send")
     parser.add_argument("--weight", type=int, default=1, help="train.py --feedback-weight")
+    parser.add_argument("--contrasts", action="store_true", help="train.py --feedback-contrasts")
     parser.add_argument("--max-eval-samples", type=int, help="train.py's: score on a stratified test subset")
     parser.add_argument("--no-onnx", action="store_true", help="train.py's: skip the ONNX/OpenVINO files")
     parser.add_argument("--train-arg", action="append", default=[], help="one more train.py argument (repeatable)")
@@ -117,6 +122,7 @@ def main() -> None:
     parser.add_argument("--json", default=str(ROOT / "benchmarks/results/feedback_loop.json"))
     args = parser.parse_args()
 
+    from review_sentiment.data.contrasts import contrasts
     from review_sentiment.inference.predictor import Predictor
     from review_sentiment.model_report import read_report
 
@@ -127,6 +133,9 @@ def main() -> None:
     wrong = [row for row, p in zip(sent_pool, probs) if before.labels[int(p.argmax())] != row[1]]
     random.Random(args.seed).shuffle(wrong)
     chosen = wrong[:args.corrections]
+    read_wrong = set(wrong)
+    unsent = [row for row in sent_pool if row not in read_wrong]
+    contrast = [pair for text, label in chosen for pair in contrasts(text, label)]
     print(f"the model reads {len(wrong):,} of {len(sent_pool):,} sent-frame sentences the wrong way; visitors send "
           f"{len(chosen):,} of them")
 
@@ -153,6 +162,7 @@ def main() -> None:
     command = [sys.executable, str(ROOT / "train.py"), *recipe(Path(model)), "--output-dir", str(out),
                "--overwrite-output-dir", "--feedback-dataset", str(work / "feedback"), "--feedback-weight",
                str(args.weight), "--gate-against", model, *args.train_arg]
+    command += ["--feedback-contrasts"] if args.contrasts else []
     command += ["--max-eval-samples", str(args.max_eval_samples)] if args.max_eval_samples else []
     command += ["--no-onnx"] if args.no_onnx else []
     print("re-training:", " ".join(command[1:]), flush=True)
@@ -172,22 +182,29 @@ def main() -> None:
         **{f"{name} accuracy": ((old.domains or {}).get(name, {}).get("accuracy"), result_["accuracy"])
            for name, result_ in (new.domains or {}).items()},
         f"the {len(chosen)} sentences sent": (0.0, accuracy(after, chosen)),
-        "held-out frames (nobody sent them)": (accuracy(before, held_pool), accuracy(after, held_pool)),
+        "their contrasts (the sentiment word swapped)": (accuracy(before, contrast), accuracy(after, contrast)),
+        "sent frames, sentences nobody sent": (accuracy(before, unsent), accuracy(after, unsent)),
+        **{f"held-out frames, {name} (nobody sent them)": (accuracy(before, rows_), accuracy(after, rows_))
+           for name, rows_ in (("negated praise", [r for r in held_pool if r[1] == "negative"]),
+                               ("negated complaints", [r for r in held_pool if r[1] == "positive"]))},
     }
     record = {"machine": cpu_info(), "model": model, "out_dir": str(out), "corrections": len(chosen),
               "wrong_in_sent_frames": len(wrong), "sent_frames": SENT_FRAMES, "held_out_frames": HELD_OUT_FRAMES,
               "weight": args.weight, "send_s": round(send_s, 1), "train_s": round(train_s, 1),
               "train_exit": result.returncode, "feedback": new.data.get("train_feedback"),
+              "contrasts_trained": args.contrasts,
               "gate": {"passed": gate["passed"], "failures": gate["failures"], "test_reviews": gate["test_reviews"],
-                       "mcnemar_p": gate["accuracy"]["mcnemar_p"]},
+                       "mcnemar_p": gate["accuracy"]["mcnemar_p"], "verdict": gate["accuracy"]["verdict"],
+                       "interval_points": gate["accuracy"]["interval_points"], "checks": gate.get("checks")},
               "rows": {k: {"before": b, "after": a} for k, (b, a) in rows.items()}}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(record, indent=2))
     print(f"\nMachine: {describe(record['machine'])}\n\n| | before | after |\n| --- | ---: | ---: |")
     for name, (b, a) in rows.items():
-        print(f"| {name} | {'-' if b is None else f'{b:.2%}'} | {a:.2%} |")
+        print(f"| {name} | {'-' if b is None else f'{b:.2%}'} | {'-' if a is None else f'{a:.2%}'} |")
     print(f"\ngate against {model}: {'passed' if gate['passed'] else 'failed: ' + '; '.join(gate['failures'])} "
-          f"(McNemar p = {gate['accuracy']['mcnemar_p']:.2g} on {gate['test_reviews']:,} test reviews); "
+          f"({gate['accuracy']['points']:+.2f} points, 95% interval {gate['accuracy']['interval_points'][0]:+.2f} to "
+          f"{gate['accuracy']['interval_points'][1]:+.2f} on {gate['test_reviews']:,} test reviews); "
           f"re-training took {train_s / 60:.1f} min")
 
 

@@ -11,7 +11,8 @@
 - `mixing`: another labelled set's train split mixed into training (`--mix-dataset`: SST phrases for negation), never
   a text the run evaluates on.
 - `feedback`: visitors' corrections: what a record holds, personal details taken out, and reading them back for
-  training (`--feedback-dataset`), never a text the run evaluates on.
+  training (`--feedback-dataset`), never a text the run evaluates on; `contrasts`: each correction with its sentiment
+  word swapped for the other polarity's, read the other way (the gate's checks, `--feedback-contrasts`).
 - `language`: the language a review is written in, identified offline.
 - `groups`: person and group terms (gender words, first names, countries, religions); `perturb`: perturbations
   that should not change a verdict (typos, contractions, punctuation, an irrelevant sentence, swapped terms), for

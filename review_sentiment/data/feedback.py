@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..errors import UserError
 from ..hub import REPO_ID, explain_hub_error
+from .contrasts import contrast_rows
 from .mixing import normalised
 
 RECORDS_GLOB = "*.jsonl"
@@ -131,9 +132,10 @@ def resolve(spec: FeedbackSpec) -> tuple[Path, str | None]:
 
 
 def feedback_rows(spec: FeedbackSpec, label_names: list[str], *, held_out: list[pd.Series],
-                  weight: int = 1) -> tuple[pd.DataFrame, dict]:
+                  weight: int = 1, with_contrasts: bool = False) -> tuple[pd.DataFrame, dict]:
     """(rows to add to the training split, labels as the model's ids, each repeated `weight` times; what was kept
-    and dropped, for metrics.json and the card). `held_out`: every text the run evaluates on."""
+    and dropped, for metrics.json and the card). `held_out`: every text the run evaluates on. `with_contrasts`:
+    each correction also trains beside its contrasts (contrasts.py's "train" half), read the other way."""
     folder, revision = resolve(spec)
     frame, unreadable = read_records(folder)
     if frame.empty:
@@ -166,6 +168,11 @@ def feedback_rows(spec: FeedbackSpec, label_names: list[str], *, held_out: list[
               "dropped_evaluation_overlap": int(overlap.sum()), "dropped_superseded": int((~latest).sum()),
               "kept": len(kept), "weight": weight, "added": len(kept) * weight, "sha256_16": digest,
               "per_class": {label_names[i]: int(counts.get(i, 0)) for i in range(len(label_names))}}
+    if with_contrasts:
+        pairs, report["contrasts"] = contrast_rows(rows, label_names, "train")
+        pairs = pairs[~pairs["text"].map(normalised).isin(evaluated)]
+        report["contrasts"]["added"] = len(pairs) * weight
+        rows = pd.concat([rows, pairs], ignore_index=True)
     return pd.concat([rows] * weight, ignore_index=True), report
 
 
@@ -182,4 +189,7 @@ def describe(report: dict) -> str:
                  f"({'; '.join(report['other_classes'])})")
     if report["unreadable_lines"]:
         line += f"; {report['unreadable_lines']:,} unreadable lines skipped"
+    if contrasted := report.get("contrasts"):
+        line += (f"; beside them {contrasted['added']:,} contrast sentences (the sentiment word swapped, read the other"
+                 f" way) of the {contrasted['with_contrasts']:,} corrections that carry one lexicon word")
     return line

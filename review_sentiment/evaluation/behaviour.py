@@ -35,6 +35,13 @@ NEUTRAL_NEGATED = ["The film is not in colour.", "This movie is not a sequel.", 
                    "The story is not set in the present day.", "The film is not based on a book.",
                    "It was not shown on television.", "The director is not an actor.",
                    "The soundtrack is not on vinyl."]
+# Negation without "not": negative quantifiers and adverbs, "anything but", hedges. The project's own frames (none of
+# benchmarks/feedback_loop.py's, whose sentences visitors send), filled with the audit's own words in both directions:
+# a negated praise is negative, a negated complaint is not.
+NEGATION_FRAMES = ["Hardly anyone would find the {t} {a}.", "Few viewers will think the {t} is {a}.",
+                   "No one I asked found the {t} {a}.", "At no point was the {t} {a}.",
+                   "Never once did the {t} seem {a}.", "The {t} was anything but {a}.",
+                   "It is hard to call the {t} {a}.", "In no way was the {t} {a}."]
 # Short reviews for the robustness tests where no real ones are given (train.py and the CLI's --dataset add them).
 REVIEWS = [
     "It's a film that doesn't waste a minute, and I was moved by it.", "I didn't expect much, but it is a joy.",
@@ -115,6 +122,13 @@ def negation_tests() -> list[Test]:
              for a in NEGATIVE[:6]]),
         mft("Negation", "negated neutral", "\"This movie is not a sequel.\" is neutral",
             [(s, "neutral") for s in NEUTRAL_NEGATED]),
+        mft("Negation", "negated positive beyond not",
+            "\"The acting was anything but clever.\", \"Hardly anyone would find the plot good.\" are negative",
+            [(f.format(t=t, a=a), "negative") for f in NEGATION_FRAMES for t in THINGS[:5] for a in POSITIVE[:6]]),
+        mft("Negation", "negated negative beyond not",
+            "\"At no point was the plot boring.\", \"It is hard to call the cast weak.\" are not negative",
+            [(f.format(t=t, a=a), "not negative") for f in NEGATION_FRAMES for t in THINGS[:5]
+             for a in NEGATIVE[:6]]),
     ]
 
 
@@ -178,7 +192,7 @@ def run(tests: list[Test], p_positive: Scorer) -> list[dict]:
     score = dict(zip(texts, map(float, p_positive(texts))))
     results = []
     for test in tests:
-        failures = []
+        failures, failed_at = [], []
         for i, text in enumerate(test.texts):
             p = score[text]
             if test.kind == "MFT":
@@ -196,8 +210,10 @@ def run(tests: list[Test], p_positive: Scorer) -> list[dict]:
                            "variant_p_positive": round(score[worst], 3)}
             if failed:
                 failures.append(example)
+                failed_at.append(i)
         results.append({"capability": test.capability, "test": test.name, "kind": test.kind,
                         "description": test.description, "n": len(test.texts),
                         "failure_rate": len(failures) / len(test.texts) if test.texts else 0.0,
-                        "failures": len(failures), "example": failures[0] if failures else None})
+                        "failures": len(failures), "example": failures[0] if failures else None,
+                        "failed": failed_at})  # which sentences: the gate compares two models sentence by sentence
     return results

@@ -8,7 +8,8 @@
   schemas (`schemas`), its REST route, its gr.api name and whether it is an MCP tool; server and ui generate the
   surfaces.
 - `feedback`: visitors' corrections ("Was this right?") checked, rate-limited and appended safely to a local folder;
-  `feedback_hub`: that folder pushed to a Hub dataset on a schedule (huggingface_hub's CommitScheduler).
+  `feedback_hub`: that folder pushed to a Hub dataset on a schedule (huggingface_hub's CommitScheduler);
+  `addresses`: the address a visitor's limit counts, one no sender can forge (trusted proxies' X-Forwarded-For).
 - `publish`: `python -m review_sentiment.space.publish`, the app's files and models as a Hugging Face Space.
 
 Imports: the shared top modules, `data`, `inference` and `evaluation` (explanations); never training or bulk.

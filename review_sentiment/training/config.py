@@ -59,6 +59,10 @@ class TrainConfig:
         "Corrections equal to a validation, test or --eval-dataset review are dropped and counted, those for other "
         "classes refused and counted, and a text corrected twice keeps its latest label.")
     feedback_weight: int = option("How many times each correction is repeated in the training split.", 1)
+    feedback_contrasts: bool = option(
+        "Train each correction beside its contrasts: the same sentence with its sentiment word swapped for words of "
+        "the other polarity (data/contrasts.py's lexicon), read the other way, so that a correction teaches what its "
+        "frame does to a word rather than that the frame means its class.", False)
     val_size: float = option("Share of train held out for model selection when the dataset has no validation "
                              "split (stratified).", 0.1)
     test_size: float = option("Share held out as test when the dataset has no test split (stratified).", 0.2)
@@ -186,6 +190,8 @@ class TrainConfig:
         self.mix = parse_mix(self.mix_dataset)
         self.mix_size = parse_size(self.mix_size)
         self.feedback = parse_feedback(self.feedback_dataset)
+        if self.feedback_contrasts and self.feedback is None:
+            raise UserError("--feedback-contrasts needs --feedback-dataset")
         if self.feedback_weight < 1:
             raise UserError("--feedback-weight must be at least 1")
         if self.gate_against and not self.audit:

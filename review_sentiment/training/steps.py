@@ -10,8 +10,12 @@ import dataclasses
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
+from ..data.contrasts import contrast_rows
+from ..data.domains import align, load_eval_set
+from ..data.feedback import feedback_rows
 from ..data.splits import Splits, stratified_subset
 from ..defaults import DEFAULT_LONG_TEXT
 from ..evaluation import gate
@@ -115,17 +119,42 @@ def audit_step(ctx: Context) -> dict:
 
 
 def gate_step(ctx: Context) -> dict:
-    """--gate-against's model on the same test reviews and the same audit as this one (evaluation/gate.py)."""
-    cfg, splits = ctx.cfg, ctx.splits
+    """--gate-against's model on the same test reviews, other domains, audit and contrast sentences as this one
+    (evaluation/gate.py), each read as served."""
+    cfg, splits, names = ctx.cfg, ctx.splits, ctx.splits.label_names
     labels = splits.test["label"].to_numpy()
-    old = score(ctx.against, splits.test["text"].tolist(), labels, splits.label_names, progress=True)["probs"]
+
+    def verdicts(predictor: Predictor, texts: list[str], truth) -> np.ndarray:
+        return score(predictor, texts, np.asarray(truth), names, progress=True)["probs"].argmax(axis=1)
+
+    old = verdicts(ctx.against, splits.test["text"].tolist(), labels)
     new = pd.read_csv(ctx.out / PREDICTIONS_FILE)["prediction"].to_numpy()  # the test step's, in the same order
     reviews = stratified_subset(splits.test, ROBUSTNESS_REVIEWS, seed=cfg.seed)["text"].tolist()
     old_audit = audit(scorer(ctx.against), reviews, cfg.seed)
-    result = gate.compare(cfg.gate_against, labels, new, old.argmax(axis=1), ctx.report.audit, old_audit)
+    domains = {}
+    for item in cfg.eval_sets:
+        frame, set_names = load_eval_set(item.spec, cfg.text_column, cfg.label_column)
+        frame = align(frame, set_names, names)[0]
+        texts, truth = frame["text"].tolist(), frame["label"].to_numpy()
+        domains[item.name] = (truth, verdicts(ctx.against, texts, truth), verdicts(served(ctx), texts, truth))
+    contrasts, made = {}, None
+    if cfg.feedback is not None:
+        # The corrections as trained on, each swapped with the lexicon's "check" half (never a trained contrast).
+        rows, _ = feedback_rows(cfg.feedback, names, held_out=[splits.validation["text"], splits.test["text"]])
+        pairs, made = contrast_rows(rows, names, "check")
+        if len(pairs):
+            texts, truth = pairs["text"].tolist(), pairs["label"].to_numpy()
+            contrasts["contrasts of the corrections"] = (truth, verdicts(ctx.against, texts, truth),
+                                                         verdicts(served(ctx), texts, truth))
+    result = gate.compare(cfg.gate_against, labels, new, old, ctx.report.audit, old_audit, domains=domains,
+                          contrasts=contrasts)
+    if made:
+        result["contrasts_made"] = made
+    acc = result["accuracy"]
     print(f"gate against {cfg.gate_against}: " + (
-        f"passed ({result['accuracy']['points']:+.2f} points of test accuracy; no audit capability worse by more "
-        "than 5 points)" if result["passed"] else "failed: " + "; ".join(result["failures"])))
+        f"passed ({acc['points']:+.2f} points of test accuracy, 95% interval {acc['interval_points'][0]:+.2f} to "
+        f"{acc['interval_points'][1]:+.2f}; no harm shown elsewhere)" if result["passed"]
+        else "failed: " + "; ".join(result["failures"])))
     return {"gate": result}
 
 

@@ -198,12 +198,15 @@ def test_feedback_loop_benchmark(tmp_path, trained_model):
     and the before/after table."""
     out = tmp_path / "loop.json"
     stdout = bench("feedback_loop.py", "--model", str(trained_model), "--out-dir", str(tmp_path / "after"),
-                   "--corrections", "20", "--no-onnx", "--json", str(out))
+                   "--corrections", "20", "--no-onnx", "--contrasts", "--json", str(out))
     report = json.loads(out.read_text())
     assert report["corrections"] == 20 and report["feedback"]["kept"] == 20 and report["train_exit"] in (0, 2)
+    assert report["contrasts_trained"] and report["feedback"]["contrasts"]["with_contrasts"] == 20
     assert report["feedback"]["dropped_evaluation_overlap"] == 0
     rows = report["rows"]
-    assert {"IMDb test accuracy (the same reviews)", "held-out frames (nobody sent them)"} <= set(rows)
+    assert {"IMDb test accuracy (the same reviews)", "their contrasts (the sentiment word swapped)",
+            "held-out frames, negated praise (nobody sent them)"} <= set(rows)
+    assert report["gate"]["verdict"] in ("passed", "refused", "undecided")
     assert any(name.startswith("audit Negation") for name in rows)
     assert isinstance(report["gate"]["passed"], bool) and report["machine"]["cpu"]
     assert "20 corrections acknowledged" in stdout and "gate against" in stdout
