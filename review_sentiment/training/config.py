@@ -140,9 +140,10 @@ class TrainConfig:
     license: str = option("License declared in the model card.", "apache-2.0")
     # Hub
     gate_against: Optional[str] = option(
-        "Score this model (Hub id or local directory: e.g. the one the Space serves now) on the same test reviews and "
-        "audit, put the comparison in the card, and let --push-to-hub publish only if accuracy drops by at most 0.3 "
-        "points and no audit capability's failure rate rises by more than 5 points.")
+        "Score this model (Hub id or local directory: e.g. the one the Space serves now) on the same test reviews, "
+        "other domains, audit and contrasts of the corrections, put the comparison in the card, and let "
+        "--push-to-hub publish only if test accuracy is shown within 0.5 points (exact paired 95%% interval) and no "
+        "other figure is shown worse beyond its margin (evaluation/gate.py).")
     push_to_hub: bool = option("Upload model, tokenizer, card and plots to the Hub in one commit.", False)
     hub_model_id: Optional[str] = option("Target repo, 'user/name' (required with --push-to-hub).")
     private: bool = option("Create the Hub repo as private.", False)
