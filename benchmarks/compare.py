@@ -93,10 +93,11 @@ def time_app(model: str, baseline: str, texts: list[str], crowd: list[str], clie
     return result
 
 
-def time_pipelines(model: str, baseline: str, texts: list[str], seed: bool) -> dict:
+def time_pipelines(models: list[str], texts: list[str], seed: bool) -> dict:
+    """Plain (or seed) pipelines of `models`, each review through each one after the other (the page shows both)."""
     from transformers import pipeline
 
-    classifiers = [pipeline("text-classification", model=m, top_k=None, device="cpu") for m in (model, baseline)]
+    classifiers = [pipeline("text-classification", model=m, top_k=None, device="cpu") for m in models]
     # The seed pads every review to 512 tokens (or a smaller model's whole window).
     paddings = [{"padding": "max_length", "max_length": min(512, c.model.config.max_position_embeddings)} if seed
                 else {} for c in classifiers]
@@ -145,8 +146,8 @@ def main() -> None:
             calibration = train.sample(min(300, len(train)), random_state=0)["text"].tolist()
             report["baseline_int8_files"] = add_int8_files(baseline, calibration)
         report["compare"] = time_app(args.model, baseline, texts, crowd, args.clients)
-        report["plain"] = time_pipelines(args.model, baseline, texts, seed=False)
-        report["seed"] = time_pipelines(args.model, baseline, texts, seed=True)
+        report["plain"] = time_pipelines([args.model, baseline], texts, seed=False)
+        report["seed"] = time_pipelines([args.model, baseline], texts, seed=True)
     p50 = report["compare"]["p50_ms"]
     report["summary"] = {"vs_plain": report["plain"]["p50_ms"] / p50, "vs_seed": report["seed"]["p50_ms"] / p50}
     print(f"Machine: {describe(report['machine'])}\nfine-tuned {args.model}, baseline {report['baseline']}; served: "

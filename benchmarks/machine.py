@@ -38,10 +38,39 @@ def print_table(header: list[str], rows: list[list[str]], numeric_from: int = 1)
         print("| " + " | ".join(row) + " |")
 
 
+def cpu_class(info: dict) -> str:
+    """The machine class a result holds for (benchmarks/README.md's "Machine classes"): vendor, family and model, and
+    the ISA that moves the ratios (AMX; AVX-512 with or without BF16; AVX2 only)."""
+    vendor = "Intel Xeon" if "Intel" in info["cpu"] else "AMD EPYC" if "AMD" in info["cpu"] else info["cpu"]
+    isa = set(info["isa"])
+    kind = ("AMX" if "amx_tile" in isa else "AVX-512 BF16" if "avx512_bf16" in isa else
+            "AVX-512" if "avx512f" in isa else "AVX2" if "avx2" in isa else "no AVX2")
+    return f"{vendor} family {info.get('family')} model {info.get('model')}, {kind}"
+
+
+def provenance() -> dict:
+    """What every results file records beside its figures: the commit it ran, the date, the command line."""
+    import datetime as dt
+    import shlex
+    import subprocess
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                                cwd=Path(__file__).resolve().parent.parent).stdout.strip() or None
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "review_sentiment", "benchmarks", "app.py",
+                                     "train.py"], capture_output=True, text=True, timeout=10,
+                                    cwd=Path(__file__).resolve().parent.parent).stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = None, None
+    return {"commit": commit, "uncommitted_changes": dirty, "date": dt.date.today().isoformat(),
+            "command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])}
+
+
 def save(report: dict, path: str) -> None:
-    """The run's JSON (with its machine) where benchmarks/README.md's tables cite it."""
+    """The run's JSON (with its machine, commit, date and command) where benchmarks/README.md's tables cite it."""
     import json
 
+    report = {**provenance(), **report}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(report, indent=2))
     print(f"wrote {path}")

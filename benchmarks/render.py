@@ -1,0 +1,136 @@
+"""Tables rendered from results files, never typed: README's headline table and the tables of benchmarks/README.md
+that have a renderer here, each between markers, so the prose around them stays hand-written.
+
+    <!-- rendered: headline -->
+    ...the table, rewritten by this script...
+    <!-- /rendered: headline -->
+
+`python benchmarks/render.py` rewrites every marked table from `benchmarks/results/`; `--check` changes nothing and
+exits 1 naming each table that disagrees with its files (tests/benchmarks/test_render.py runs it on the repo).
+
+The headline table has a column per CPU class (machine.cpu_class), each from that class's newest `headline-*.json`
+(benchmarks/headline.py), headed with the date and commit it was measured at. Columns measured before headline.py
+existed are files too, marked "transcribed": their cells are the text README carried, with the date it gave.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = (ROOT / "README.md", ROOT / "benchmarks" / "README.md")
+MARKED = re.compile(r"(<!-- rendered: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /rendered: (?P=name) -->)", re.S)
+
+HEADLINE_ROWS = [
+    ("compare", "**the page, `/compare`** (both models; nlptown's size with its int8 files): p50, vs two plain "
+                "pipelines, vs two seed"),
+    ("predict", "`/predict` (the model with train.py's files): p50, vs a plain pipeline, vs seed"),
+    ("fp32", "model without files (fp32) vs plain pipeline"),
+    ("crowd", "16 visitors vs 1 on `/compare` (throughput, p95/p50, RSS)"),
+    ("cold_start", "cold start, first / later"),
+]
+
+
+def headline_cells(figures: dict) -> dict[str, str]:
+    """A measured column's cells, from headline.py's figures (a row it did not measure stays "-")."""
+    f = figures
+    cells = {"compare": f"{f['compare_p50_ms']:.0f} ms, {f['compare_vs_plain']:.2f}x, {f['compare_vs_seed']:.2f}x",
+             "predict": f"{f['predict_p50_ms']:.0f} ms, {f['predict_vs_plain']:.2f}x, {f['predict_vs_seed']:.2f}x"}
+    if f.get("crowd_vs_one") is not None:
+        cells["crowd"] = (f"{f['crowd_vs_one']:.2f}x, {f['crowd_p95_over_p50']:.2f}, RSS "
+                          f"{f['crowd_rss_growth']:+.0%}")
+    if f.get("cold_start_first_s") is not None:
+        cells["cold_start"] = f"{f['cold_start_first_s']:.1f} s / {f['cold_start_later_s']:.1f} s"
+    return cells
+
+
+def headline(results: Path) -> str:
+    """README's headline table from every headline file: a column per class, its newest run per model."""
+    newest: dict[tuple[str, str], dict] = {}
+    for path in sorted(results.glob("headline-*.json")):
+        run = json.loads(path.read_text())
+        key = (run["class"], run["models"]["fine-tuned"]["name"])
+        if key not in newest or (run.get("date") or "") > (newest[key].get("date") or ""):
+            newest[key] = run
+    classes: dict[str, list[dict]] = {}
+    for (name, _), run in sorted(newest.items(), key=lambda item: (item[1].get("transcribed", False),
+                                                                   -int((item[1].get("date") or "0").replace("-", "")),
+                                                                   item[0])):
+        classes.setdefault(name, []).append(run)
+    header = ["| |"]
+    columns = []
+    for name, runs in classes.items():
+        when = "; ".join(sorted({(r.get("date") or "an earlier version") + (f", {r['commit'][:7]}" if r.get("commit")
+                                                                          else "") for r in runs}))
+        header.append(f" {name} ({when}) |")
+        cells: dict[str, list[str]] = {}
+        for run in runs:
+            own = run["cells"] if run.get("transcribed") else headline_cells(run["figures"])
+            model = run["models"]["fine-tuned"]
+            for row, text in own.items():
+                prefix = f"{model['name']}: " if len(runs) > 1 else ""
+                cells.setdefault(row, []).append(prefix + text)
+        columns.append(cells)
+    lines = ["".join(header), "| --- |" + " ---: |" * len(columns)]
+    for row, label in HEADLINE_ROWS:
+        lines.append(f"| {label} | " + " | ".join("; ".join(c.get(row, ["-"])) for c in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS = {"headline": headline}
+
+
+def rendered(text: str, results: Path) -> str:
+    """`text` with every marked table rendered anew from `results`."""
+    def replace(match: re.Match) -> str:
+        name = match.group("name")
+        if name not in RENDERERS:
+            raise SystemExit(f"no renderer for the marked table {name!r}")
+        return match.group(1) + RENDERERS[name](results) + match.group(4)
+
+    return MARKED.sub(replace, text)
+
+
+def disagreements(results: Path, documents=DOCUMENTS) -> list[str]:
+    """'<file>: <table>' for each marked table whose text is not what its files render."""
+    found = []
+    for doc in documents:
+        text = doc.read_text()
+        for match in MARKED.finditer(text):
+            if RENDERERS.get(match.group("name"), lambda _: None)(results) != match.group("body"):
+                found.append(f"{doc.name}: {match.group('name')}")
+    return found
+
+
+def render_files(results: Path, documents=DOCUMENTS) -> list[Path]:
+    """Rewrite every document whose marked tables changed; the documents rewritten."""
+    changed = []
+    for doc in documents:
+        text = doc.read_text()
+        new = rendered(text, results)
+        if new != text:
+            doc.write_text(new)
+            changed.append(doc)
+    return changed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"), help="the results folder")
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a table disagrees")
+    args = parser.parse_args()
+    if args.check:
+        wrong = disagreements(Path(args.results))
+        for item in wrong:
+            print(f"{item} disagrees with {args.results}: run python benchmarks/render.py")
+        sys.exit(1 if wrong else 0)
+    for path in render_files(Path(args.results)):
+        print(f"re-rendered {path}")
+
+
+if __name__ == "__main__":
+    main()
