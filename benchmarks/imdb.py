@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # Full IMDb test split (25,000 reviews), as published.
 ANCHORS = {"lvwerra/distilbert-imdb (67M parameters, its card)": 0.928,
            "DistilBERT (Sanh et al. 2019, 66M)": 0.9282, "other public DistilBERT IMDb cards": 0.931}
-NEGATION = ("negated negative", "negated negative at the end", "negated positive", "negated neutral")
+NEGATION = ("negated negative", "negated negative at the end", "negated positive", "negated neutral",
+            "negated positive beyond not", "negated negative beyond not")
 RECIPE = ("max_train_samples", "max_eval_samples", "max_length", "learning_rate", "batch_size", "epochs",
           "mix_dataset", "mix_select", "mix_size", "precision", "seed")
 
@@ -45,7 +46,8 @@ def summarise(folder: Path) -> dict:
             "precision": train.get("precision", {"precision": run.precision}),
             "validation_accuracy": report.validation["accuracy"], "training_min": train["runtime_s"] / 60,
             "hardware": run.hardware, "timings_s": report.timings_s,
-            "test": {k: test.get(k) for k in ("num_samples", "accuracy", "f1_macro", "ece", "ece_95", "calibration")},
+            "test": {k: test.get(k) for k in ("num_samples", "accuracy", "f1_macro", "ece", "ece_95", "calibration",
+                                              "readings", "pairs")},
             "negation": {name: audit.get(name) for name in NEGATION},
             "domains": {name: {k: d[k] for k in ("accuracy", "reviews", "ece")}
                         for name, d in (report.domains or {}).items()},
@@ -69,7 +71,7 @@ def main() -> None:
     parser.add_argument("--reference", help="the run McNemar's p compares each other run with (default: the first)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/imdb.json"))
     args = parser.parse_args()
-    from machine import cpu_info, describe
+    from machine import cpu_info, describe, save
 
     folders = {name: Path(path) for name, path in (r.split("=", 1) for r in args.run)}
     runs = {name: summarise(folder) for name, folder in folders.items()}
@@ -92,6 +94,13 @@ def main() -> None:
               f"{pct(r['validation_accuracy'])} | {pct(t['accuracy'])} ({t['num_samples']:,}) | "
               f"{'-' if p is None else format(p, '.3f')} | {t['ece']:.4f} | "
               + " | ".join(pct(r["negation"][n]) for n in NEGATION) + f" | {r['training_min']:.1f} min |")
+    read = {name: r["test"]["readings"] for name, r in runs.items() if r["test"].get("readings")}
+    if read:
+        print("\n| run | as served | a plain pipeline | the training window | ECE served / pipeline / window |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for name, found in read.items():
+            print(f"| {name} | " + " | ".join(pct(found[k]["accuracy"]) for k in ("served", "pipeline", "window"))
+                  + " | " + " / ".join(f"{found[k]['ece']:.4f}" for k in ("served", "pipeline", "window")) + " |")
     domains = sorted({d for r in runs.values() for d in r["domains"]})
     if domains:
         print("\n| run | " + " | ".join(f"{d} (polarity)" for d in domains) + " |")
@@ -108,10 +117,7 @@ def main() -> None:
               f"{accuracy:.2%} |\n| --- | ---: | ---: |")
         for anchor, published in ANCHORS.items():
             print(f"| {anchor} | {published:.2%} | {100 * (accuracy - published):+.2f} points |")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"machine": cpu_info(), "anchors": ANCHORS, "reference": reference,
-                                          "runs": runs}, indent=2))
-    print(f"wrote {args.out}")
+    save({"machine": cpu_info(), "anchors": ANCHORS, "reference": reference, "runs": runs}, args.out)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@
   a text the run evaluates on.
 - `feedback`: visitors' corrections: what a record holds, personal details taken out, and reading them back for
   training (`--feedback-dataset`), never a text the run evaluates on; `contrasts`: each correction with its sentiment
-  word swapped for the other polarity's, read the other way (the gate's checks, `--feedback-contrasts`).
+  word swapped for the other polarity's, read the other way (the gate's checks, `--feedback-contrasts`);
+  `review_corrections`: `python -m review_sentiment.data.review_corrections`, the owner's review of the corrections
+  (most-sent first; accepted or rejected into a decisions file train.py reads).
 - `language`: the language a review is written in, identified offline.
 - `groups`: person and group terms (gender words, first names, countries, religions); `perturb`: perturbations
   that should not change a verdict (typos, contractions, punctuation, an irrelevant sentence, swapped terms), for

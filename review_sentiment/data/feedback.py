@@ -131,11 +131,42 @@ def resolve(spec: FeedbackSpec) -> tuple[Path, str | None]:
     return folder, folder.name  # the snapshot's folder is named by the commit it holds
 
 
+def text_key(text: str) -> str:
+    """A text's name in the owner's review: the same for every record of it however spaced or cased."""
+    return hashlib.sha256(normalised(text).encode()).hexdigest()[:12]
+
+
+def read_decisions(path: Path) -> dict[str, dict]:
+    """The owner's review (review_corrections.py): the latest decision on each text key."""
+    found = {}
+    for line in Path(path).read_text().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            found[record["key"]] = record
+    return found
+
+
+def agreement(frame: pd.DataFrame, keys: pd.Series, min_visitors: int) -> tuple[pd.Series, dict]:
+    """Which records' texts enough distinct visitors sent with one class and nobody with another (records from
+    before visitors were told apart count as one unknown visitor together)."""
+    who = frame["visitor"].fillna("unknown") if "visitor" in frame else pd.Series("unknown", index=frame.index)
+    grouped = pd.DataFrame({"key": keys, "label": frame["label"], "who": who}).groupby("key")
+    disputed = grouped["label"].nunique() > 1
+    visitors = grouped["who"].nunique()
+    agreed = (~disputed) & (visitors >= min_visitors)
+    return keys.isin(agreed[agreed].index), {
+        "min_visitors": min_visitors, "texts": int(len(agreed)), "agreed": int(agreed.sum()),
+        "disputed": int(disputed.sum()), "too_few_visitors": int((~disputed & (visitors < min_visitors)).sum())}
+
+
 def feedback_rows(spec: FeedbackSpec, label_names: list[str], *, held_out: list[pd.Series],
-                  weight: int = 1, with_contrasts: bool = False) -> tuple[pd.DataFrame, dict]:
+                  weight: int = 1, with_contrasts: bool = False, min_visitors: int = 1,
+                  decisions: Path | None = None) -> tuple[pd.DataFrame, dict]:
     """(rows to add to the training split, labels as the model's ids, each repeated `weight` times; what was kept
     and dropped, for metrics.json and the card). `held_out`: every text the run evaluates on. `with_contrasts`:
-    each correction also trains beside its contrasts (contrasts.py's "train" half), read the other way."""
+    each correction also trains beside its contrasts (contrasts.py's "train" half), read the other way.
+    `min_visitors`: a text trains only when that many distinct visitors sent it with one class and none with another.
+    `decisions`: the owner's review; only texts accepted there, with the class accepted, train."""
     folder, revision = resolve(spec)
     frame, unreadable = read_records(folder)
     if frame.empty:
@@ -149,6 +180,19 @@ def feedback_rows(spec: FeedbackSpec, label_names: list[str], *, held_out: list[
     keys = frame["text"].map(normalised)
     overlap = keys.isin(evaluated)
     frame, keys = frame[~overlap], keys[~overlap]
+    checks = {}
+    if min_visitors > 1:
+        agreed, checks["agreement"] = agreement(frame, keys, min_visitors)
+        frame, keys = frame[agreed], keys[agreed]
+    if decisions is not None:
+        decided = read_decisions(decisions)
+        by_key = keys.map(text_key)
+        verdict = by_key.map(lambda k: decided.get(k, {}).get("decision"))
+        accepted = (verdict == "accepted") & (frame["label"] == by_key.map(lambda k: decided.get(k, {}).get("label")))
+        checks["review"] = {"decisions": str(decisions), "accepted": int(accepted.sum()),
+                            "rejected": int((verdict == "rejected").sum()), "not_reviewed": int(verdict.isna().sum()),
+                            "other_class_than_accepted": int(((verdict == "accepted") & ~accepted).sum())}
+        frame, keys = frame[accepted], keys[accepted]
     # The same review corrected twice (or by two visitors): the latest label stands.
     order = frame["time"].astype(str).argsort(kind="stable") if "time" in frame else range(len(frame))
     frame, keys = frame.iloc[order], keys.iloc[order]
@@ -157,7 +201,8 @@ def feedback_rows(spec: FeedbackSpec, label_names: list[str], *, held_out: list[
     if kept.empty:
         raise UserError(f"--feedback-dataset {spec.spec}: none of its {records:,} records can train this model "
                         f"({len(refused):,} for other classes, {int(overlap.sum()):,} equal to a review the run "
-                        "evaluates on).")
+                        "evaluates on" + "".join(f"; {name}: {json.dumps(found)}" for name, found in checks.items())
+                        + ").")
     rows = pd.DataFrame({"text": kept["text"].tolist(),
                          "label": [label_names.index(label) for label in kept["label"]]})
     counts = rows["label"].value_counts()
@@ -167,7 +212,7 @@ def feedback_rows(spec: FeedbackSpec, label_names: list[str], *, held_out: list[
               "refused_other_classes": len(refused), "other_classes": other,
               "dropped_evaluation_overlap": int(overlap.sum()), "dropped_superseded": int((~latest).sum()),
               "kept": len(kept), "weight": weight, "added": len(kept) * weight, "sha256_16": digest,
-              "per_class": {label_names[i]: int(counts.get(i, 0)) for i in range(len(label_names))}}
+              "per_class": {label_names[i]: int(counts.get(i, 0)) for i in range(len(label_names))}, **checks}
     if with_contrasts:
         pairs, report["contrasts"] = contrast_rows(rows, label_names, "train")
         pairs = pairs[~pairs["text"].map(normalised).isin(evaluated)]
@@ -189,6 +234,13 @@ def describe(report: dict) -> str:
                  f"({'; '.join(report['other_classes'])})")
     if report["unreadable_lines"]:
         line += f"; {report['unreadable_lines']:,} unreadable lines skipped"
+    if agreed := report.get("agreement"):
+        line += (f"; {agreed['agreed']:,} of {agreed['texts']:,} texts sent by at least {agreed['min_visitors']} "
+                 f"visitors who agreed ({agreed['disputed']:,} disputed, {agreed['too_few_visitors']:,} with fewer "
+                 "visitors left out)")
+    if review := report.get("review"):
+        line += (f"; the owner's review: {review['accepted']:,} records accepted, {review['rejected']:,} rejected, "
+                 f"{review['not_reviewed']:,} not reviewed (only accepted ones train)")
     if contrasted := report.get("contrasts"):
         line += (f"; beside them {contrasted['added']:,} contrast sentences (the sentiment word swapped, read the other"
                  f" way) of the {contrasted['with_contrasts']:,} corrections that carry one lexicon word")

@@ -79,6 +79,10 @@ class AppConfig:
                                              "else 5).")
     feedback_per_minute: Optional[int] = option("Corrections one visitor may send a minute (default: "
                                                 "$FEEDBACK_PER_MINUTE, else 10).")
+    feedback_per_day: Optional[int] = option("Corrections one visitor may send a day (default: $FEEDBACK_PER_DAY, "
+                                             "else 100).")
+    feedback_per_text_per_day: Optional[int] = option("Times one text may be corrected a day, by every visitor "
+                                                      "together (default: $FEEDBACK_PER_TEXT_PER_DAY, else 10).")
 
     trusted_proxies: Optional[str] = option(
         "Proxies whose X-Forwarded-For entries are believed, addresses or networks, comma-separated, or none: a "
@@ -108,11 +112,16 @@ class AppConfig:
             every_min=self.feedback_every or number("FEEDBACK_EVERY", env("FEEDBACK_EVERY") or "5", float),
             per_minute=self.feedback_per_minute or number("FEEDBACK_PER_MINUTE", env("FEEDBACK_PER_MINUTE") or "10",
                                                           int),
+            per_day=self.feedback_per_day or number("FEEDBACK_PER_DAY", env("FEEDBACK_PER_DAY") or "100", int),
+            per_text_per_day=self.feedback_per_text_per_day or number(
+                "FEEDBACK_PER_TEXT_PER_DAY", env("FEEDBACK_PER_TEXT_PER_DAY") or "10", int),
             trusted=trusted_hops(self.trusted_proxies))
         if self.feedback.dataset and not REPO_ID.match(self.feedback.dataset):
             raise UserError(f"FEEDBACK_DATASET={self.feedback.dataset!r} is not a Hub dataset id (owner/name).")
-        if self.feedback.every_min <= 0 or self.feedback.per_minute <= 0:
-            raise UserError("FEEDBACK_EVERY and FEEDBACK_PER_MINUTE must be above 0.")
+        if min(self.feedback.every_min, self.feedback.per_minute, self.feedback.per_day,
+               self.feedback.per_text_per_day) <= 0:
+            raise UserError("FEEDBACK_EVERY, FEEDBACK_PER_MINUTE, FEEDBACK_PER_DAY and FEEDBACK_PER_TEXT_PER_DAY must "
+                            "be above 0.")
         for name, value, allowed in (("LONG_TEXT", self.long_text, LONG_TEXT), ("QUANTIZE", self.quantize, QUANTIZE),
                                      ("RUNTIME", self.runtime, RUNTIME_CHOICES)):
             if value not in allowed:

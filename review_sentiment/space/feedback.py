@@ -8,18 +8,23 @@ never carries a partial line. Nothing is kept until the visitor presses send.
 
 Checks before anything is written: the review's own (blank, too long, binary), the label must be one of that model's
 classes, personal details are replaced (data/feedback.redact), and per client at most `per_minute` corrections a
-minute and at most `max_pending` records waiting to reach the Hub (or, kept locally only, on disk): past either the
-caller gets a 429 with a sentence, not silence. The client is told apart by address (addresses.py: one no sender can
-choose), in memory only: no address is ever written.
+minute and `per_day` a day, the same text at most `per_text_per_day` times a day from everyone, and at most
+`max_pending` records waiting to reach the Hub (or, kept locally only, on disk): past any of them the caller gets a
+429 with a sentence, not silence. The client is told apart by address (addresses.py: one no sender can
+choose), in memory only: no address is ever written; a record carries a keyed hash of it (`visitor`), with which
+training counts how many visitors agree on a text, and whose key never leaves the Space.
 """
 
 from __future__ import annotations
 
 import collections
 import datetime as dt
+import hashlib
+import hmac
 import json
 import logging
 import os
+import secrets
 import tempfile
 import threading
 import time
@@ -30,12 +35,14 @@ from pathlib import Path
 
 from .. import __version__
 from ..data.feedback import RECORDS_GLOB, redact
+from ..data.mixing import normalised
 from ..data.reviews import check_review
 from ..errors import UserError
 from .addresses import TrustedHops, client_address
 
 log = logging.getLogger(__name__)
 SIDES = ("finetuned", "baseline")
+VISITOR_KEY = "visitor.key"
 
 
 class TooMany(UserError):
@@ -53,6 +60,8 @@ class FeedbackSettings:
     public: bool = False
     every_min: float = 5.0
     per_minute: int = 10
+    per_day: int = 100  # from one address
+    per_text_per_day: int = 10  # the same text, from every address together
     max_pending: int = 10_000
     # Whose X-Forwarded-For entries count (addresses.py): the Spaces proxy's on a Space, nobody's elsewhere.
     trusted: TrustedHops = dataclasses.field(default_factory=TrustedHops.default)
@@ -75,6 +84,8 @@ class FeedbackStore:
         self.syncing = False  # whether a Hub push is set up (feedback_hub.py sets it)
         self.where = f"kept in {self.folder}"
         self.clients: dict[str, collections.deque] = collections.defaultdict(collections.deque)
+        self.today, self.daily = None, collections.Counter()  # ("address" | "text", key) -> corrections today
+        self.key = visitor_key(Path(settings.folder))
         self.fd: int | None = None
 
     @classmethod
@@ -112,20 +123,38 @@ class FeedbackStore:
         """The address a request's limit counts (addresses.client_address with this store's trusted hops)."""
         return client_address(headers, peer, self.settings.trusted)
 
-    def admit(self, client: str) -> None:
-        """Refuse (TooMany) a client past its rate, or any client while too much waits; otherwise count it."""
+    def admit(self, client: str, text: str = "") -> None:
+        """Refuse (TooMany) a client past its rate a minute or a day, a text sent too often today, or any client while
+        too much waits; otherwise count it."""
         now = time.monotonic()
+        today = dt.date.today()
         with self.lock:
             if self.pending >= self.settings.max_pending:
                 raise TooMany(f"{self.pending:,} corrections are waiting to be saved, the most this Space keeps "
                               "waiting; please try again in a few minutes.")
+            if today != self.today:
+                self.today, self.daily = today, collections.Counter()
             sent = self.clients[client]
             while sent and now - sent[0] > 60:
                 sent.popleft()
             if len(sent) >= self.settings.per_minute:
                 raise TooMany(f"At most {self.settings.per_minute} corrections a minute from one visitor; please "
                               f"wait {60 - (now - sent[0]):.0f} s.")
+            if self.daily["address", client] >= self.settings.per_day:
+                raise TooMany(f"At most {self.settings.per_day} corrections a day from one visitor; thank you for "
+                              "all of them, please come back tomorrow.")
+            same = ("text", normalised(text))
+            if self.daily[same] >= self.settings.per_text_per_day:
+                raise TooMany(f"This review was corrected {self.daily[same]} times today already, the most one text "
+                              "is kept a day.")
             sent.append(now)
+            self.daily["address", client] += 1
+            self.daily[same] += 1
+
+    def visitor(self, client: str) -> str | None:
+        """A keyed hash of the address: tells visitors apart in the records (training's agreement rule counts them)
+        without keeping the address; the key stays beside the folder, never pushed with it."""
+        return hmac.new(self.key, client.encode(), hashlib.sha256).hexdigest()[:16] if client else None
 
     def append(self, record: dict) -> int:
         """Write one record as one line, durably; returns how many records the folder holds."""
@@ -150,12 +179,23 @@ class FeedbackStore:
             known = "; ".join(f"{side}: {', '.join(s.predictor.labels)}" for side, s in slots.items())
             raise UserError(f"{label!r} is not a class of a served model ({known or 'none is loaded'}).")
         slot, labels = slots[model], list(slots[model].predictor.labels)
-        self.admit(client)
+        self.admit(client, text)
         answers = service.compare(text)  # what the page showed (from the answer cache when it asked just before)
-        record = build_record(text, label, model, slot, labels, answers, slots)
+        record = build_record(text, label, model, slot, labels, answers, slots) | {"visitor": self.visitor(client)}
         count = self.append(record)
         return {"saved": True, "id": record["id"], "count": count, "redacted": record["redacted"],
                 "message": f"Thank you! Your correction is saved ({count:,} so far); the next model trains on it."}
+
+
+def visitor_key(folder: Path) -> bytes:
+    """The key visitors' hashes are made with: made once, kept beside the pushed data/ folder (so a restart tells the
+    same visitor apart the same way), readable by this user only."""
+    path = folder / VISITOR_KEY
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())
 
 
 def count_lines(path: Path) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Literal, Optional
 
 from ..cli import option
@@ -63,6 +64,12 @@ class TrainConfig:
         "Train each correction beside its contrasts: the same sentence with its sentiment word swapped for words of "
         "the other polarity (data/contrasts.py's lexicon), read the other way, so that a correction teaches what its "
         "frame does to a word rather than that the frame means its class.", False)
+    feedback_min_visitors: int = option(
+        "A corrected text trains only when this many distinct visitors sent it with one class and none with another "
+        "(the Space records a keyed hash of each sender's address, never the address).", 1)
+    feedback_decisions: Optional[str] = option(
+        "The owner's review of the corrections (python -m review_sentiment.data.review_corrections): only the texts "
+        "accepted there, with the class accepted, train.")
     val_size: float = option("Share of train held out for model selection when the dataset has no validation "
                              "split (stratified).", 0.1)
     test_size: float = option("Share held out as test when the dataset has no test split (stratified).", 0.2)
@@ -191,8 +198,14 @@ class TrainConfig:
         self.mix = parse_mix(self.mix_dataset)
         self.mix_size = parse_size(self.mix_size)
         self.feedback = parse_feedback(self.feedback_dataset)
-        if self.feedback_contrasts and self.feedback is None:
-            raise UserError("--feedback-contrasts needs --feedback-dataset")
+        if (self.feedback_contrasts or self.feedback_decisions or self.feedback_min_visitors != 1) \
+                and self.feedback is None:
+            raise UserError("--feedback-contrasts, --feedback-min-visitors and --feedback-decisions need "
+                            "--feedback-dataset")
+        if self.feedback_min_visitors < 1:
+            raise UserError("--feedback-min-visitors must be at least 1")
+        if self.feedback_decisions and not Path(self.feedback_decisions).is_file():
+            raise UserError(f"--feedback-decisions {self.feedback_decisions}: no such file")
         if self.feedback_weight < 1:
             raise UserError("--feedback-weight must be at least 1")
         if self.gate_against and not self.audit:
@@ -211,6 +224,12 @@ class TrainConfig:
             return None
         return {"r": self.lora_r, "alpha": self.lora_alpha, "dropout": self.lora_dropout,
                 "target_modules": self.lora_target_modules}
+
+    @property
+    def feedback_selection(self) -> dict:
+        """Which corrections may train (data/feedback.feedback_rows): the same for training and the gate."""
+        return {"min_visitors": self.feedback_min_visitors,
+                "decisions": Path(self.feedback_decisions) if self.feedback_decisions else None}
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -198,7 +198,8 @@ def train(cfg: TrainConfig) -> dict:
         if cfg.feedback is not None:
             rows, data["train_feedback"] = feedback_rows(cfg.feedback, splits.label_names, held_out=held_out,
                                                          weight=cfg.feedback_weight,
-                                                         with_contrasts=cfg.feedback_contrasts)
+                                                         with_contrasts=cfg.feedback_contrasts,
+                                                         **cfg.feedback_selection)
             training_rows = pd.concat([training_rows, rows], ignore_index=True)
             print(describe_feedback(data["train_feedback"]))
     # Loaded before training, so a wrong baseline id fails in seconds, not after hours.

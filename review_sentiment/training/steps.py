@@ -140,7 +140,8 @@ def gate_step(ctx: Context) -> dict:
     contrasts, made = {}, None
     if cfg.feedback is not None:
         # The corrections as trained on, each swapped with the lexicon's "check" half (never a trained contrast).
-        rows, _ = feedback_rows(cfg.feedback, names, held_out=[splits.validation["text"], splits.test["text"]])
+        rows, _ = feedback_rows(cfg.feedback, names, held_out=[splits.validation["text"], splits.test["text"]],
+                                **cfg.feedback_selection)
         pairs, made = contrast_rows(rows, names, "check")
         if len(pairs):
             texts, truth = pairs["text"].tolist(), pairs["label"].to_numpy()

@@ -207,6 +207,8 @@ def test_personal_details_are_replaced_before_anything_is_written(store_app):
     assert not any("a@b.io" in p.read_text() for p in (folder / "data").glob("*.jsonl"))
     assert kept["model"] == "finetuned" and kept["labels"] == ["negative", "positive"]
     assert set(kept["answers"]) == {"finetuned", "baseline"} and "ip" not in json.dumps(kept.to_dict()).lower()
+    # The sender is told apart by a keyed hash of its address, never the address (training's agreement rule).
+    assert len(kept["visitor"]) == 16 and "198.51.100.8" not in json.dumps(kept.to_dict())
 
 
 def test_an_unwritable_folder_turns_feedback_off_in_one_line_and_predictions_work(models, tmp_path):
