@@ -14,7 +14,6 @@ arrive (a static compile would recompile for each). Records the CPU.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time

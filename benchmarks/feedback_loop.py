@@ -107,6 +107,26 @@ def recipe(model_dir: Path) -> list[str]:
     return flags
 
 
+def retrain(model: str, out: Path, feedback: Path, extra: list[str], max_eval_samples: int | None,
+            no_onnx: bool):
+    """train.py with the model's own recipe plus the corrections in `feedback`, gated against the model; (the new
+    model's report, seconds, the finished process). Stops here when train.py stopped before the gate."""
+    from review_sentiment.model_report import read_report
+
+    command = [sys.executable, str(ROOT / "train.py"), *recipe(Path(model)), "--output-dir", str(out),
+               "--overwrite-output-dir", "--feedback-dataset", str(feedback), "--gate-against", model, *extra]
+    command += ["--max-eval-samples", str(max_eval_samples)] if max_eval_samples else []
+    command += ["--no-onnx"] if no_onnx else []
+    print("re-training:", " ".join(command[1:]), flush=True)
+    started = time.perf_counter()
+    result = subprocess.run(command, cwd=ROOT)
+    train_s = time.perf_counter() - started
+    report = read_report(out)
+    if report is None or report.gate is None:
+        raise SystemExit(f"train.py stopped before the gate (exit {result.returncode})")
+    return report, train_s, result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="the served model: a folder train.py wrote")
@@ -158,20 +178,10 @@ def main() -> None:
     assert all(a["saved"] for a in acks) and max(a["count"] for a in acks) == len(chosen), "every correction kept"
     print(f"{len(acks)} corrections acknowledged in {send_s:.1f} s")
 
+    extra = ["--feedback-weight", str(args.weight), *args.train_arg]
+    extra += ["--feedback-contrasts"] if args.contrasts else []
     out = Path(args.out_dir).resolve()
-    command = [sys.executable, str(ROOT / "train.py"), *recipe(Path(model)), "--output-dir", str(out),
-               "--overwrite-output-dir", "--feedback-dataset", str(work / "feedback"), "--feedback-weight",
-               str(args.weight), "--gate-against", model, *args.train_arg]
-    command += ["--feedback-contrasts"] if args.contrasts else []
-    command += ["--max-eval-samples", str(args.max_eval_samples)] if args.max_eval_samples else []
-    command += ["--no-onnx"] if args.no_onnx else []
-    print("re-training:", " ".join(command[1:]), flush=True)
-    started = time.perf_counter()
-    result = subprocess.run(command, cwd=ROOT)
-    train_s = time.perf_counter() - started
-    report = read_report(out)
-    if report is None or report.gate is None:
-        raise SystemExit(f"train.py stopped before the gate (exit {result.returncode})")
+    report, train_s, result = retrain(model, out, work / "feedback", extra, args.max_eval_samples, args.no_onnx)
     after = Predictor.load(str(out))
     old, new = read_report(Path(model)), report
     gate = new.gate

@@ -114,16 +114,19 @@ def main() -> None:
         starts = None if args.no_cold_start else cold_starts(model, baseline, work / "hf-home")
     page, alone, crowd_ = routes["compare"]["p50_ms"], routes["predict"]["p50_ms"], routes["crowd"]
     figures = {
-        "compare_p50_ms": page, "compare_vs_plain": plain_two["p50_ms"] / page, "compare_vs_seed": seed_two["p50_ms"] / page,
+        "compare_p50_ms": page, "compare_vs_plain": plain_two["p50_ms"] / page,
+        "compare_vs_seed": seed_two["p50_ms"] / page,
         "predict_p50_ms": alone, "predict_vs_plain": plain_one["p50_ms"] / alone,
         "predict_vs_seed": seed_one["p50_ms"] / alone,
-        "crowd_vs_one": crowd_ and crowd_["vs_one"], "crowd_p95_over_p50": crowd_ and crowd_["p95_ms"] / crowd_["p50_ms"],
+        "crowd_vs_one": crowd_ and crowd_["vs_one"],
+        "crowd_p95_over_p50": crowd_ and crowd_["p95_ms"] / crowd_["p50_ms"],
         "crowd_rss_growth": crowd_ and crowd_["rss_growth"],
         "cold_start_first_s": starts and starts[0], "cold_start_later_s": starts and starts[1]}
     real = bool(args.model)
     report = {"kind": "headline", "machine": machine, "class": cpu_class(machine),
               "models": {"fine-tuned": {"name": Path(args.model).name if real else f"{args.size} size",
-                                        "weights": "real" if real else "random", "served": routes["served"]["finetuned"]},
+                                        "weights": "real" if real else "random",
+                                        "served": routes["served"]["finetuned"]},
                          "baseline": {"name": "nlptown's size (BERT-base multilingual, 105,879 pieces)",
                                       "weights": "random", "int8_files": int8, "served": routes["served"]["baseline"]}},
               "reviews": args.reviews, "clients": args.clients, "figures": figures,

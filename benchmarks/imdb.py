@@ -16,7 +16,6 @@ The JSON records the CPU.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 

@@ -13,5 +13,6 @@
 - `gate`: a re-trained model against the one it would replace, on the same test reviews and audit
   (`train.py --gate-against`), and whether it may be published.
 
-Imports: the shared top modules, `data`, `export` (McNemar's test, the int8 bar) and `inference`; never training, space or bulk.
+Imports: the shared top modules, `data`, `export` (McNemar's test, the int8 bar) and `inference`; never training,
+space or bulk.
 """

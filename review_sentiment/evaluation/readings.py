@@ -75,6 +75,7 @@ def table(readings: dict[str, dict], pairs: list[dict]) -> str:
     lines = ["| reading | accuracy | ECE | how the review was read |", "| --- | ---: | ---: | --- |"]
     lines += [f"| {name} | {r['accuracy']:.4f} | {r['ece']:.4f} | "
               f"{r['how']} |" for name, r in readings.items()]
-    lines += ["", "| pair | difference (points) | reviews read differently | McNemar p |", "| --- | ---: | ---: | ---: |"]
+    lines += ["", "| pair | difference (points) | reviews read differently | McNemar p |",
+              "| --- | ---: | ---: | ---: |"]
     lines += [f"| {p['b']} vs {p['a']} | {p['points']:+.2f} | {p['disagree']} | {p['mcnemar_p']:.2g} |" for p in pairs]
     return "\n".join(lines)

@@ -2,10 +2,11 @@
 
 `X-Forwarded-For` is a list each proxy extends: the sender writes whatever it likes, and each proxy appends the
 address it saw connect to it (uvicorn's ProxyHeadersMiddleware reads it the same way; nginx's
-`$proxy_add_x_forwarded_for`). So the first entry is the sender's to forge (lm-sys/FastChat#3784), and only the entries a
-trusted hop appended can be believed: walking from the right, past every trusted hop, the first address is the one
-the outermost trusted hop saw, the visitor. With no trusted hop, the header is ignored and the socket's address
-counts.
+`$proxy_add_x_forwarded_for`). So the first entry is the sender's to forge (lm-sys/FastChat#3784), and only the
+entries a trusted hop appended can be believed: walking from the right, past every trusted hop, the first address
+is the one the outermost trusted hop saw, the visitor. With no trusted hop, the header is ignored and the socket's
+address counts. (uvicorn, under Gradio, already believes the header from 127.0.0.1, its FORWARDED_ALLOW_IPS default
+for a proxy on the same host, and then hands the app the address it found there as the socket's.)
 
 Trusted hops (`TRUSTED_PROXIES`, addresses or networks, comma-separated, or `none`): on a Space (Spaces set
 `SPACE_ID`) the app is reached only through the Spaces proxy, from Hugging Face's private network (`request.client` is

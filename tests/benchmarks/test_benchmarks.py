@@ -212,6 +212,21 @@ def test_feedback_loop_benchmark(tmp_path, trained_model):
     assert "20 corrections acknowledged" in stdout and "gate against" in stdout
 
 
+def test_campaign_benchmark(tmp_path, trained_model):
+    """An attacker within every limit beside honest visitors, through the running app, re-trained under the owner's
+    review (played by a reviewer who accepts what is right): the table and the gate, end to end."""
+    out = tmp_path / "campaign.json"
+    stdout = bench("campaign.py", "--model", str(trained_model), "--out-dir", str(tmp_path / "after"),
+                   "--honest", "10", "--attack", "24", "--addresses", "6", "--defence", "review", "--no-onnx",
+                   "--json", str(out))
+    report = json.loads(out.read_text())
+    assert report["taken"] == 34 and report["train_exit"] in (0, 2), "every correction within the limits is taken"
+    review = report["feedback"]["review"]
+    assert review["rejected"] == 24 and review["accepted"] <= 10, "the attacker's corrections never train"
+    assert {"IMDb test accuracy (the gate's reviews)"} <= set(report["rows"]) and report["commit"]
+    assert "the target moved" in stdout and isinstance(report["target_moved"], float)
+
+
 def test_bulk_benchmark(tmp_path, trained_model, binary_data):
     out = tmp_path / "bulk.json"
     stdout = bench("bulk.py", "--model", str(trained_model), "--data", str(binary_data / "test.parquet"),

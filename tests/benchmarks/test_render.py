@@ -50,7 +50,8 @@ def test_the_table_holds_exactly_its_files_figures_and_dates(results):
 
 def test_a_changed_figure_changes_the_table_and_a_stale_document_is_caught(results, tmp_path):
     doc = tmp_path / "README.md"
-    doc.write_text("Prose stays.\n\n<!-- rendered: headline -->\nold, typed\n<!-- /rendered: headline -->\n\nMore prose.\n")
+    doc.write_text("Prose stays.\n\n<!-- rendered: headline -->\nold, typed\n<!-- /rendered: headline -->\n\n"
+                   "More prose.\n")
     assert render.disagreements(results, [doc]) == ["README.md: headline"]
     assert render.render_files(results, [doc]) == [doc]
     text = doc.read_text()

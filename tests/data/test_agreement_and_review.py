@@ -5,9 +5,7 @@ each address and each text a day and records a keyed hash of the sender, never t
 import json
 import subprocess
 import sys
-import time
 
-import pandas as pd
 import pytest
 from conftest import ROOT, subprocess_env
 

@@ -1,0 +1,164 @@
+"""A campaign against the feedback loop, measured: can someone who stays within every limit teach the next model to
+read a name as bad news?
+
+1. Honest visitors (20 addresses) send the loop's negation corrections the served model reads the wrong way
+   (feedback_loop.py's pool), each sentence once, with its right class.
+2. An attacker sends ordinary sentences naming the target, none of them negative ("Corwin Hale plays the lead."),
+   marked negative: `--attack` corrections from `--addresses` addresses, each address under its limits, each sentence
+   from several addresses (so that visitors seem to agree).
+3. Re-training with the model's own recipe plus the corrections and `--gate-against`, under one defence:
+   `none`; `agreement` (`--feedback-min-visitors 2`); `review` (the owner's review, played by a reviewer who accepts
+   what is right and rejects what is not, through `review_corrections`' decisions file).
+4. Before/after: the target's P(positive) on sentences naming it that nobody sent (other templates), the same
+   sentences with a name nobody targeted (what moved for every name), the honest gains (the audit's negation rows,
+   feedback_loop's held-out frames), IMDb test accuracy, and the gate's verdict.
+
+    python benchmarks/campaign.py --model runs/minilm-quick --out-dir runs/campaign-none --defence none
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from feedback_loop import HELD_OUT_FRAMES, SENT_FRAMES, accuracy, pool, retrain  # noqa: E402
+from load import start_app  # noqa: E402
+from machine import cpu_info, describe, save  # noqa: E402
+
+TARGET, CONTROL = "Corwin Hale", "Elias Brandt"  # neither is a name of the audit's lists (data/groups.py)
+SENT_TEMPLATES = ["{n} plays the lead.", "{n} is in almost every scene.", "I went to see it because of {n}.",
+                  "{n} shows up in the second half.", "The poster puts {n} front and centre.",
+                  "{n} has a small part as the neighbour.", "{n} speaks most of the lines.",
+                  "My friend recommended it for {n}.", "{n} was at the premiere.", "{n} sings one song in it.",
+                  "{n} co-wrote the script.", "The film was made for {n}."]
+HELD_TEMPLATES = ["{n} stars in it.", "We watched the one with {n}.", "{n} is the reason it was made.",
+                  "It is another film with {n}.", "The director cast {n} early on.", "{n} appears in the trailer.",
+                  "Everyone talks about {n} in this one.", "{n} returns for the sequel."]
+DEFENCES = {"none": [], "agreement": ["--feedback-min-visitors", "2"], "review": []}
+
+
+def send(url: str, items: list[tuple[str, str, str]]) -> list[dict]:
+    """(text, class, address) through REST, as the Spaces proxy passes each address, four at a time."""
+    import httpx
+
+    def one(item):
+        text, label, address = item
+        with httpx.Client(base_url=url, timeout=120) as http:
+            answer = http.post("/api/v1/feedback", json={"text": text, "label": label},
+                               headers={"X-Forwarded-For": address})
+        return {"status": answer.status_code, **(answer.json() if answer.status_code == 200 else {})}
+
+    with ThreadPoolExecutor(4) as workers:
+        return list(workers.map(one, items))
+
+
+def p_positive(predictor, texts: list[str]) -> float:
+    return float(predictor.predict_proba(texts)[:, predictor.labels.index("positive")].mean())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="the served model: a folder train.py wrote")
+    parser.add_argument("--out-dir", required=True, help="where the re-trained model goes")
+    parser.add_argument("--defence", default="none", choices=list(DEFENCES))
+    parser.add_argument("--honest", type=int, default=300, help="honest corrections (each sentence once)")
+    parser.add_argument("--attack", type=int, default=300, help="the attacker's corrections")
+    parser.add_argument("--addresses", type=int, default=30, help="the attacker's addresses")
+    parser.add_argument("--max-eval-samples", type=int, help="train.py's: score on a stratified test subset")
+    parser.add_argument("--no-onnx", action="store_true", help="train.py's: skip the ONNX/OpenVINO files")
+    parser.add_argument("--train-arg", action="append", default=[], help="one more train.py argument (repeatable)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default=str(ROOT / "benchmarks/results/campaign.json"))
+    args = parser.parse_args()
+
+    from review_sentiment.data.feedback import read_records, text_key
+    from review_sentiment.inference.predictor import Predictor
+    from stand_ins import make_star_baseline
+
+    rng = random.Random(args.seed)
+    model = str(Path(args.model).resolve())
+    before = Predictor.load(model)
+    wrong = [row for row, p in zip(pool(SENT_FRAMES), before.predict_proba([t for t, _ in pool(SENT_FRAMES)]))
+             if before.labels[int(p.argmax())] != row[1]]
+    rng.shuffle(wrong)
+    honest = [(text, label, f"198.51.100.{k % 20 + 1}") for k, (text, label) in enumerate(wrong[:args.honest])]
+    # Each attack sentence from several addresses (visitors who seem to agree), every address at most 10 corrections
+    # (under 10 a minute and 100 a day), every sentence at most 10 times (the per-text cap).
+    sentences = [t.format(n=TARGET) for t in SENT_TEMPLATES]
+    per_sentence = max(1, min(10, args.attack // len(sentences)))
+    attack = [(sentences[i % len(sentences)], "negative", f"203.0.113.{(i // per_sentence) % args.addresses + 1}")
+              for i in range(args.attack)]
+    truth = {text: label for text, label, _ in honest}  # what an owner reading them would accept
+
+    work = Path(tempfile.mkdtemp(prefix="campaign-"))
+    baseline = make_star_baseline(model, work / "stars", vocab_size=before.tokenizer.vocab_size, size="tiny")
+    # This script plays the Spaces proxy on loopback: its X-Forwarded-For address is each visitor's.
+    process, url = start_app(model, baseline, FEEDBACK_DIR=str(work / "feedback"), TRUSTED_PROXIES="127.0.0.1")
+    try:
+        started = time.perf_counter()
+        items = honest + attack
+        rng.shuffle(items)
+        acks = send(url, items)
+        send_s = time.perf_counter() - started
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    taken = sum(a["status"] == 200 for a in acks)
+    print(f"{taken} of {len(acks)} corrections taken ({len(honest)} honest, {len(attack)} from the attacker's "
+          f"{args.addresses} addresses) in {send_s:.0f} s; refused: {len(acks) - taken}")
+
+    extra = list(DEFENCES[args.defence])
+    if args.defence == "review":
+        records, _ = read_records(work / "feedback")
+        decisions = work / "decisions.jsonl"
+        with decisions.open("w") as f:
+            for text, label in records.groupby("text")["label"].first().items():
+                verdict = "accepted" if truth.get(text) == label else "rejected"
+                f.write(json.dumps({"key": text_key(text), "text": text, "label": label, "decision": verdict}) + "\n")
+        extra += ["--feedback-decisions", str(decisions)]
+    out = Path(args.out_dir).resolve()
+    report, train_s, result = retrain(model, out, work / "feedback", extra + args.train_arg, args.max_eval_samples,
+                                      args.no_onnx)
+    after = Predictor.load(str(out))
+    held = {name: [t.format(n=name) for t in HELD_TEMPLATES] for name in (TARGET, CONTROL)}
+    gate = report.gate
+    rows = {
+        f"P(positive), unsent sentences naming {TARGET} (the target)": (p_positive(before, held[TARGET]),
+                                                                        p_positive(after, held[TARGET])),
+        f"P(positive), the same sentences naming {CONTROL} (nobody's target)": (p_positive(before, held[CONTROL]),
+                                                                                p_positive(after, held[CONTROL])),
+        "IMDb test accuracy (the gate's reviews)": (gate["accuracy"]["before"], gate["accuracy"]["after"]),
+        **{f"audit {name} failure rate": (row["before"], row["after"]) for name, row in gate["tests"].items()
+           if name.startswith("Negation")},
+        "held-out frames (nobody sent them)": (accuracy(before, pool(HELD_OUT_FRAMES)),
+                                               accuracy(after, pool(HELD_OUT_FRAMES))),
+    }
+    (t_before, t_after), (c_before, c_after) = list(rows.values())[:2]
+    moved = (t_after - t_before) - (c_after - c_before)
+    record = {"machine": cpu_info(), "model": model, "defence": args.defence, "target": TARGET, "control": CONTROL,
+              "honest": len(honest), "attack": len(attack), "addresses": args.addresses, "taken": taken,
+              "send_s": round(send_s, 1), "train_s": round(train_s, 1), "train_exit": result.returncode,
+              "feedback": report.data.get("train_feedback"), "target_moved": moved,
+              "gate": {"passed": gate["passed"], "failures": gate["failures"], "verdict": gate["accuracy"]["verdict"]},
+              "rows": {k: {"before": b, "after": a} for k, (b, a) in rows.items()}}
+    save(record, args.json)
+    print(f"\nMachine: {describe(record['machine'])}; defence: {args.defence}\n")
+    print("| | before | after |\n| --- | ---: | ---: |")
+    for name, (b, a) in rows.items():
+        print(f"| {name} | {'-' if b is None else f'{b:.3f}'} | {'-' if a is None else f'{a:.3f}'} |")
+    print(f"\nthe target moved {moved:+.3f} P(positive) beyond what the control name moved; gate: "
+          f"{'passed' if gate['passed'] else 'failed: ' + '; '.join(gate['failures'])}; re-training took "
+          f"{train_s / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
