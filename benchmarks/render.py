@@ -22,6 +22,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import cpu_class  # noqa: E402
 DOCUMENTS = (ROOT / "README.md", ROOT / "benchmarks" / "README.md")
 MARKED = re.compile(r"(<!-- rendered: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /rendered: (?P=name) -->)", re.S)
 
@@ -81,7 +83,25 @@ def headline(results: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-RENDERERS = {"headline": headline}
+def compile_cpu(results: Path) -> str:
+    """benchmarks/README.md's torch.compile table: every compile_cpu file, a row per way a step ran."""
+    lines = ["| CPU (date, commit) | batches | precision | torch.compile | first steps (s, compiling) | "
+             "step (s, median) | vs eager bf16 |", "| --- | --- | --- | --- | ---: | ---: | ---: |"]
+    for path in sorted(results.glob("compile_cpu-*.json")):
+        run = json.loads(path.read_text())
+        lengths = run["lengths"]
+        shape = (f"one shape, {run['batch']} x {lengths[0]}" if len(lengths) == 1 else
+                 f"{run['batch']} x {', '.join(map(str, lengths))} in turn")
+        where = f"{cpu_class(run['machine'])} ({run.get('date', '-')}" + (f", {run['commit'][:7]})" if run.get("commit")
+                                                                        else ")")
+        for row in run["rows"]:
+            compiled = ("yes (dynamic)" if len(lengths) > 1 else "yes") if row["compiled"] else "no"
+            lines.append(f"| {where} | {shape} | {row['precision']} | {compiled} | {row['warmup_s']} | "
+                         f"{row['median_step_s']:.2f} | {row['vs_reference']:.2f}x |")
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS = {"headline": headline, "compile-cpu": compile_cpu}
 
 
 def rendered(text: str, results: Path) -> str:

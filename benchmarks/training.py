@@ -98,7 +98,9 @@ def trainer_recipe(recipe: str, model, tokenizer, texts, labels, batch_size, ste
 
     args = TrainingArguments(output_dir=tempfile.mkdtemp(), per_device_train_batch_size=batch_size,
                              max_steps=steps, learning_rate=2e-5, report_to="none", save_strategy="no",
-                             logging_strategy="no", disable_tqdm=False, seed=0, **speed, **flags)
+                             logging_strategy="no", disable_tqdm=False, seed=0, **speed, **flags,
+                             # transformers takes bf16 autocast on a CPU only when told it is a CPU run (as train.py)
+                             **({"use_cpu": True} if device == "cpu" and flags.get("bf16") else {}))
     trainer = Trainer(model=model, args=args, train_dataset=data, processing_class=tokenizer, data_collator=collator,
                       callbacks=[Steps()])
     with attention_backends(device) if recipe == "ours" else contextlib.nullcontext():

@@ -66,7 +66,7 @@ def wait_until(predicate, timeout: float = 60):
 
 def test_every_acknowledged_correction_reaches_the_dataset_once_under_load(models, hub, tmp_path):
     """16 clients send 50 corrections each while the scheduler pushes every 3 s."""
-    app = hub_app(models, hub, tmp_path / "feedback", FEEDBACK_PER_MINUTE="1000")
+    app = hub_app(models, hub, tmp_path / "feedback", FEEDBACK_PER_MINUTE="1000", FEEDBACK_PER_DAY="1000")
     try:
         def client(k: int) -> list[str]:
             ids = []
