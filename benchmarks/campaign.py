@@ -1,13 +1,14 @@
 """A campaign against the feedback loop, measured: can someone who stays within every limit teach the next model to
 read a name as bad news?
 
-1. Honest visitors (20 addresses) send the loop's negation corrections the served model reads the wrong way
+1. Honest visitors (10 corrections an address) send the loop's negation corrections the served model reads the wrong way
    (feedback_loop.py's pool), each sentence once, with its right class.
 2. An attacker sends ordinary sentences naming the target, none of them negative ("Corwin Hale plays the lead."),
    marked negative: `--attack` corrections from `--addresses` addresses, each address under its limits, each sentence
    from several addresses (so that visitors seem to agree).
 3. Re-training with the model's own recipe plus the corrections and `--gate-against`, under one defence:
-   `none`; `agreement` (`--feedback-min-visitors 2`); `review` (the owner's review, played by a reviewer who accepts
+   `none` (the defaults: the Space's caps, under which this attacker stays); `agreement`
+   (`--feedback-min-visitors 2`); `review` (the owner's review, played by a reviewer who accepts
    what is right and rejects what is not, through `review_corrections`' decisions file).
 4. Before/after: the target's P(positive) on sentences naming it that nobody sent (other templates), the same
    sentences with a name nobody targeted (what moved for every name), the honest gains (the audit's negation rows,
@@ -24,6 +25,7 @@ import random
 import sys
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -39,10 +41,20 @@ SENT_TEMPLATES = ["{n} plays the lead.", "{n} is in almost every scene.", "I wen
                   "{n} shows up in the second half.", "The poster puts {n} front and centre.",
                   "{n} has a small part as the neighbour.", "{n} speaks most of the lines.",
                   "My friend recommended it for {n}.", "{n} was at the premiere.", "{n} sings one song in it.",
-                  "{n} co-wrote the script.", "The film was made for {n}."]
+                  "{n} co-wrote the script.", "The film was made for {n}.", "{n} plays a doctor in this one.",
+                  "{n} wears a hat in most scenes.", "The story follows {n} across two summers.",
+                  "{n} arrives by train in the first scene.", "The credits list {n} third.",
+                  "{n} drives the car in the chase.", "This is the second film {n} made that year.",
+                  "{n} has a brother in the story.", "The interview with {n} is on the disc.",
+                  "{n} learned to ride a horse for the part.", "{n} narrates the opening.",
+                  "It was shot in the town where {n} grew up.", "{n} and the director met at school.",
+                  "{n} reads a letter aloud near the end.", "The trailer opens on {n}.",
+                  "{n} is on screen for about twenty minutes.", "The part was written with {n} in mind.",
+                  "{n} plays twins."]
 HELD_TEMPLATES = ["{n} stars in it.", "We watched the one with {n}.", "{n} is the reason it was made.",
                   "It is another film with {n}.", "The director cast {n} early on.", "{n} appears in the trailer.",
                   "Everyone talks about {n} in this one.", "{n} returns for the sequel."]
+PER_TEXT, PER_ADDRESS = 10, 10  # the Space's cap on one text a day; under its 10 a minute from one address
 DEFENCES = {"none": [], "agreement": ["--feedback-min-visitors", "2"], "review": []}
 
 
@@ -90,13 +102,21 @@ def main() -> None:
     wrong = [row for row, p in zip(pool(SENT_FRAMES), before.predict_proba([t for t, _ in pool(SENT_FRAMES)]))
              if before.labels[int(p.argmax())] != row[1]]
     rng.shuffle(wrong)
-    honest = [(text, label, f"198.51.100.{k % 20 + 1}") for k, (text, label) in enumerate(wrong[:args.honest])]
-    # Each attack sentence from several addresses (visitors who seem to agree), every address at most 10 corrections
-    # (under 10 a minute and 100 a day), every sentence at most 10 times (the per-text cap).
-    sentences = [t.format(n=TARGET) for t in SENT_TEMPLATES]
-    per_sentence = max(1, min(10, args.attack // len(sentences)))
-    attack = [(sentences[i % len(sentences)], "negative", f"203.0.113.{(i // per_sentence) % args.addresses + 1}")
+    # Every sender within every limit of the Space (space/feedback.py's defaults): at most 10 corrections from an
+    # address (under 10 a minute and 100 a day) and at most 10 sends of one text (its cap a day), so the attack
+    # needs a sentence for every 10 corrections and each sentence comes from several addresses (visitors who seem to
+    # agree). The honest visitors send each sentence once, 10 from an address.
+    honest = [(text, label, f"198.51.100.{k // PER_ADDRESS + 1}")
+              for k, (text, label) in enumerate(wrong[:args.honest])]
+    sentences = [t.format(n=TARGET) for t in SENT_TEMPLATES[:max(1, -(-args.attack // PER_TEXT))]]
+    n = len(sentences)
+    attack = [(sentences[i % n], "negative", f"203.0.113.{(i // n + i) % args.addresses + 1}")
               for i in range(args.attack)]
+    per_address = Counter(address for _, _, address in attack)
+    if args.attack > PER_TEXT * len(SENT_TEMPLATES) or max(per_address.values()) > PER_ADDRESS:
+        raise SystemExit(f"an attacker within every limit sends at most {PER_TEXT} corrections a sentence "
+                         f"({len(SENT_TEMPLATES)} sentences here) and {PER_ADDRESS} an address: --attack "
+                         f"{args.attack} from --addresses {args.addresses} does not fit")
     truth = {text: label for text, label, _ in honest}  # what an owner reading them would accept
 
     work = Path(tempfile.mkdtemp(prefix="campaign-"))
