@@ -16,6 +16,7 @@ The JSON records the CPU.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -33,11 +34,15 @@ RECIPE = ("max_train_samples", "max_eval_samples", "max_length", "learning_rate"
           "mix_dataset", "mix_select", "mix_size", "precision", "seed")
 
 
-def summarise(folder: Path) -> dict:
+def summarise(folder: Path, rescored: Path | None = None) -> dict:
+    """One run's row; `rescored`: an evaluate.py --out folder whose test figures replace the run's own (a model
+    trained before train.py scored the three readings, scored again on the same split)."""
     from review_sentiment.model_report import read_report, read_run
 
     report, run = read_report(folder), read_run(folder)
     test, train, data = report.test, report.train, report.data
+    if rescored:
+        test = json.loads((rescored / "metrics.json").read_text())
     audit = {t["test"]: t["failure_rate"] for t in (report.audit or {}).get("tests", [])}
     return {"folder": str(folder), "recipe": {k: run.arguments.get(k) for k in RECIPE},
             "train_reviews": run.sizes["train"], "train_rows": train.get("rows", run.sizes["train"]),
@@ -47,6 +52,7 @@ def summarise(folder: Path) -> dict:
             "hardware": run.hardware, "timings_s": report.timings_s,
             "test": {k: test.get(k) for k in ("num_samples", "accuracy", "f1_macro", "ece", "ece_95", "calibration",
                                               "readings", "pairs")},
+            "test_rescored_by": str(rescored) if rescored else None,
             "negation": {name: audit.get(name) for name in NEGATION},
             "domains": {name: {k: d[k] for k in ("accuracy", "reviews", "ece")}
                         for name, d in (report.domains or {}).items()},
@@ -67,13 +73,20 @@ def mcnemar(reference: Path, other: Path) -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", action="append", required=True, metavar="NAME=DIR", help="a train.py output folder")
+    parser.add_argument("--test-from", action="append", default=[], metavar="NAME=DIR",
+                        help="the test figures of run NAME from evaluate.py's --out folder instead of its own (a model "
+                             "scored again, e.g. in the three readings)")
     parser.add_argument("--reference", help="the run McNemar's p compares each other run with (default: the first)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/imdb.json"))
     args = parser.parse_args()
     from machine import cpu_info, describe, save
 
     folders = {name: Path(path) for name, path in (r.split("=", 1) for r in args.run)}
-    runs = {name: summarise(folder) for name, folder in folders.items()}
+    rescored = {name: Path(path) for name, path in (r.split("=", 1) for r in args.test_from)}
+    unknown = set(rescored) - set(folders)
+    if unknown:
+        raise SystemExit(f"--test-from names no --run: {', '.join(sorted(unknown))}")
+    runs = {name: summarise(folder, rescored.get(name)) for name, folder in folders.items()}
     reference = args.reference or next(iter(runs))
     for name, run in runs.items():
         run["mcnemar_p_vs_reference"] = None if name == reference else mcnemar(folders[reference], folders[name])

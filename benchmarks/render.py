@@ -101,7 +101,63 @@ def compile_cpu(results: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-RENDERERS = {"headline": headline, "compile-cpu": compile_cpu}
+def when(run: dict) -> str:
+    """A results file's date and commit, as a cell says them."""
+    return (run.get("date") or "undated") + (f", {run['commit'][:7]}" if run.get("commit") else "")
+
+
+def pct(value, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}%}"
+
+
+def imdb_runs(results: Path) -> str:
+    """benchmarks/README.md's IMDb run table: every run of every imdb-*.json (benchmarks/imdb.py), newest first. A run
+    scored before train.py read the test three ways has its one figure under the training window, where it was read."""
+    lines = ["| run | CPU (date, commit) | train reviews + phrases | window | epochs | test reviews | as served | "
+             "plain pipeline | training window | ECE (as served) | validation | negated negative / at the end / "
+             "beyond not, negated negative / negated positive | training |",
+             "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    files = [json.loads(path.read_text()) for path in sorted(results.glob("imdb-*.json"))]
+    for file in sorted(files, key=lambda f: f.get("date") or "", reverse=True):
+        where = f"{cpu_class(file['machine'])} ({when(file)})"
+        for name, run in file["runs"].items():
+            recipe, test = run["recipe"], run["test"]
+            read = test.get("readings") or {}
+            phrases = (f"{run['train_rows'] - run['train_reviews']:,} ({recipe['mix_select']})"
+                       if recipe.get("mix_dataset") else "none")
+            served = read.get("served", {})
+            ece = served.get("ece") if read else None
+            window = read["window"]["accuracy"] if read else test["accuracy"]
+            negation = run["negation"]
+            audit = " / ".join(pct(negation.get(k), 1) for k in ("negated negative", "negated negative at the end",
+                                                             "negated negative beyond not",
+                                                             "negated positive beyond not"))
+            precision = run["precision"].get("precision") or "-"
+            lines.append(f"| {name} | {where} | {run['train_reviews']:,} + {phrases} | {recipe['max_length']} | "
+                         f"{recipe['epochs']:g} | {test['num_samples']:,} | {pct(served.get('accuracy'))} | "
+                         f"{pct(read.get('pipeline', {}).get('accuracy'))} | {pct(window)} | "
+                         f"{pct(ece)} | {pct(run['validation_accuracy'])} | {audit} | "
+                         f"{run['training_min']:.0f} min, {precision} |")
+    return "\n".join(lines) + "\n"
+
+
+def negation_sources(results: Path) -> str:
+    """benchmarks/README.md's table of where negation beyond "not" occurs in real labelled text
+    (negation_sources.py)."""
+    run = json.loads((results / "negation_sources.json").read_text())
+    lines = [f"| form ({when(run)}) | scoping over | SST phrases: positive / neutral / negative | SST labelled as "
+             "meant | IMDb sentences | of them in reviews labelled as meant |",
+             "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for row in run["rows"]:
+        by = row["sst_by_polarity"]
+        word = "a complaint (means positive)" if row["means"] == "positive" else "praise (means negative)"
+        lines.append(f"| {row['form']} | {word} | {by['positive']} / {by['neutral']} / {by['negative']} | "
+                     f"{row['sst_right']} | {row['imdb_sentences']} | {pct(row['imdb_share_meant'], 0)} |")
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS = {"headline": headline, "compile-cpu": compile_cpu, "imdb-runs": imdb_runs,
+             "negation-sources": negation_sources}
 
 
 def rendered(text: str, results: Path) -> str:

@@ -86,3 +86,38 @@ def test_headline_runs_end_to_end_on_tiny_models(tmp_path, trained_model, binary
                                                "cold_start_first_s"))
     shutil.copy(out, tmp_path / "results" / "headline-other.json")
     assert f"{run['figures']['compare_p50_ms']:.0f} ms" in render.headline(tmp_path / "results")
+
+
+def imdb_run(accuracy: float, readings: dict | None) -> dict:
+    return {"recipe": {"max_length": 512, "epochs": 1.0, "mix_dataset": "stanfordnlp/sst=x", "mix_select": "negation"},
+            "train_reviews": 22500, "train_rows": 34500, "validation_accuracy": 0.9136, "training_min": 189.7,
+            "precision": {"precision": "bf16"},
+            "negation": {"negated negative": 0.333, "negated negative beyond not": 0.9},
+            "test": {"num_samples": 25000, "accuracy": accuracy, "ece": 0.013, "readings": readings}}
+
+
+def test_the_imdb_run_table_puts_each_reading_in_its_column(tmp_path):
+    readings = {"served": {"accuracy": 0.9231, "ece": 0.0111}, "pipeline": {"accuracy": 0.9187, "ece": 0.02},
+                "window": {"accuracy": 0.9205, "ece": 0.0132}}
+    machine = {"cpu": "AMD EPYC 9R14", "family": 25, "model": 17, "isa": ["avx2", "avx512f", "avx512_bf16"]}
+    (tmp_path / "imdb-a.json").write_text(json.dumps({"date": "2026-12-07", "commit": "abcdef123", "machine": machine,
+                                                      "runs": {"512, 1 epoch": imdb_run(0.9231, readings)}}))
+    (tmp_path / "imdb-b.json").write_text(json.dumps({"date": "2026-12-06", "machine": machine,
+                                                      "runs": {"256, before readings": imdb_run(0.9184, None)}}))
+    lines = render.imdb_runs(tmp_path).splitlines()
+    new = next(line for line in lines if line.startswith("| 512, 1 epoch"))
+    cells = [c.strip() for c in new.split("|")[1:-1]]
+    assert cells[6:10] == ["92.31%", "91.87%", "92.05%", "1.11%"], "served, pipeline, window, ECE as served"
+    assert "(2026-12-07, abcdef1)" in cells[1] and "22,500 + 12,000 (negation)" == cells[2]
+    assert cells[11] == "33.3% / - / 90.0% / -", "the audit's negation rows a run measured, '-' for the others"
+    old = [c.strip() for c in next(line for line in lines if line.startswith("| 256")).split("|")[1:-1]]
+    assert old[6:10] == ["-", "-", "91.84%", "-"], "a figure read through the window only stays under the window"
+    assert lines.index(new) < lines.index(next(line for line in lines if line.startswith("| 256"))), "newest first"
+
+
+def test_the_negation_sources_table_holds_its_counts(tmp_path):
+    row = {"form": "never", "means": "positive", "sst_by_polarity": {"positive": 39, "neutral": 7, "negative": 12},
+           "sst_right": 39, "imdb_sentences": 123, "imdb_share_meant": 0.5935}
+    (tmp_path / "negation_sources.json").write_text(json.dumps({"date": "2026-12-07", "rows": [row]}))
+    table = render.negation_sources(tmp_path)
+    assert "| never | a complaint (means positive) | 39 / 7 / 12 | 39 | 123 | 59% |" in table
