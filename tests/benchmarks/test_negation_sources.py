@@ -26,8 +26,8 @@ def test_counts_phrases_by_what_their_label_says_and_sentences_by_their_review()
 
 
 def test_a_negation_ending_the_sentence_is_its_own_form():
-    sst = pd.DataFrame({"text": ["I thought it would be dull , but it was not .", "it was not dull", "dull , it is n't"],
-                        "label": [3, 3, 1]})
+    sst = pd.DataFrame({"text": ["I thought it would be dull , but it was not .", "it was not dull",
+                                 "dull , it is n't"], "label": [3, 3, 1]})
     imdb = pd.DataFrame({"text": ["I feared it would be boring. It was not boring."], "label": [1]})
     row = next(r for r in negation_sources.count(sst, imdb)
                if r["form"] == negation_sources.AT_THE_END and r["direction"] == "negated complaint")
