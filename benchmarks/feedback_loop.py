@@ -22,7 +22,6 @@ on their corrections, and a gate decides whether the new model may replace the o
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import subprocess
 import sys
@@ -35,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load import start_app  # noqa: E402
-from machine import cpu_info, describe  # noqa: E402
+from machine import cpu_info, describe, save  # noqa: E402
 
 # Not the audit's words (evaluation/behaviour.py: POSITIVE, NEGATIVE, THINGS) nor its frames.
 POSITIVE = ["superb", "gripping", "touching", "memorable", "stunning", "delightful", "impressive", "engaging",
@@ -207,8 +206,7 @@ def main() -> None:
                        "mcnemar_p": gate["accuracy"]["mcnemar_p"], "verdict": gate["accuracy"]["verdict"],
                        "interval_points": gate["accuracy"]["interval_points"], "checks": gate.get("checks")},
               "rows": {k: {"before": b, "after": a} for k, (b, a) in rows.items()}}
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(record, indent=2))
+    save(record, args.json)
     print(f"\nMachine: {describe(record['machine'])}\n\n| | before | after |\n| --- | ---: | ---: |")
     for name, (b, a) in rows.items():
         print(f"| {name} | {'-' if b is None else f'{b:.2%}'} | {'-' if a is None else f'{a:.2%}'} |")
