@@ -110,6 +110,11 @@ def pct(value, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}%}"
 
 
+def training(run: dict) -> str:
+    """A run's training time, unless it was paused (then its wall-clock time is not a figure)."""
+    return "paused meanwhile" if run.get("training_paused") else f"{run['training_min']:.0f} min"
+
+
 def imdb_runs(results: Path) -> str:
     """benchmarks/README.md's IMDb run table: every run of every imdb-*.json (benchmarks/imdb.py), newest first. A run
     scored before train.py read the test three ways has its one figure under the training window, where it was read."""
@@ -137,8 +142,96 @@ def imdb_runs(results: Path) -> str:
                          f"{recipe['epochs']:g} | {test['num_samples']:,} | {pct(served.get('accuracy'))} | "
                          f"{pct(read.get('pipeline', {}).get('accuracy'))} | {pct(window)} | "
                          f"{pct(ece)} | {pct(run['validation_accuracy'])} | {audit} | "
-                         f"{run['training_min']:.0f} min, {precision} |")
+                         f"{training(run)}, {precision} |")
     return "\n".join(lines) + "\n"
+
+
+def our_model(results: Path) -> str:
+    """README's "Our model" table: every run scored on all 25,000 IMDb test reviews (imdb-*.json), newest first, a
+    column per reading, then the published figures the files compare with."""
+    lines = ["| run (window, epochs; CPU, date) | IMDb test (25,000): as served / plain `pipeline` / training window | "
+             "ECE as served | negated negative / at the end / beyond not (negated negative, positive) | "
+             "SST-5 test (polarity) | training |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    anchors: dict[str, float] = {}
+    files = [json.loads(path.read_text()) for path in sorted(results.glob("imdb-*.json"))]
+    for file in sorted(files, key=lambda f: f.get("date") or "", reverse=True):
+        anchors.update(file.get("anchors", {}))
+        for name, run in file["runs"].items():
+            test = run["test"]
+            if (test.get("num_samples") or 0) < 25_000:
+                continue
+            read = test.get("readings") or {}
+            figures = (" / ".join(pct(read[k]["accuracy"]) for k in ("served", "pipeline", "window")) if read
+                       else f"- / - / {pct(test['accuracy'])}")
+            negation = run["negation"]
+            audit = " / ".join(pct(negation.get(k), 1) for k in ("negated negative", "negated negative at the end",
+                                                                "negated negative beyond not",
+                                                                "negated positive beyond not"))
+            sst = run["domains"].get("sst5-test", {}).get("accuracy")
+            recipe = run["recipe"]
+            lines.append(f"| {name} ({recipe['max_length']} tokens, {recipe['epochs']:g} epoch"
+                         f"{'s' if recipe['epochs'] != 1 else ''}; {cpu_class(file['machine'])}, "
+                         f"{file.get('date') or 'undated'}) | {figures} | {pct(read['served']['ece']) if read else '-'}"
+                         f" | {audit} | {pct(sst)} | {training(run)} |")
+    for anchor, published in anchors.items():
+        lines.append(f"| {anchor} | {published:.2%} (its card) | - | - | - | - |")
+    return "\n".join(lines) + "\n"
+
+
+def before_after(name: str, row: dict) -> str:
+    """'before -> after': probabilities as they are, rates and accuracies in percent."""
+    def one(value):
+        return ("-" if value is None else f"{value:.3f}" if name.startswith("P(positive)") else
+                pct(value, 1 if name.startswith("audit") else 2))
+    return f"{one(row['before'])} -> {one(row['after'])}"
+
+
+def side_by_side(runs: list[tuple[str, dict]], extra: dict[str, callable]) -> str:
+    """A row per figure (the union over runs, in the order met), a column per run, each cell 'before -> after';
+    `extra`: more rows, each computed from a run."""
+    names: list[str] = []
+    for _, run in runs:
+        names += [n for n in run["rows"] if n not in names]
+    lines = ["| | " + " | ".join(head for head, _ in runs) + " |", "| --- |" + " ---: |" * len(runs)]
+    for name in names:
+        lines.append(f"| {name} | " + " | ".join(before_after(name, run["rows"][name]) if name in run["rows"] else "-"
+                                                  for _, run in runs) + " |")
+    for name, cell in extra.items():
+        lines.append(f"| {name} | " + " | ".join(cell(run) for _, run in runs) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def verdict(run: dict) -> str:
+    gate = run["gate"]
+    return ("passed" if gate["passed"] else "refused: " + "; ".join(gate["failures"])) + (
+        f" (accuracy {gate['verdict']})" if gate.get("verdict") else "")
+
+
+def feedback_loop(results: Path) -> str:
+    """benchmarks/README.md's loop table: every feedback_loop-*.json, a column per run, each figure before -> after."""
+    runs = []
+    for path in sorted(results.glob("feedback_loop-*.json")):
+        run = json.loads(path.read_text())
+        how = "with contrasts" if run.get("contrasts_trained") else "corrections only"
+        runs.append((f"{Path(run['model']).name}, {run['corrections']} corrections, {how} "
+                     f"({cpu_class(run['machine'])}, {when(run)})", run))
+    return side_by_side(runs, {"the gate": verdict,
+                               "test reviews the gate read": lambda r: f"{r['gate'].get('test_reviews', 0):,}",
+                               "re-training": lambda r: f"{r['train_s'] / 60:.0f} min"})
+
+
+def campaign(results: Path) -> str:
+    """benchmarks/README.md's campaign table: every campaign-*.json, a column per defence."""
+    runs = []
+    for path in sorted(results.glob("campaign-*.json")):
+        run = json.loads(path.read_text())
+        runs.append((f"defence: {run['defence']} ({Path(run['model']).name}; {cpu_class(run['machine'])}, "
+                     f"{when(run)})", run))
+    return side_by_side(runs, {
+        "corrections taken (honest + attacker's, from addresses)": lambda r: f"{r['taken']} of {r['honest']} + "
+                                                                            f"{r['attack']} ({r['addresses']})",
+        "the target moved beyond the control (P(positive))": lambda r: f"**{r['target_moved']:+.3f}**",
+        "the gate": verdict, "re-training": lambda r: f"{r['train_s'] / 60:.0f} min"})
 
 
 def negation_sources(results: Path) -> str:
@@ -156,7 +249,8 @@ def negation_sources(results: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-RENDERERS = {"headline": headline, "compile-cpu": compile_cpu, "imdb-runs": imdb_runs,
+RENDERERS = {"headline": headline, "compile-cpu": compile_cpu, "imdb-runs": imdb_runs, "our-model": our_model,
+             "feedback-loop": feedback_loop, "campaign": campaign,
              "negation-sources": negation_sources}
 
 

@@ -348,7 +348,7 @@ def test_onnxruntime_predictor_matches_torch_and_caches_its_export(trained_model
 
 
 def test_service_serves_the_fastest_allowed_option_timed_on_this_cpu_and_explains_with_torch(service):
-    """auto (the default): every allowed runtime and file is timed on one typical review at start; the fastest
+    """auto (the default): every allowed runtime and file is timed on reviews of typical lengths at start; the fastest
     serves, and /healthz's choice says what was timed, on which CPU."""
     from review_sentiment.cpu import cpu_info
     from review_sentiment.inference.runtime_choice import CHOICE_MARGIN
