@@ -80,7 +80,7 @@ def time_app(model: str, baseline: str, texts: list[str], crowd: list[str], clie
                 ms.append(1000 * (time.perf_counter() - started))
                 assert answer.status_code == 200 and "probabilities" in answer.json()["baseline"], answer.text
         result = {**percentiles(ms), "served": {k: v["runtime"] for k, v in health.items()},
-                  # Each model alone, as the app timed its options at start (runtime_choice.probe_ms: PROBE_LENGTHS in turn).
+                  # Each model alone, as the app timed its options at start (runtime_choice.probe_ms).
                   "alone_probe_ms": {k: v["runtime_choice"]["probe_ms"].get(v["runtime"]) for k, v in health.items()},
                   "options_ms": {k: v["runtime_choice"]["probe_ms"] for k, v in health.items()}}
         if clients:

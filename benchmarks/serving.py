@@ -315,7 +315,8 @@ def main() -> None:
 
     for size, rows in report["speed"].items():
         seed, plain = rows.get("seed-pipeline"), rows.get("plain-pipeline")
-        print(f"\n{size} ({'README model, real weights' if size == 'readme-model' else 'random weights'}): one ~{next(iter(rows.values()))['review_words']}-word review; "
+        weights = "README model, real weights" if size == "readme-model" else "random weights"
+        print(f"\n{size} ({weights}): one ~{next(iter(rows.values()))['review_words']}-word review; "
               f"batches of 32 IMDb reviews")
         print(f"{'variant':<16}{'p50 ms':>9}{'p95 ms':>9}{'batch32 rev/s':>15}{'RSS MB':>9}{'vs seed':>9}"
               f"{'vs pipeline':>13}")
