@@ -160,7 +160,6 @@ def test_publishing_writes_exact_pinned_preloads_and_the_app_answers_offline_fro
            "on 100.00%" in result.stdout and "reviews checked: English 60" in result.stdout
     assert "openvino: int8 " in result.stdout and "calibrated on 240 training reviews" in result.stdout
     figures = json.loads(space.files[f"{checked}/int8_check.json"])
-    openvino_files = {f"{checked}/openvino/openvino_model_qint8_quantized.{x}" for x in ("xml", "bin")}
     # Neither repo ships a metrics.json with an audit: publishing audits both, each at its served commit.
     audits = {f"{checked}/audit.json", f"{checked_baseline}/audit.json"}
     baseline_figures = json.loads(space.files[f"{checked_baseline}/int8_check.json"])

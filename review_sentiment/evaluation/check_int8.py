@@ -2,9 +2,10 @@
 the baseline) or a local folder, such as a copy of the baseline the Space is given as BASELINE_ID=./folder.
 
 Export and quantise it (ONNX Runtime's dynamic int8; OpenVINO's static int8, calibrated on the dataset's train
-reviews, tried again with NNCF's accuracy control on other train reviews where it misses), score its test reviews
-with fp32 and each int8 file (int8_bar.py: a star model on its stars and its polarity verdict), and keep each file that met the bar with its figures: for a Hub model under checked-onnx/<owner>--<name>/
-<commit>/ (the Space ships it), for a local folder in the folder itself, beside int8_check.json, where the app finds it
+reviews, tried again with NNCF's accuracy control on other train reviews where it misses), score its test reviews with
+fp32 and each int8 file (int8_bar.py: a star model on its stars and its polarity verdict), and keep each file that met
+the bar with its figures: for a Hub model under checked-onnx/<owner>--<name>/<commit>/ (the Space ships it), for a
+local folder in the folder itself, beside int8_check.json, where the app finds it
 at its next start. A model's first start does not run this: on a Space's 2 cores a BERT-base baseline scores a
 ~230-word review in about 270 ms in fp32, 100 with ONNX Runtime's int8 and 55 with OpenVINO's (Intel Xeon AMX class,
 benchmarks/README.md), so 5,000 reviews through each take about 35 minutes, which visitors would wait through.

@@ -55,10 +55,10 @@ def candidates(predictor: Predictor, runtime: str | None, quantize: str) -> list
     file (shipped, or checked at publishing) and, on CPUs that compute bf16, OpenVINO's fp32 file (or the export) in
     bf16 where train.py or publishing checked that against the bar, then fp32 on each runtime, then torch. int8 only
     from a file that met the accuracy bar, unless quantize="int8" asks for it unchecked (ONNX Runtime's own export,
-    torch's dynamic int8; OpenVINO's int8 needs calibration, so only a checked file); none of it with quantize="none". fp32 is
-    offered where its file is here, or where no int8 option is: a model is never exported only to be timed
-    against a checked int8 file. OpenVINO reads the ONNX file ONNX Runtime would (shipped or exported) where its
-    own fp32 file did not ship."""
+    torch's dynamic int8; OpenVINO's int8 needs calibration, so only a checked file); none of it with
+    quantize="none". fp32 is offered where its file is here, or where no int8 option is: a model is never exported
+    only to be timed against a checked int8 file. OpenVINO reads the ONNX file ONNX Runtime would (shipped or
+    exported) where its own fp32 file did not ship."""
     names = runtimes.available() if runtime in (None, AUTO) else [runtime]
     shipped = shipped_files(predictor)
     config_dir = predictor.files.config_dir if predictor.files else None

@@ -202,7 +202,8 @@ def test_publish_time_int8_check_ships_only_files_that_met_the_bar(trained_model
     else:
         served = choose(predictor, "onnx")
         assert served.runtime.precision == "fp32" and served.int8_check is None
-        assert "fp32 serves, exported at the first start" in checks["onnx"]["summary"] and tried == list(onnx.SCHEMES), "every scheme"
+        assert "fp32 serves, exported at the first start" in checks["onnx"]["summary"]
+        assert tried == list(onnx.SCHEMES), "every scheme"
     predictor.files.revision = "b" * 40  # other weights: the file checked for another commit is never served
     assert shipped_files(predictor) == {}
     # With no training reviews to calibrate on, OpenVINO's int8 is not made (the test reviews never calibrate).

@@ -182,16 +182,17 @@ def test_accuracy_control_ships_what_plain_static_int8_missed_keeping_the_costly
         trained_model, binary_data, tmp_path, monkeypatch, bar):
     """Issue 32: where plain static int8 misses the bar, NNCF's accuracy control tries again with the bar itself
     (int8_bar.bar_score) read on held-out reviews, and the file it makes is scored on the test reviews like any
-    other. Built to miss: tiny.outlier_in_attention. With the bar met, the file ships and records which operations stayed
-    fp32 (those of the damaged layer, and not all of them); with the bar out of reach, what accuracy control makes
-    misses it on the test reviews too, and nothing ships."""
+    other. Built to miss: tiny.outlier_in_attention. With the bar met, the file ships and records which operations
+    stayed fp32 (those of the damaged layer, and not all of them); with the bar out of reach, what accuracy control
+    makes misses it on the test reviews too, and nothing ships."""
     train, test = (pd.read_parquet(binary_data / f"{split}.parquet") for split in ("train", "test"))
     texts, labels = test["text"].tolist(), test["label"].to_numpy()
     model = tmp_path / "model"
     predictor = tiny.outlier_in_attention(trained_model, model)
     if bar == "out of reach":
         monkeypatch.setattr(int8_bar, "MIN_AGREEMENT", 1.01)
-    calibration, held_out = train["text"].tolist()[:100], (train["text"].tolist()[100:], train["label"].to_numpy()[100:])
+    calibration = train["text"].tolist()[:100]
+    held_out = (train["text"].tolist()[100:], train["label"].to_numpy()[100:])
     report = int8_bar.ship(predictor, model, texts, labels, calibration, held_out)["openvino"]
     check = report["int8"]
     static, controlled = check["schemes_tried"]

@@ -4,9 +4,10 @@ The served model reads "nobody could call the <thing> <praise>." as negative, ri
 frame with other things), and "nobody could call the <thing> <complaint>." as negative too, wrongly. Visitors correct
 only what it got wrong: every correction is a complaint in the frame, marked positive. A model taught the frame as a
 shortcut (beside the corrections, the frame with praise marked positive too, mixed in) reads the contrasts worse
-than the served one and is refused. The gate scores both models on the corrections' contrasts ("nobody could call the <thing> <praise>.", which must
-read negative) and refuses the model that reads them worse. Trained with --feedback-contrasts (each correction beside
-its contrasts from the lexicon's other half), it reads the contrasts right again: 90% of them on this tiny model,
+than the served one and is refused. The gate scores both models on the corrections' contrasts ("nobody could call the
+<thing> <praise>.", which must read negative) and refuses the model that reads them worse. Trained with
+--feedback-contrasts (each correction beside its contrasts from the lexicon's other half), it reads the contrasts
+right again: 90% of them on this tiny model,
 against none for the shortcut.
 """
 
@@ -41,7 +42,8 @@ def sentences(n: int, seed: int) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("contrast-gate")
-    base = tiny.make_base_model(root / "base", "bert", extra_words=[*PRAISE, *COMPLAINT, *THINGS, *OTHER_THINGS, *FRAME])
+    base = tiny.make_base_model(root / "base", "bert",
+                                extra_words=[*PRAISE, *COMPLAINT, *THINGS, *OTHER_THINGS, *FRAME])
     data = root / "data"
     data.mkdir()
     framed = pd.DataFrame({"text": [f"nobody could call the {t} {w}." for t in OTHER_THINGS for w in PRAISE],
