@@ -76,6 +76,8 @@ def main() -> None:
     parser.add_argument("--test-from", action="append", default=[], metavar="NAME=DIR",
                         help="the test figures of run NAME from evaluate.py's --out folder instead of its own (a model "
                              "scored again, e.g. in the three readings)")
+    parser.add_argument("--paused", action="append", default=[], metavar="NAME",
+                        help="a run that was paused or shared the CPU while it trained: its training time is no figure")
     parser.add_argument("--reference", help="the run McNemar's p compares each other run with (default: the first)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/imdb.json"))
     args = parser.parse_args()
@@ -87,6 +89,8 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"--test-from names no --run: {', '.join(sorted(unknown))}")
     runs = {name: summarise(folder, rescored.get(name)) for name, folder in folders.items()}
+    for name in args.paused:
+        runs[name]["training_paused"] = True
     reference = args.reference or next(iter(runs))
     for name, run in runs.items():
         run["mcnemar_p_vs_reference"] = None if name == reference else mcnemar(folders[reference], folders[name])

@@ -234,6 +234,51 @@ def campaign(results: Path) -> str:
         "the gate": verdict, "re-training": lambda r: f"{r['train_s'] / 60:.0f} min"})
 
 
+def compare(results: Path) -> str:
+    """benchmarks/README.md's /compare table: every compare-*.json (benchmarks/compare.py), a row per run."""
+    lines = ["| run (results file) | CPU (date) | served: fine-tuned; baseline | `/compare` p50 / p90 ms | two plain "
+             "pipelines p50 ms, the app's speed against them | two seed pipelines, the same | 16 visitors: reviews/s "
+             "against one, p95 ms, RSS |", "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
+    for path in sorted(results.glob("compare-*.json")):
+        run = json.loads(path.read_text())
+        page, crowd = run["compare"], run["compare"].get("crowd")
+        served = {k: v.split(" (")[0] for k, v in page.get("served", {}).items()}  # the runtime, not its file
+        lines.append(
+            f"| `{path.stem}` | {cpu_class(run['machine'])} ({when(run)}) | {served.get('finetuned', '-')}; "
+            f"{served.get('baseline', '-')} | {page['p50_ms']:.0f} / {page['p90_ms']:.0f} | "
+            f"{run['plain']['p50_ms']:.0f}, **{run['summary']['vs_plain']:.2f}x** | {run['seed']['p50_ms']:.0f}, "
+            f"**{run['summary']['vs_seed']:.2f}x** | " + (
+                f"{crowd['per_second']:.1f}/s, {crowd['vs_one']:.2f}x, {crowd['p95_ms']:.0f}, "
+                f"{crowd['rss_growth']:+.1%}" if crowd else "-") + " |")
+    return "\n".join(lines) + "\n"
+
+
+def two_models(results: Path) -> str:
+    """benchmarks/README.md's table of both models on one review, one after the other or at once (two_models.py)."""
+    lines = ["| CPU (date) | served: fine-tuned; baseline | both models on one review | p50 ms | mean ms | "
+             "speed vs one after the other |", "| --- | --- | --- | ---: | ---: | ---: |"]
+    for path in sorted(results.glob("two_models-*.json")):
+        run = json.loads(path.read_text())
+        served = "; ".join(s.split(" (")[0] for s in run["served"])
+        for way, row in run["ways"].items():
+            lines.append(f"| {cpu_class(run['machine'])} ({when(run)}) | {served} | {way} | {row['p50_ms']:.0f} | "
+                         f"{row['mean_ms']:.0f} | {row['vs_one_after_the_other']:.2f}x |")
+    return "\n".join(lines) + "\n"
+
+
+def padding(results: Path) -> str:
+    """benchmarks/README.md's OpenVINO padding table (padding.py): each setting in its own process."""
+    lines = ["| CPU (date) | model, int8 file | pad calls to | oneDNN primitives kept | 200-400 tokens p50 ms | "
+             "again | 8-512 p50 ms | RSS MB |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for path in sorted(results.glob("padding-*.json")):
+        run = json.loads(path.read_text())
+        for row in run["runs"]:
+            lines.append(f"| {cpu_class(run['machine'])} ({when(run)}) | {row['model']} | {row['multiple']} | "
+                         f"{row['primitives']} | {row['first_p50_ms']:.0f} | {row['second_p50_ms']:.0f} | "
+                         f"{row['wide_p50_ms']:.0f} | {row['rss_before_mb']:,.0f} -> {row['rss_after_mb']:,.0f} |")
+    return "\n".join(lines) + "\n"
+
+
 def negation_sources(results: Path) -> str:
     """benchmarks/README.md's table of where negation beyond "not" occurs in real labelled text
     (negation_sources.py)."""
@@ -250,7 +295,8 @@ def negation_sources(results: Path) -> str:
 
 
 RENDERERS = {"headline": headline, "compile-cpu": compile_cpu, "imdb-runs": imdb_runs, "our-model": our_model,
-             "feedback-loop": feedback_loop, "campaign": campaign,
+             "feedback-loop": feedback_loop, "campaign": campaign, "compare": compare,
+             "two-models": two_models, "padding": padding,
              "negation-sources": negation_sources}
 
 

@@ -336,9 +336,10 @@ def test_sst5_benchmark_reads_runs_and_picks_the_recipe_by_validation(tmp_path, 
     assert f"| Constituency Tree-LSTM (Tai et al. 2015) | 51.0% | {tree_lstm:+.1f} points |" in stdout
 
 
-def test_imdb_benchmark_reads_runs_and_compares_them_on_the_same_reviews(tmp_path, trained_model):
+def test_imdb_benchmark_reads_runs_and_compares_them_on_the_same_reviews(tmp_path, trained_model, binary_data):
     """Two runs side by side: the second is the first with three right answers turned wrong, so McNemar's p is the
-    exact binomial one of 0 against 3 discordant reviews; the negation rows are the run's own audit."""
+    exact binomial one of 0 against 3 discordant reviews; the negation rows are the run's own audit. A run scored
+    again by evaluate.py (--test-from) carries that scoring's three readings; a paused one no training time."""
     import shutil
 
     import pandas as pd
@@ -351,8 +352,17 @@ def test_imdb_benchmark_reads_runs_and_compares_them_on_the_same_reviews(tmp_pat
     predictions.loc[right, "prediction"] = 1 - predictions.loc[right, "label"]
     predictions.to_csv(worse / "predictions.csv", index=False)
     out = tmp_path / "imdb.json"
-    stdout = bench("imdb.py", "--run", f"trained={trained_model}", "--run", f"worse={worse}", "--out", str(out))
+    scored = tmp_path / "scored"
+    subprocess.run([sys.executable, "-m", "review_sentiment.evaluation.evaluate", "--model", str(trained_model),
+                    "--dataset", str(binary_data), "--out", str(scored)], check=True, capture_output=True, cwd=ROOT,
+                   env=subprocess_env(HF_HUB_OFFLINE="1"), timeout=600)
+    stdout = bench("imdb.py", "--run", f"trained={trained_model}", "--run", f"worse={worse}", "--out", str(out),
+                   "--test-from", f"worse={scored}", "--paused", "worse")
     report = json.loads(out.read_text())
+    rescored = report["runs"]["worse"]
+    assert set(rescored["test"]["readings"]) == {"served", "pipeline", "window"} and rescored["training_paused"]
+    assert rescored["test"]["accuracy"] == json.loads((scored / "metrics.json").read_text())["accuracy"]
+    assert rescored["test_rescored_by"] == str(scored) and not report["runs"]["trained"].get("training_paused")
     saved = json.loads((trained_model / "metrics.json").read_text())
     run = report["runs"]["trained"]
     assert run["test"]["accuracy"] == saved["test"]["accuracy"] and report["reference"] == "trained"
