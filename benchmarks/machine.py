@@ -45,7 +45,8 @@ def cpu_class(info: dict) -> str:
     isa = set(info["isa"])
     kind = ("AMX" if "amx_tile" in isa else "AVX-512 BF16" if "avx512_bf16" in isa else
             "AVX-512" if "avx512f" in isa else "AVX2" if "avx2" in isa else "no AVX2")
-    return f"{vendor} family {info.get('family')} model {info.get('model')}, {kind}"
+    where = "".join(f" {name} {info[name]}" for name in ("family", "model") if info.get(name))
+    return f"{vendor}{where}, {kind}"
 
 
 def provenance() -> dict:

@@ -279,6 +279,43 @@ def padding(results: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def serving(results: Path) -> str:
+    """benchmarks/README.md's serving table: every serving*.json with timings (serving.py), a row per size and way of
+    serving, measured classes first; files marked "transcribed" hold the cells README carried for older classes."""
+    lines = ["| CPU (date, commit) | size | variant | p50 ms | p95 ms | batch-32 reviews/s | peak RSS MB | vs seed | "
+             "vs plain pipeline |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    files = [json.loads(path.read_text()) for path in sorted(results.glob("serving*.json"))]
+    for run in sorted(files, key=lambda f: (bool(f.get("transcribed")), f.get("date") or ""), reverse=False):
+        where = f"{cpu_class(run['machine'])} ({when(run) if run.get('date') else 'an earlier version'})"
+        if run.get("transcribed"):
+            for row in run.get("rows", []):
+                lines.append(f"| {where} | {row['size']} | `{row['variant']}` | {row['p50']} | - | - | - | "
+                             f"{row['vs_seed']} | {row['vs_plain']} |")
+            continue
+        for size, variants in run.get("speed", {}).items():
+            for name, row in variants.items():
+                served = f" ({row['runtime'].split(' (')[0]})" if row.get("runtime") else ""
+                ratio = {k: "-" if row.get(k) is None else f"{row[k]:.2f}x" for k in ("vs_seed", "vs_plain_pipeline")}
+                lines.append(f"| {where} | {size} | `{name}`{served} | {row['p50_ms']:.0f} | {row['p95_ms']:.0f} | "
+                             f"{row['batch32_reviews_per_s']:.1f} | {row.get('peak_rss_mb', 0):,.0f} | "
+                             f"{ratio['vs_seed']} | {ratio['vs_plain_pipeline']} |")
+    return "\n".join(lines) + "\n"
+
+
+def serving_accuracy(results: Path) -> str:
+    """Each runtime's answers against torch fp32 on the same test reviews (serving.py's accuracy runs)."""
+    lines = ["| CPU (date) | model | runtime | reviews | accuracy | vs fp32 | agreement with fp32 | McNemar p | "
+             "meets the bar |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for path in sorted(results.glob("serving*.json")):
+        run = json.loads(path.read_text())
+        for name, row in (run.get("accuracy") or {}).items():
+            lines.append(f"| {cpu_class(run['machine'])} ({when(run) if run.get('date') else 'an earlier version'}) | {Path(run.get('accuracy_model', '-')).name} | "
+                         f"`{name}` | {row['reviews']:,} | {pct(row['accuracy'])} | "
+                         f"{row['accuracy_points_vs_fp32']:+.2f} pts | {pct(row['agreement_with_fp32'])} | "
+                         f"{row['mcnemar_p']:.3f} | {'yes' if row['meets_bar'] else 'no'} |")
+    return "\n".join(lines) + "\n"
+
+
 def negation_sources(results: Path) -> str:
     """benchmarks/README.md's table of where negation beyond "not" occurs in real labelled text
     (negation_sources.py)."""
@@ -296,7 +333,7 @@ def negation_sources(results: Path) -> str:
 
 RENDERERS = {"headline": headline, "compile-cpu": compile_cpu, "imdb-runs": imdb_runs, "our-model": our_model,
              "feedback-loop": feedback_loop, "campaign": campaign, "compare": compare,
-             "two-models": two_models, "padding": padding,
+             "two-models": two_models, "padding": padding, "serving": serving, "serving-accuracy": serving_accuracy,
              "negation-sources": negation_sources}
 
 
