@@ -308,9 +308,10 @@ def serving_accuracy(results: Path) -> str:
              "meets the bar |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for path in sorted(results.glob("serving*.json")):
         run = json.loads(path.read_text())
+        where = f"{cpu_class(run['machine'])} ({when(run) if run.get('date') else 'an earlier version'})"
         for name, row in (run.get("accuracy") or {}).items():
-            lines.append(f"| {cpu_class(run['machine'])} ({when(run) if run.get('date') else 'an earlier version'}) | {Path(run.get('accuracy_model', '-')).name} | "
-                         f"`{name}` | {row['reviews']:,} | {pct(row['accuracy'])} | "
+            lines.append(f"| {where} | {Path(run.get('accuracy_model', '-')).name} | `{name}` | {row['reviews']:,} | "
+                         f"{pct(row['accuracy'])} | "
                          f"{row['accuracy_points_vs_fp32']:+.2f} pts | {pct(row['agreement_with_fp32'])} | "
                          f"{row['mcnemar_p']:.3f} | {'yes' if row['meets_bar'] else 'no'} |")
     return "\n".join(lines) + "\n"
