@@ -317,6 +317,42 @@ def serving_accuracy(results: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def int8_schemes(results: Path) -> str:
+    """benchmarks/README.md's int8 scheme table: every int8_schemes*.json (int8_schemes.py), a row per scheme."""
+    lines = ["| CPU (date) | model, test reviews | scheme | accuracy | agreement with fp32 | ms / review | vs fp32 | "
+             "MB | meets the bar |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for path in sorted(results.glob("int8_schemes*.json")):
+        run = json.loads(path.read_text())
+        for row in run["rows"]:
+            bar = "-" if row["scheme"] == "fp32" else "yes" if row["passed"] else "no"
+            lines.append(f"| {cpu_class(run['machine'])} ({when(run)}) | {run['model']}, {run['reviews']:,} | "
+                         f"{row['scheme']} | {pct(row['accuracy'])} | {pct(row['agreement'])} | "
+                         f"{row['ms_per_review']:.1f} | {row.get('speedup', 1.0):.2f}x | {row['size_mb']:.0f} | "
+                         f"{bar} |")
+    return "\n".join(lines) + "\n"
+
+
+def accuracy_control(results: Path) -> str:
+    """benchmarks/README.md's accuracy-control table: every accuracy_control*.json, a row per file made."""
+    lines = ["| CPU (date) | validation target | file | agreement | accuracy points | McNemar p | bar | int8 / fp32 "
+             "products | ms per review | vs fp32 | seconds to make |",
+             "| --- | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
+    for path in sorted(results.glob("accuracy_control*.json")):
+        run = json.loads(path.read_text())
+        target = (f"{run['agreement_for_validation']:.1%} agreement" if run.get("agreement_for_validation")
+                  else "the bar")
+        fp32 = next(f["ms"] for f in run["files"] if f["file"] == "fp32")
+        for made in run["files"]:
+            check = made.get("check")
+            figures = (f"{pct(check['agreement'])} | {check['accuracy_points']:+.2f} | {check['mcnemar_p']:.2f} | "
+                       f"{'yes' if check['passed'] else 'no'} | {made['int8_operations']} / {len(made['kept_fp32'])}"
+                       if check else " | | | |")
+            made_s = f"{made['seconds']:.0f}" if check else ""
+            lines.append(f"| {cpu_class(run['machine'])} ({when(run)}) | {target} | {made['file']} | {figures} | "
+                         f"{made['ms']:.1f} | {fp32 / made['ms']:.2f}x | {made_s} |")
+    return "\n".join(lines) + "\n"
+
+
 def negation_sources(results: Path) -> str:
     """benchmarks/README.md's table of where negation beyond "not" occurs in real labelled text
     (negation_sources.py)."""
@@ -335,6 +371,7 @@ def negation_sources(results: Path) -> str:
 RENDERERS = {"headline": headline, "compile-cpu": compile_cpu, "imdb-runs": imdb_runs, "our-model": our_model,
              "feedback-loop": feedback_loop, "campaign": campaign, "compare": compare,
              "two-models": two_models, "padding": padding, "serving": serving, "serving-accuracy": serving_accuracy,
+             "int8-schemes": int8_schemes, "accuracy-control": accuracy_control,
              "negation-sources": negation_sources}
 
 
