@@ -353,6 +353,57 @@ def accuracy_control(results: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def batching(results: Path) -> str:
+    """benchmarks/README.md's table of what sharing a call costs (batching.py): per model and runtime, at each
+    length, the per-review cost of calls of 2-16 reviews over singles', lowest-highest (below 1.00x sharing pays)."""
+    lines = []
+    for path in sorted(results.glob("batching*.json")):
+        run = json.loads(path.read_text())
+        lengths = sorted({row["length"] for row in run["rows"]})
+        if not lines:
+            lines += ["| CPU (date) | model | runtime | " + " | ".join(f"{n} tokens" for n in lengths) + " |",
+                      "| --- | --- | --- |" + " ---: |" * len(lengths)]
+        pairs = list(dict.fromkeys((row["model"], row["runtime"]) for row in run["rows"]))
+        for model, runtime in pairs:
+            cells = []
+            for length in lengths:
+                shared = [row["vs_single"] for row in run["rows"] if (row["model"], row["runtime"], row["length"]) ==
+                          (model, runtime, length) and row["reviews"] > 1]
+                cells.append(f"{min(shared):.2f}-{max(shared):.2f}x" if shared else "-")
+            lines.append(f"| {cpu_class(run['machine'])} ({when(run)}) | {model} | {runtime.split(' (')[0]} | "
+                         + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def memory(results: Path) -> str:
+    """benchmarks/README.md's memory table (batching.py's memory runs: 300 single calls of random lengths)."""
+    lines = ["| CPU (date) | model | precision | ONNX Runtime's arena | ms / call | RSS after 100 calls | after 300 | "
+             "growth |", "| --- | --- | --- | --- | ---: | ---: | ---: | ---: |"]
+    for path in sorted(results.glob("batching*.json")):
+        run = json.loads(path.read_text())
+        for row in run.get("memory") or []:
+            lines.append(f"| {cpu_class(run['machine'])} ({when(run)}) | {row['model']} | {row['precision']} | "
+                         f"{'on' if row['arena'] else 'off'} | {row['ms_per_call']:.1f} | {row['rss_100_mb']:,} MB | "
+                         f"{row['rss_end_mb']:,} MB | {row['growth']:+.1%} |")
+    return "\n".join(lines) + "\n"
+
+
+def training_speed(results: Path) -> str:
+    """benchmarks/README.md's training throughput table: every training*.json (training.py), a row per recipe."""
+    lines = ["| device (date) | size, reviews | recipe | precision | distinct shapes | s / 100 steps | real tokens/s | "
+             "vs seed |", "| --- | --- | --- | --- | ---: | ---: | ---: | ---: |"]
+    for path in sorted(results.glob("training*.json")):
+        run = json.loads(path.read_text())
+        seed = next(r for r in run["results"] if r["recipe"] == "seed")["real_tokens_per_s"]
+        device = run["gpu"]["gpu"] if run.get("gpu") else cpu_class(run["machine"])
+        for row in run["results"]:
+            name = "train.py" if row["recipe"] == "ours" else row["recipe"]
+            lines.append(f"| {device} ({when(run)}) | {run['size']}, {run['reviews']} | {name} | {row['precision']} | "
+                         f"{row['distinct_shapes']} | {row['seconds_per_100_steps']:,.0f} | "
+                         f"{row['real_tokens_per_s']:,.0f} | {row['real_tokens_per_s'] / seed:.2f}x |")
+    return "\n".join(lines) + "\n"
+
+
 def negation_sources(results: Path) -> str:
     """benchmarks/README.md's table of where negation beyond "not" occurs in real labelled text
     (negation_sources.py)."""
@@ -371,7 +422,8 @@ def negation_sources(results: Path) -> str:
 RENDERERS = {"headline": headline, "compile-cpu": compile_cpu, "imdb-runs": imdb_runs, "our-model": our_model,
              "feedback-loop": feedback_loop, "campaign": campaign, "compare": compare,
              "two-models": two_models, "padding": padding, "serving": serving, "serving-accuracy": serving_accuracy,
-             "int8-schemes": int8_schemes, "accuracy-control": accuracy_control,
+             "int8-schemes": int8_schemes, "accuracy-control": accuracy_control, "batching": batching,
+             "memory": memory, "training-speed": training_speed,
              "negation-sources": negation_sources}
 
 
