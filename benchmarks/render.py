@@ -404,6 +404,41 @@ def training_speed(results: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def load(results: Path) -> str:
+    """benchmarks/README.md's load table: every load*.json (load.py), a row per phase, then what 16 users got."""
+    lines = ["| CPU (date) | served | phase | users | requests | errors | requests/s | p50 ms | p95 ms | server CPU "
+             "busy | 16 users vs 1, p95/p50, RSS from 100 requests on |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for path in sorted(results.glob("load*.json")):
+        run = json.loads(path.read_text())
+        served, summary = run["runtime_choice"]["chosen"].split(" (")[0], run["summary"]
+        phases = [("REST, one user", run["single"]), ("REST, first 100", run["first_100"]),
+                  (f"REST, next {run['concurrent']['requests']:,}", run["concurrent"]),
+                  ("gradio_client `/predict`", {"users": run["clients"], **run["gradio"]})]
+        for k, (name, phase) in enumerate(phases):
+            busy = f"{phase['server_cpu_busy']:.0%}" if phase.get("server_cpu_busy") is not None else "-"
+            total = (f"**{summary['throughput_vs_single']:.2f}x**, {summary['p95_over_p50']:.2f}, "
+                     f"{summary['rss_growth_100_to_total']:+.1%}") if k == 0 else ""
+            lines.append(f"| {cpu_class(run['machine'])} ({when(run)}) | {served} | {name} | {phase['users']} | "
+                         f"{phase['requests']:,} | {phase['errors']} | {phase['requests_per_s']:.1f} | "
+                         f"{phase['p50_ms']:,.0f} | {phase['p95_ms']:,.0f} | {busy} | {total} |")
+    return "\n".join(lines) + "\n"
+
+
+def language(results: Path) -> str:
+    """benchmarks/README.md's language-identifier table (language.py)."""
+    run = json.loads((results / "language.json").read_text())
+    lines = [f"| identifier ({cpu_class(run['machine'])}, {when(run)}) | installed MB | top language right | notice "
+             "right (English or not) | IMDb reviews wrongly flagged | p50 ms | p95 ms |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, row in run["results"].items():
+        size = f"{row['installed_mb']:.1f}" if row.get("installed_mb") is not None else "-"
+        lines.append(f"| {row.get('package', name)} | {size} | {pct(row['accuracy'], 1)} | "
+                     f"{pct(row['notice_accuracy'], 1)} | {pct(row['imdb_false_notice_rate'], 1)} | "
+                     f"{row['p50_ms']:.2f} | {row['p95_ms']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
 def negation_sources(results: Path) -> str:
     """benchmarks/README.md's table of where negation beyond "not" occurs in real labelled text
     (negation_sources.py)."""
@@ -423,7 +458,7 @@ RENDERERS = {"headline": headline, "compile-cpu": compile_cpu, "imdb-runs": imdb
              "feedback-loop": feedback_loop, "campaign": campaign, "compare": compare,
              "two-models": two_models, "padding": padding, "serving": serving, "serving-accuracy": serving_accuracy,
              "int8-schemes": int8_schemes, "accuracy-control": accuracy_control, "batching": batching,
-             "memory": memory, "training-speed": training_speed,
+             "memory": memory, "training-speed": training_speed, "load": load, "language": language,
              "negation-sources": negation_sources}
 
 
