@@ -106,6 +106,11 @@ def when(run: dict) -> str:
     return (run.get("date") or "undated") + (f", {run['commit'][:7]}" if run.get("commit") else "")
 
 
+def machine_of(run: dict) -> str:
+    """The class a results file was measured on, or that it did not record one (files written before they did)."""
+    return cpu_class(run["machine"]) if run.get("machine") else "CPU not recorded"
+
+
 def pct(value, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}%}"
 
@@ -439,6 +444,116 @@ def language(results: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cold_start(results: Path) -> str:
+    """benchmarks/README.md's cold-start table: every cold_start*.json (cold_start.py), a row per start."""
+    lines = ["| CPU (date) | start | served (chosen at start): fine-tuned; baseline | process start to first REST "
+             "answer |", "| --- | --- | --- | ---: |"]
+    for path in sorted(results.glob("cold_start*.json")):
+        run = json.loads(path.read_text())
+        for row in run["results"]:
+            served = "; ".join(v.split(" (")[0] for v in row["served"].values())
+            lines.append(f"| {cpu_class(run['machine'])} ({when(run)}) | {row['start']} | {served} | "
+                         f"**{row['seconds']:.1f} s** |")
+    return "\n".join(lines) + "\n"
+
+
+def bulk(results: Path) -> str:
+    """benchmarks/README.md's bulk-scoring table (bulk.py)."""
+    lines = ["| CPU (date) | variant | reviews | reviews/s | wall | peak RSS | accuracy |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for path in sorted(results.glob("bulk*.json")):
+        run = json.loads(path.read_text())
+        for row in run["results"]:
+            lines.append(f"| {cpu_class(run['machine'])} ({when(run)}) | {row['variant']} | {row['reviews']:,} | "
+                         f"{row['reviews_per_s']:.1f} | {row['seconds']:,.0f} s | {row['peak_rss_mb']:,.0f} MB | "
+                         f"{pct(row['accuracy'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def long_reviews(results: Path) -> str:
+    """benchmarks/README.md's long-review table (long_reviews.py): each way of reading, on long reviews and all."""
+    lines = []
+    for path in sorted(results.glob("long_reviews*.json")):
+        run = json.loads(path.read_text())
+        if not lines:
+            lines = [f"| strategy ({machine_of(run)}, {when(run)}; {run['model']}, {run['window']}-token "
+                     f"window) | accuracy > {run['threshold']} tokens | ms/review | accuracy, all | ms/review |",
+                     "| --- | ---: | ---: | ---: | ---: |"]
+        for name, row in run["results"].items():
+            lines.append(f"| {name} | {pct(row['long']['accuracy'])} ({row['long']['reviews']}) | "
+                         f"{row['long']['ms_per_review']:.0f} | {pct(row['all reviews']['accuracy'])} "
+                         f"({row['all reviews']['reviews']}) | {row['all reviews']['ms_per_review']:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
+def explanations(results: Path) -> str:
+    """benchmarks/README.md's explanation table (explanations.py)."""
+    run = json.loads((results / "explanations.json").read_text())
+    return "\n".join([
+        f"| method ({machine_of(run)}, {when(run)}; {run['model']}, {run['reviews']} reviews) | p50 | p95 | "
+        "agreement with integrated gradients |", "| --- | ---: | ---: | --- |",
+        f"| integrated gradients, 24 steps | {run['ig24_ms']['p50'] / 1000:.1f} s | "
+        f"{run['ig24_ms']['p95'] / 1000:.1f} s | - |",
+        f"| gradient x input | {run['grad_x_input_ms']['p50']:.0f} ms | {run['grad_x_input_ms']['p95']:.0f} ms | "
+        f"Spearman {run['spearman_mean']:.2f}, top-5 words overlap {run['top5_overlap_mean']:.0%} |"]) + "\n"
+
+
+def audit(results: Path) -> str:
+    """benchmarks/README.md's audit table: every audit*.json (audit.py), a column per run, a row per audit test and
+    group axis (failure rates; the largest gap in mean P(positive) with its 95% interval and corrected p)."""
+    lines = []
+    for path in sorted(results.glob("audit*.json")):
+        run = json.loads(path.read_text())
+        runs = run["runs"]
+        lines += [f"| ({cpu_class(run['machine'])}, {when(run)}) | " + " | ".join(runs) + " |",
+                  "| --- |" + " ---: |" * len(runs),
+                  "| test accuracy | " + " | ".join(f"{pct(r['test_accuracy'])} ({r['test_reviews']:,})"
+                                                   for r in runs.values()) + " |",
+                  "| training | " + " | ".join(f"{r['training_s'] / 60:.1f} min" for r in runs.values()) + " |"]
+        tests = list(dict.fromkeys((t["capability"], t["test"], t["n"]) for r in runs.values()
+                                   for t in r["audit"]["tests"]))
+        for capability, test, n in tests:
+            cells = [next((pct(t["failure_rate"], 1) for t in r["audit"]["tests"] if t["test"] == test), "-")
+                     for r in runs.values()]
+            lines.append(f"| {capability}: {test} (n={n}) | " + " | ".join(cells) + " |")
+        axes = list(dict.fromkeys(a["axis"] for r in runs.values() for a in r["audit"].get("fairness", [])))
+        for axis in axes:
+            cells = []
+            for r in runs.values():
+                found = next((a for a in r["audit"].get("fairness", []) if a["axis"] == axis), None)
+                gap = found and found["largest_gap"]
+                cells.append("-" if not gap else f"{gap['gap']:.3f} ({gap['ci95'][0]:.3f} to {gap['ci95'][1]:.3f}), "
+                                                  f"p {gap['p_value']:.3g}")
+            lines.append(f"| {axis}: largest gap | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def sst5(results: Path) -> str:
+    """benchmarks/README.md's SST-5 tables (sst5.py): the runs, then the published anchors against the run chosen by
+    validation."""
+    lines = []
+    for path in sorted(results.glob("sst5*.json")):
+        run = json.loads(path.read_text())
+        lines += [f"| run ({cpu_class(run['machine'])}, {when(run)}) | classes | train rows | lr, epochs, class "
+                  "weights | validation | test | macro F1 | within one | MAE (classes) | SST-2 mapping | training |",
+                  "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for name, r in run["runs"].items():
+            t, recipe = r.get("test") or {}, r["recipe"]
+            binary = f"{pct(t['binary_accuracy'])} ({t['binary_samples']:,})" if t.get("binary_accuracy") else "-"
+            lines.append(f"| {name} | {len(r['classes'])} | {r['train_size']:,} | {recipe['learning_rate']:g}, "
+                         f"{recipe['epochs']:g}, {recipe['class_weights'] or 'none'} | "
+                         f"{pct(r['validation_accuracy'])} | {pct(t.get('accuracy'))} | "
+                         + (f"{t['f1_macro']:.3f} | {pct(t['within_one_accuracy'])} | {t['mae_classes']:.3f}"
+                            if t else "- | - | -") + f" | {binary} | {r['training_min']:.1f} min |")
+        chosen = run["runs"][run["chosen"]]["test"]["accuracy"]
+        lines += ["", f"| published (SST-5 root test accuracy) | accuracy | {run['chosen']}, chosen by validation: "
+                      f"{pct(chosen)} |", "| --- | ---: | ---: |"]
+        lines += [f"| {name} | {value:.1%} | {100 * (chosen - value):+.1f} points |"
+                  for name, value in run["anchors"].items()]
+    return "\n".join(lines) + "\n"
+
+
 def negation_sources(results: Path) -> str:
     """benchmarks/README.md's table of where negation beyond "not" occurs in real labelled text
     (negation_sources.py)."""
@@ -459,6 +574,8 @@ RENDERERS = {"headline": headline, "compile-cpu": compile_cpu, "imdb-runs": imdb
              "two-models": two_models, "padding": padding, "serving": serving, "serving-accuracy": serving_accuracy,
              "int8-schemes": int8_schemes, "accuracy-control": accuracy_control, "batching": batching,
              "memory": memory, "training-speed": training_speed, "load": load, "language": language,
+             "cold-start": cold_start, "bulk": bulk, "long-reviews": long_reviews, "explanations": explanations,
+             "audit": audit, "sst5": sst5,
              "negation-sources": negation_sources}
 
 
