@@ -554,6 +554,37 @@ def sst5(results: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def transcribed(results: Path, stem: str) -> str:
+    """A table whose run wrote no results file, kept as the file `<stem>.json` holding the cells README carried
+    (marked transcribed), headed with its class and date: `<!-- rendered: file-<stem> -->`."""
+    run = json.loads((results / f"{stem}.json").read_text())
+    header, rows = run["table"]["header"], run["table"]["rows"]
+    lines = [f"| {header[0]} ({machine_of(run)}, {when(run)}, transcribed) | " + " | ".join(header[1:]) + " |",
+             "| --- |" + " ---: |" * (len(header) - 1)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def machine_classes(results: Path) -> str:
+    """benchmarks/README.md's table of machine classes: every class a results file names, what was measured on it
+    (the files' benchmarks) and when."""
+    seen: dict[str, dict] = {}
+    for path in sorted(results.glob("*.json")):
+        run = json.loads(path.read_text())
+        machine = run.get("machine")
+        if not isinstance(machine, dict) or not machine.get("isa"):
+            continue
+        entry = seen.setdefault(cpu_class(machine), {"cpu": machine.get("cpu"), "isa": machine["isa"],
+                                                      "what": set(), "dates": set()})
+        entry["what"].add(path.stem.split("-")[0])
+        entry["dates"].add(run.get("date") or "an earlier version")
+    lines = ["| class | CPU | ISA flags | measured (results files) | dates |", "| --- | --- | --- | --- | --- |"]
+    for name, entry in sorted(seen.items()):
+        lines.append(f"| {name} | {entry['cpu']} | {', '.join(entry['isa'])} | {', '.join(sorted(entry['what']))} | "
+                     f"{', '.join(sorted(entry['dates']))} |")
+    return "\n".join(lines) + "\n"
+
+
 def negation_sources(results: Path) -> str:
     """benchmarks/README.md's table of where negation beyond "not" occurs in real labelled text
     (negation_sources.py)."""
@@ -575,7 +606,7 @@ RENDERERS = {"headline": headline, "compile-cpu": compile_cpu, "imdb-runs": imdb
              "int8-schemes": int8_schemes, "accuracy-control": accuracy_control, "batching": batching,
              "memory": memory, "training-speed": training_speed, "load": load, "language": language,
              "cold-start": cold_start, "bulk": bulk, "long-reviews": long_reviews, "explanations": explanations,
-             "audit": audit, "sst5": sst5,
+             "audit": audit, "sst5": sst5, "machine-classes": machine_classes,
              "negation-sources": negation_sources}
 
 
@@ -583,6 +614,8 @@ def rendered(text: str, results: Path) -> str:
     """`text` with every marked table rendered anew from `results`."""
     def replace(match: re.Match) -> str:
         name = match.group("name")
+        if name.startswith("file-"):
+            return match.group(1) + transcribed(results, name[len("file-"):]) + match.group(4)
         if name not in RENDERERS:
             raise SystemExit(f"no renderer for the marked table {name!r}")
         return match.group(1) + RENDERERS[name](results) + match.group(4)
@@ -596,7 +629,10 @@ def disagreements(results: Path, documents=DOCUMENTS) -> list[str]:
     for doc in documents:
         text = doc.read_text()
         for match in MARKED.finditer(text):
-            if RENDERERS.get(match.group("name"), lambda _: None)(results) != match.group("body"):
+            name = match.group("name")
+            render = (lambda r: transcribed(r, name[len("file-"):])) if name.startswith("file-") else \
+                RENDERERS.get(name, lambda _: None)
+            if render(results) != match.group("body"):
                 found.append(f"{doc.name}: {match.group('name')}")
     return found
 
