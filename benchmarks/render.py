@@ -53,8 +53,7 @@ def headline_cells(figures: dict) -> dict[str, str]:
 def headline(results: Path) -> str:
     """README's headline table from every headline file: a column per class, its newest run per model."""
     newest: dict[tuple[str, str], dict] = {}
-    for path in sorted(results.glob("headline-*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "headline-*.json"):
         key = (run["class"], run["models"]["fine-tuned"]["name"])
         if key not in newest or (run.get("date") or "") > (newest[key].get("date") or ""):
             newest[key] = run
@@ -87,8 +86,7 @@ def compile_cpu(results: Path) -> str:
     """benchmarks/README.md's torch.compile table: every compile_cpu file, a row per way a step ran."""
     lines = ["| CPU (date, commit) | batches | precision | torch.compile | first steps (s, compiling) | "
              "step (s, median) | vs eager bf16 |", "| --- | --- | --- | --- | ---: | ---: | ---: |"]
-    for path in sorted(results.glob("compile_cpu-*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "compile_cpu-*.json"):
         lengths = run["lengths"]
         shape = (f"one shape, {run['batch']} x {lengths[0]}" if len(lengths) == 1 else
                  f"{run['batch']} x {', '.join(map(str, lengths))} in turn")
@@ -99,6 +97,11 @@ def compile_cpu(results: Path) -> str:
             lines.append(f"| {where} | {shape} | {row['precision']} | {compiled} | {row['warmup_s']} | "
                          f"{row['median_step_s']:.2f} | {row['vs_reference']:.2f}x |")
     return "\n".join(lines) + "\n"
+
+
+def runs_of(results: Path, pattern: str) -> list[dict]:
+    """Every results file matching `pattern`, read, in name order (each with its file's name as "_file")."""
+    return [{**json.loads(path.read_text()), "_file": path.stem} for path in sorted(results.glob(pattern))]
 
 
 def when(run: dict) -> str:
@@ -127,7 +130,7 @@ def imdb_runs(results: Path) -> str:
              "plain pipeline | training window | ECE (as served) | validation | negated negative / at the end / "
              "beyond not, negated negative / negated positive | training |",
              "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    files = [json.loads(path.read_text()) for path in sorted(results.glob("imdb-*.json"))]
+    files = runs_of(results, "imdb-*.json")
     for file in sorted(files, key=lambda f: f.get("date") or "", reverse=True):
         where = f"{cpu_class(file['machine'])} ({when(file)})"
         for name, run in file["runs"].items():
@@ -158,7 +161,7 @@ def our_model(results: Path) -> str:
              "ECE as served | negated negative / at the end / beyond not (negated negative, positive) | "
              "SST-5 test (polarity) | training |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
     anchors: dict[str, float] = {}
-    files = [json.loads(path.read_text()) for path in sorted(results.glob("imdb-*.json"))]
+    files = runs_of(results, "imdb-*.json")
     for file in sorted(files, key=lambda f: f.get("date") or "", reverse=True):
         anchors.update(file.get("anchors", {}))
         for name, run in file["runs"].items():
@@ -215,8 +218,7 @@ def verdict(run: dict) -> str:
 def feedback_loop(results: Path) -> str:
     """benchmarks/README.md's loop table: every feedback_loop-*.json, a column per run, each figure before -> after."""
     runs = []
-    for path in sorted(results.glob("feedback_loop-*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "feedback_loop-*.json"):
         how = "with contrasts" if run.get("contrasts_trained") else "corrections only"
         runs.append((f"{Path(run['model']).name}, {run['corrections']} corrections, {how} "
                      f"({cpu_class(run['machine'])}, {when(run)})", run))
@@ -228,8 +230,7 @@ def feedback_loop(results: Path) -> str:
 def campaign(results: Path) -> str:
     """benchmarks/README.md's campaign table: every campaign-*.json, a column per defence."""
     runs = []
-    for path in sorted(results.glob("campaign-*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "campaign-*.json"):
         runs.append((f"defence: {run['defence']} ({Path(run['model']).name}; {cpu_class(run['machine'])}, "
                      f"{when(run)})", run))
     return side_by_side(runs, {
@@ -244,12 +245,11 @@ def compare(results: Path) -> str:
     lines = ["| run (results file) | CPU (date) | served: fine-tuned; baseline | `/compare` p50 / p90 ms | two plain "
              "pipelines p50 ms, the app's speed against them | two seed pipelines, the same | 16 visitors: reviews/s "
              "against one, p95 ms, RSS |", "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
-    for path in sorted(results.glob("compare-*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "compare-*.json"):
         page, crowd = run["compare"], run["compare"].get("crowd")
         served = {k: v.split(" (")[0] for k, v in page.get("served", {}).items()}  # the runtime, not its file
         lines.append(
-            f"| `{path.stem}` | {cpu_class(run['machine'])} ({when(run)}) | {served.get('finetuned', '-')}; "
+            f"| `{run['_file']}` | {cpu_class(run['machine'])} ({when(run)}) | {served.get('finetuned', '-')}; "
             f"{served.get('baseline', '-')} | {page['p50_ms']:.0f} / {page['p90_ms']:.0f} | "
             f"{run['plain']['p50_ms']:.0f}, **{run['summary']['vs_plain']:.2f}x** | {run['seed']['p50_ms']:.0f}, "
             f"**{run['summary']['vs_seed']:.2f}x** | " + (
@@ -262,8 +262,7 @@ def two_models(results: Path) -> str:
     """benchmarks/README.md's table of both models on one review, one after the other or at once (two_models.py)."""
     lines = ["| CPU (date) | served: fine-tuned; baseline | both models on one review | p50 ms | mean ms | "
              "speed vs one after the other |", "| --- | --- | --- | ---: | ---: | ---: |"]
-    for path in sorted(results.glob("two_models-*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "two_models-*.json"):
         served = "; ".join(s.split(" (")[0] for s in run["served"])
         for way, row in run["ways"].items():
             lines.append(f"| {cpu_class(run['machine'])} ({when(run)}) | {served} | {way} | {row['p50_ms']:.0f} | "
@@ -275,8 +274,7 @@ def padding(results: Path) -> str:
     """benchmarks/README.md's OpenVINO padding table (padding.py): each setting in its own process."""
     lines = ["| CPU (date) | model, int8 file | pad calls to | oneDNN primitives kept | 200-400 tokens p50 ms | "
              "again | 8-512 p50 ms | RSS MB |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for path in sorted(results.glob("padding-*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "padding-*.json"):
         for row in run["runs"]:
             lines.append(f"| {cpu_class(run['machine'])} ({when(run)}) | {row['model']} | {row['multiple']} | "
                          f"{row['primitives']} | {row['first_p50_ms']:.0f} | {row['second_p50_ms']:.0f} | "
@@ -289,7 +287,7 @@ def serving(results: Path) -> str:
     serving, measured classes first; files marked "transcribed" hold the cells README carried for older classes."""
     lines = ["| CPU (date, commit) | size | variant | p50 ms | p95 ms | batch-32 reviews/s | peak RSS MB | vs seed | "
              "vs plain pipeline |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    files = [json.loads(path.read_text()) for path in sorted(results.glob("serving*.json"))]
+    files = runs_of(results, "serving*.json")
     for run in sorted(files, key=lambda f: (bool(f.get("transcribed")), f.get("date") or ""), reverse=False):
         where = f"{cpu_class(run['machine'])} ({when(run) if run.get('date') else 'an earlier version'})"
         if run.get("transcribed"):
@@ -311,8 +309,7 @@ def serving_accuracy(results: Path) -> str:
     """Each runtime's answers against torch fp32 on the same test reviews (serving.py's accuracy runs)."""
     lines = ["| CPU (date) | model | runtime | reviews | accuracy | vs fp32 | agreement with fp32 | McNemar p | "
              "meets the bar |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
-    for path in sorted(results.glob("serving*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "serving*.json"):
         where = f"{cpu_class(run['machine'])} ({when(run) if run.get('date') else 'an earlier version'})"
         for name, row in (run.get("accuracy") or {}).items():
             lines.append(f"| {where} | {Path(run.get('accuracy_model', '-')).name} | `{name}` | {row['reviews']:,} | "
@@ -326,8 +323,7 @@ def int8_schemes(results: Path) -> str:
     """benchmarks/README.md's int8 scheme table: every int8_schemes*.json (int8_schemes.py), a row per scheme."""
     lines = ["| CPU (date) | model, test reviews | scheme | accuracy | agreement with fp32 | ms / review | vs fp32 | "
              "MB | meets the bar |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
-    for path in sorted(results.glob("int8_schemes*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "int8_schemes*.json"):
         for row in run["rows"]:
             bar = "-" if row["scheme"] == "fp32" else "yes" if row["passed"] else "no"
             lines.append(f"| {cpu_class(run['machine'])} ({when(run)}) | {run['model']}, {run['reviews']:,} | "
@@ -342,8 +338,7 @@ def accuracy_control(results: Path) -> str:
     lines = ["| CPU (date) | validation target | file | agreement | accuracy points | McNemar p | bar | int8 / fp32 "
              "products | ms per review | vs fp32 | seconds to make |",
              "| --- | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
-    for path in sorted(results.glob("accuracy_control*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "accuracy_control*.json"):
         target = (f"{run['agreement_for_validation']:.1%} agreement" if run.get("agreement_for_validation")
                   else "the bar")
         fp32 = next(f["ms"] for f in run["files"] if f["file"] == "fp32")
@@ -362,8 +357,7 @@ def batching(results: Path) -> str:
     """benchmarks/README.md's table of what sharing a call costs (batching.py): per model and runtime, at each
     length, the per-review cost of calls of 2-16 reviews over singles', lowest-highest (below 1.00x sharing pays)."""
     lines = []
-    for path in sorted(results.glob("batching*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "batching*.json"):
         lengths = sorted({row["length"] for row in run["rows"]})
         if not lines:
             lines += ["| CPU (date) | model | runtime | " + " | ".join(f"{n} tokens" for n in lengths) + " |",
@@ -384,8 +378,7 @@ def memory(results: Path) -> str:
     """benchmarks/README.md's memory table (batching.py's memory runs: 300 single calls of random lengths)."""
     lines = ["| CPU (date) | model | precision | ONNX Runtime's arena | ms / call | RSS after 100 calls | after 300 | "
              "growth |", "| --- | --- | --- | --- | ---: | ---: | ---: | ---: |"]
-    for path in sorted(results.glob("batching*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "batching*.json"):
         for row in run.get("memory") or []:
             lines.append(f"| {cpu_class(run['machine'])} ({when(run)}) | {row['model']} | {row['precision']} | "
                          f"{'on' if row['arena'] else 'off'} | {row['ms_per_call']:.1f} | {row['rss_100_mb']:,} MB | "
@@ -397,8 +390,7 @@ def training_speed(results: Path) -> str:
     """benchmarks/README.md's training throughput table: every training*.json (training.py), a row per recipe."""
     lines = ["| device (date) | size, reviews | recipe | precision | distinct shapes | s / 100 steps | real tokens/s | "
              "vs seed |", "| --- | --- | --- | --- | ---: | ---: | ---: | ---: |"]
-    for path in sorted(results.glob("training*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "training*.json"):
         seed = next(r for r in run["results"] if r["recipe"] == "seed")["real_tokens_per_s"]
         device = run["gpu"]["gpu"] if run.get("gpu") else cpu_class(run["machine"])
         for row in run["results"]:
@@ -414,8 +406,7 @@ def load(results: Path) -> str:
     lines = ["| CPU (date) | served | phase | users | requests | errors | requests/s | p50 ms | p95 ms | server CPU "
              "busy | 16 users vs 1, p95/p50, RSS from 100 requests on |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
-    for path in sorted(results.glob("load*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "load*.json"):
         served, summary = run["runtime_choice"]["chosen"].split(" (")[0], run["summary"]
         phases = [("REST, one user", run["single"]), ("REST, first 100", run["first_100"]),
                   (f"REST, next {run['concurrent']['requests']:,}", run["concurrent"]),
@@ -448,8 +439,7 @@ def cold_start(results: Path) -> str:
     """benchmarks/README.md's cold-start table: every cold_start*.json (cold_start.py), a row per start."""
     lines = ["| CPU (date) | start | served (chosen at start): fine-tuned; baseline | process start to first REST "
              "answer |", "| --- | --- | --- | ---: |"]
-    for path in sorted(results.glob("cold_start*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "cold_start*.json"):
         for row in run["results"]:
             served = "; ".join(v.split(" (")[0] for v in row["served"].values())
             lines.append(f"| {cpu_class(run['machine'])} ({when(run)}) | {row['start']} | {served} | "
@@ -461,8 +451,7 @@ def bulk(results: Path) -> str:
     """benchmarks/README.md's bulk-scoring table (bulk.py)."""
     lines = ["| CPU (date) | variant | reviews | reviews/s | wall | peak RSS | accuracy |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
-    for path in sorted(results.glob("bulk*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "bulk*.json"):
         for row in run["results"]:
             lines.append(f"| {cpu_class(run['machine'])} ({when(run)}) | {row['variant']} | {row['reviews']:,} | "
                          f"{row['reviews_per_s']:.1f} | {row['seconds']:,.0f} s | {row['peak_rss_mb']:,.0f} MB | "
@@ -473,8 +462,7 @@ def bulk(results: Path) -> str:
 def long_reviews(results: Path) -> str:
     """benchmarks/README.md's long-review table (long_reviews.py): each way of reading, on long reviews and all."""
     lines = []
-    for path in sorted(results.glob("long_reviews*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "long_reviews*.json"):
         if not lines:
             lines = [f"| strategy ({machine_of(run)}, {when(run)}; {run['model']}, {run['window']}-token "
                      f"window) | accuracy > {run['threshold']} tokens | ms/review | accuracy, all | ms/review |",
@@ -502,8 +490,7 @@ def audit(results: Path) -> str:
     """benchmarks/README.md's audit table: every audit*.json (audit.py), a column per run, a row per audit test and
     group axis (failure rates; the largest gap in mean P(positive) with its 95% interval and corrected p)."""
     lines = []
-    for path in sorted(results.glob("audit*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "audit*.json"):
         runs = run["runs"]
         lines += [f"| ({cpu_class(run['machine'])}, {when(run)}) | " + " | ".join(runs) + " |",
                   "| --- |" + " ---: |" * len(runs),
@@ -533,8 +520,7 @@ def sst5(results: Path) -> str:
     """benchmarks/README.md's SST-5 tables (sst5.py): the runs, then the published anchors against the run chosen by
     validation."""
     lines = []
-    for path in sorted(results.glob("sst5*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "sst5*.json"):
         lines += [f"| run ({cpu_class(run['machine'])}, {when(run)}) | classes | train rows | lr, epochs, class "
                   "weights | validation | test | macro F1 | within one | MAE (classes) | SST-2 mapping | training |",
                   "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -569,14 +555,13 @@ def machine_classes(results: Path) -> str:
     """benchmarks/README.md's table of machine classes: every class a results file names, what was measured on it
     (the files' benchmarks) and when."""
     seen: dict[str, dict] = {}
-    for path in sorted(results.glob("*.json")):
-        run = json.loads(path.read_text())
+    for run in runs_of(results, "*.json"):
         machine = run.get("machine")
         if not isinstance(machine, dict) or not machine.get("isa"):
             continue
         entry = seen.setdefault(cpu_class(machine), {"cpu": machine.get("cpu"), "isa": machine["isa"],
                                                       "what": set(), "dates": set()})
-        entry["what"].add(path.stem.split("-")[0])
+        entry["what"].add(run["_file"].split("-")[0])
         entry["dates"].add(run.get("date") or "an earlier version")
     lines = ["| class | CPU | ISA flags | measured (results files) | dates |", "| --- | --- | --- | --- | --- |"]
     for name, entry in sorted(seen.items()):
