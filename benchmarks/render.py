@@ -119,8 +119,8 @@ def pct(value, digits: int = 2) -> str:
 
 
 def training(run: dict) -> str:
-    """A run's training time, unless it was paused (then its wall-clock time is not a figure)."""
-    return "paused meanwhile" if run.get("training_paused") else f"{run['training_min']:.0f} min"
+    """A run's training time, unless it was paused or shared the CPU (then its wall-clock time is no figure)."""
+    return "not timed alone" if run.get("training_paused") else f"{run['training_min']:.0f} min"
 
 
 def imdb_runs(results: Path) -> str:
