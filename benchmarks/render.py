@@ -123,13 +123,27 @@ def training(run: dict) -> str:
     return "not timed alone" if run.get("training_paused") else f"{run['training_min']:.0f} min"
 
 
+def against_served(test: dict) -> str:
+    """How the pipeline's and the window's readings differ from the served one, on the same reviews."""
+    pairs = {pair["b"]: pair for pair in test.get("pairs") or [] if pair["a"] == "served"}
+    return "; ".join(f"{pair['points']:+.2f} ({pair['disagree']:,}, {pair['mcnemar_p']:.2g})"
+                     for pair in (pairs.get("pipeline"), pairs.get("window")) if pair) or "-"
+
+
+def reference_p(file: dict, name: str) -> str:
+    """McNemar's p against the run the file compares every other with (imdb.py --reference), on the same reviews."""
+    p = file["runs"][name].get("mcnemar_p_vs_reference")
+    return f"{p:.2g} (vs {file['reference']})" if p is not None else "-"
+
+
 def imdb_runs(results: Path) -> str:
     """benchmarks/README.md's IMDb run table: every run of every imdb-*.json (benchmarks/imdb.py), newest first. A run
     scored before train.py read the test three ways has its one figure under the training window, where it was read."""
     lines = ["| run | CPU (date, commit) | train reviews + phrases | window | epochs | test reviews | as served | "
-             "plain pipeline | training window | ECE (as served) | validation | negated negative / at the end / "
-             "beyond not, negated negative / negated positive | training |",
-             "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "plain pipeline | training window | pipeline, window vs served: points (reviews read differently, "
+             "McNemar p) | McNemar p vs the file's reference run | ECE (as served) | validation | negated negative / "
+             "at the end / beyond not, negated negative / negated positive | training |",
+             "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
     files = runs_of(results, "imdb-*.json")
     for file in sorted(files, key=lambda f: f.get("date") or "", reverse=True):
         where = f"{cpu_class(file['machine'])} ({when(file)})"
@@ -148,8 +162,8 @@ def imdb_runs(results: Path) -> str:
             precision = run["precision"].get("precision") or "-"
             lines.append(f"| {name} | {where} | {run['train_reviews']:,} + {phrases} | {recipe['max_length']} | "
                          f"{recipe['epochs']:g} | {test['num_samples']:,} | {pct(served.get('accuracy'))} | "
-                         f"{pct(read.get('pipeline', {}).get('accuracy'))} | {pct(window)} | "
-                         f"{pct(ece)} | {pct(run['validation_accuracy'])} | {audit} | "
+                         f"{pct(read.get('pipeline', {}).get('accuracy'))} | {pct(window)} | {against_served(test)} | "
+                         f"{reference_p(file, name)} | {pct(ece)} | {pct(run['validation_accuracy'])} | {audit} | "
                          f"{training(run)}, {precision} |")
     return "\n".join(lines) + "\n"
 
