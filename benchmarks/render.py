@@ -584,6 +584,21 @@ def machine_classes(results: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def gate_agreement(results: Path) -> str:
+    """benchmarks/README.md's table of the gate's verdict on disjoint folds of the test split (gate_agreement.py)."""
+    lines = ["| CPU (date) | models: re-trained against served | fold | reviews | before | after | points | 95% "
+             "interval | McNemar p | verdict |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for run in runs_of(results, "gate_agreement*.json"):
+        pair = f"{Path(run['new']).name} against {Path(run['old']).name}"
+        for fold in run["folds"]:
+            low, high = fold["interval_points"]
+            lines.append(f"| {cpu_class(run['machine'])} ({when(run)}) | {pair} | {fold['fold']} | "
+                         f"{fold['reviews']:,} | {pct(fold['before'])} | {pct(fold['after'])} | "
+                         f"{fold['points']:+.2f} | {low:+.2f} to {high:+.2f} | {fold['mcnemar_p']:.2g} | "
+                         f"{fold['verdict']} |")
+    return "\n".join(lines) + "\n"
+
+
 def negation_sources(results: Path) -> str:
     """benchmarks/README.md's table of where negation beyond "not" occurs in real labelled text
     (negation_sources.py)."""
@@ -606,6 +621,7 @@ RENDERERS = {"headline": headline, "compile-cpu": compile_cpu, "imdb-runs": imdb
              "memory": memory, "training-speed": training_speed, "load": load, "language": language,
              "cold-start": cold_start, "bulk": bulk, "long-reviews": long_reviews, "explanations": explanations,
              "audit": audit, "sst5": sst5, "machine-classes": machine_classes,
+             "gate-agreement": gate_agreement,
              "negation-sources": negation_sources}
 
 

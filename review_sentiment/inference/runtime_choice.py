@@ -155,14 +155,17 @@ def probe_lengths(predictor: Predictor) -> list[int]:
     return sorted({max(8, min(length, predictor.settings.max_length)) for length in PROBE_LENGTHS})
 
 
-def probe_ms(predictor: Predictor, min_rounds: int = 2, min_seconds: float = 0.25, max_rounds: int = 12,
+def probe_ms(predictor: Predictor, min_rounds: int = 1, min_seconds: float = 0.25, max_rounds: int = 12,
              beat_ms: float | None = None) -> float:
     """ms per call on typical reviews (random ids), the median over rounds of each round's mean: a round calls each of
     probe_lengths once, every call of every round at a length no earlier call had (round r shortens each by r
-    tokens), after a warm-up call at a length of its own. At least `min_rounds` rounds and `min_seconds`, so a fast
-    model is timed over many calls. With `beat_ms` (the fastest option timed so far), timing stops as soon as a
-    round of this option took over twice that a call: it cannot be chosen (CHOICE_MARGIN is far smaller), and a
-    start need not spend a second proving it."""
+    tokens), as visitors' reviews come. Before the rounds, one call builds what a first call builds; a runtime that
+    pads calls to a multiple of tokens (OpenVINO's shapes, `pad_multiple`) first runs each probe length once, since
+    in service its few padded shapes are built once and then reused, while a runtime that keeps each review's own
+    length pays whatever a new length costs in every round, as it would for every visitor. At least `min_rounds`
+    rounds and `min_seconds`, so a fast model is timed over many calls. With `beat_ms` (the fastest option timed so
+    far), timing stops as soon as a round of this option took over twice that a call: it cannot be chosen
+    (CHOICE_MARGIN is far smaller), and a start need not spend a second proving it."""
     lengths = probe_lengths(predictor)
     vocab = predictor.tokenizer.vocab_size
     rng = np.random.default_rng(0)
@@ -177,7 +180,8 @@ def probe_ms(predictor: Predictor, min_rounds: int = 2, min_seconds: float = 0.2
 
     rounds: list[float] = []
     with torch.inference_mode():
-        call(max(1, lengths[0] // 2))  # builds what a first call builds, at a length the rounds never use
+        for length in lengths if predictor.runtime.pad_multiple > 1 else [max(1, lengths[0] // 2)]:
+            call(length)
         while len(rounds) < max_rounds and (len(rounds) < min_rounds or sum(rounds) * len(lengths) < min_seconds):
             shorter = len(rounds) + 1
             rounds.append(float(np.mean([call(max(1, length - shorter)) for length in lengths])))

@@ -227,6 +227,22 @@ def test_campaign_benchmark(tmp_path, trained_model):
     assert "the target moved" in stdout and isinstance(report["target_moved"], float)
 
 
+def test_gate_agreement_benchmark(tmp_path, trained_model, distilbert_base, binary_data):
+    """The gate's accuracy test on disjoint test folds: an untrained model against the trained one is refused on
+    every fold and on all of them together, so the folds agree."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import render
+
+    out = tmp_path / "results" / "gate_agreement-tiny.json"
+    stdout = bench("gate_agreement.py", "--old", str(trained_model), "--new", str(distilbert_base), "--dataset",
+                   str(binary_data), "--folds", "2", "--fold-size", "30", "--json", str(out))
+    report = json.loads(out.read_text())
+    assert [f["reviews"] for f in report["folds"]] == [30, 30, 60] and report["commit"]
+    assert all(f["before"] == 1.0 and f["verdict"] == "refused" for f in report["folds"]), report["folds"]
+    assert report["agree"] and "the folds' verdicts agree" in stdout
+    assert "| 1 of 2 | 30 | 100.00% |" in render.gate_agreement(out.parent)
+
+
 def test_bulk_benchmark(tmp_path, trained_model, binary_data):
     out = tmp_path / "bulk.json"
     stdout = bench("bulk.py", "--model", str(trained_model), "--data", str(binary_data / "test.parquet"),

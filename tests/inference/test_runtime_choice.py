@@ -8,15 +8,17 @@ from review_sentiment.inference import runtime_choice, runtimes
 from review_sentiment.inference.predictor import Predictor
 
 
-def toy(per_call_s: float, per_new_length_s: float, seen: list):
-    """A runtime on the torch model that sleeps per call, and once more for each length it has not run before."""
+def toy(per_call_s: float, per_new_length_s: float, seen: list, pad_multiple: int = 1):
+    """A runtime on the torch model that sleeps per call, and once more for each (padded) length it has not run
+    before."""
     def build(model, tokenizer, *, precision, path, threads):
         def run(batch):
             length = batch["input_ids"].shape[1]
             time.sleep(per_call_s + (per_new_length_s if length not in seen else 0.0))
             seen.append(length)
             return model(**batch).logits.detach().numpy()
-        return {"run": run, "description": f"toy {per_call_s}/{per_new_length_s}", "shared_length": 0}
+        return {"run": run, "description": f"toy {per_call_s}/{per_new_length_s}/{pad_multiple}", "shared_length": 0,
+                "pad_multiple": pad_multiple}
     return runtimes.Entry(build, lambda: True)
 
 
@@ -33,6 +35,14 @@ def test_a_runtime_that_pays_per_length_is_timed_as_it_would_serve(trained_model
     # Both run the same model; the sleeps differ by 22 ms a call in service (every review a new length).
     assert compiling_ms > steady_ms + 11, (compiling_ms, steady_ms)
     assert runtime_choice.choose(predictor, "steady").choice["probe_tokens"] == runtime_choice.probe_lengths(predictor)
+
+    # A runtime that pads calls to a multiple of 32 tokens pays for a new padded shape once, as in service, where its
+    # few shapes are built once and reused: the probe builds them before it times, so it is not charged for them.
+    bucketed_seen = []
+    monkeypatch.setitem(runtimes.RUNTIMES, "bucketed", toy(0.002, 0.030, bucketed_seen, pad_multiple=32))
+    bucketed = predictor.on("bucketed")
+    assert runtime_choice.probe_ms(bucketed) < steady_ms - 4, "its shapes built, it is the fastest of the three"
+    assert all(length % 32 == 0 for length in bucketed_seen)
 
     # The same two runtimes timed the old way, one length repeated after a warm-up, rank the other way round.
     length = runtime_choice.probe_lengths(predictor)[-1] - 1
