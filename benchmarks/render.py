@@ -208,9 +208,14 @@ def before_after(name: str, row: dict) -> str:
     return f"{one(row['before'])} -> {one(row['after'])}"
 
 
+NOT_YET = "*Not measured yet: run the command above, then `python benchmarks/render.py`.*\n"
+
+
 def side_by_side(runs: list[tuple[str, dict]], extra: dict[str, callable]) -> str:
     """A row per figure (the union over runs, in the order met), a column per run, each cell 'before -> after';
     `extra`: more rows, each computed from a run."""
+    if not runs:
+        return NOT_YET
     names: list[str] = []
     for _, run in runs:
         names += [n for n in run["rows"] if n not in names]
@@ -588,6 +593,8 @@ def gate_agreement(results: Path) -> str:
     """benchmarks/README.md's table of the gate's verdict on disjoint folds of the test split (gate_agreement.py)."""
     lines = ["| CPU (date) | models: re-trained against served | fold | reviews | before | after | points | 95% "
              "interval | McNemar p | verdict |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    if not runs_of(results, "gate_agreement*.json"):
+        return NOT_YET
     for run in runs_of(results, "gate_agreement*.json"):
         pair = f"{Path(run['new']).name} against {Path(run['old']).name}"
         for fold in run["folds"]:
