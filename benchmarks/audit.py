@@ -12,7 +12,6 @@ tests), next to its test accuracy, and times the audit on this machine.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -44,7 +43,7 @@ def main() -> None:
     parser.add_argument("--model", action="append", required=True, metavar="NAME=DIR", help="a train.py run")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/audit.json"))
     args = parser.parse_args()
-    from machine import cpu_info
+    from machine import cpu_info, save
 
     runs = {name: audit_run(Path(path)) for name, path in (m.split("=", 1) for m in args.model)}
     names = list(runs)
@@ -65,8 +64,7 @@ def main() -> None:
                                      f"{', significant' if g['significant'] else ''}; label flips "
                                      f"{g['label_flips']:.0%})" for g in gaps])
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"machine": cpu_info(), "runs": runs}, indent=2, ensure_ascii=False))
-    print(f"wrote {args.out}")
+    save({"machine": cpu_info(), "runs": runs}, args.out)
 
 
 if __name__ == "__main__":

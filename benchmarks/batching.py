@@ -22,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import cpu_info, describe  # noqa: E402
+from machine import cpu_info, describe, save  # noqa: E402
 from serving import make_random_model, with_onnx_files  # noqa: E402
 
 LENGTHS = (16, 32, 64, 128, 256, 512)
@@ -156,7 +156,7 @@ def main(argv=None) -> None:
         print(f"| {key[0]} | {key[1]} | {key[2]} | " + " | ".join(
             f"{c['ms_per_review']:.2f} ms ({c['vs_single']:.2f}x)" for c in cells) + " |")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"machine": info, "rows": rows, "memory": memory_rows}, indent=1))
+    save({"machine": info, "rows": rows, "memory": memory_rows}, args.out)
 
 
 if __name__ == "__main__":

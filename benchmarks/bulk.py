@@ -26,7 +26,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import cpu_info, describe  # noqa: E402
+from machine import cpu_info, describe, save  # noqa: E402
 
 PIPELINE_LOOP = """
 import json, sys, time
@@ -123,8 +123,8 @@ def main() -> None:
           f"(accuracy {summary['accuracy_difference']:+.2%}); our peak RSS {smallest:,} -> {largest:,} reviews: "
           f"{summary['our_rss_growth']:+.1%}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"machine": machine, "model": args.model, "data": args.data,
-                                          "results": rows, "summary": summary}, indent=2))
+    save({"machine": machine, "model": args.model, "data": args.data,
+          "results": rows, "summary": summary}, args.out)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ ships no onnx/ either (both exported); then one on torch.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import socket
@@ -29,7 +28,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import cpu_info, describe  # noqa: E402
+from machine import cpu_info, describe, save  # noqa: E402
 
 STARS = ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"]
 SIZES = {"real": {"model": dict(model_type="distilbert", dim=768, n_layers=6, n_heads=12, hidden_dim=3072),
@@ -135,8 +134,8 @@ def main() -> None:
     for r in rows:
         print(f"| {r['start']} | {r['seconds']:.1f} s |")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"machine": machine, "size": args.size, "weights_mb": sizes_mb,
-                                          "results": rows}, indent=2))
+    save({"machine": machine, "size": args.size, "weights_mb": sizes_mb,
+          "results": rows}, args.out)
 
 
 if __name__ == "__main__":

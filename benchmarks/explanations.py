@@ -10,7 +10,6 @@ method agrees closely.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -64,7 +63,9 @@ def main() -> None:
           f"p95 {report['grad_x_input_ms']['p95']:.0f} ms")
     print(f"agreement: Spearman {report['spearman_mean']:.2f}, top-5 word overlap {report['top5_overlap_mean']:.0%}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
+    from machine import save
+
+    save(report, args.out)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ and its ISA flags are recorded: int8 kernels differ between AVX2-only, AVX-512 V
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import tempfile
@@ -26,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import cpu_info, describe  # noqa: E402
+from machine import cpu_info, describe, save  # noqa: E402
 
 
 def quantize_dynamic(fp32: Path, out: Path, *, weight: str = "int8", reduce_range: bool = True,
@@ -195,8 +194,8 @@ def main(argv=None) -> None:
         print(f"| {r['scheme']} | {r['accuracy']:.2%} | {r['agreement']:.2%} | {r['ms_per_review']:.1f} | "
               f"{r.get('speedup', 1.0):.2f}x | {r['size_mb']:.0f} | {'yes' if r['passed'] else 'no'} |")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"machine": info, "model": Path(args.model).name, "reviews": len(texts),
-                                          "calibration_reviews": len(calibration), "rows": rows}, indent=1))
+    save({"machine": info, "model": Path(args.model).name, "reviews": len(texts),
+          "calibration_reviews": len(calibration), "rows": rows}, args.out)
 
 
 if __name__ == "__main__":

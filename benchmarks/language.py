@@ -75,7 +75,7 @@ def main() -> None:
     parser.add_argument("--imdb-reviews", type=int, default=1000)
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/language.json"))
     args = parser.parse_args()
-    from machine import cpu_info, describe
+    from machine import cpu_info, describe, save
 
     from review_sentiment.data.language import is_english_code
     from review_sentiment.data.splits import read_split, stratified_subset
@@ -117,7 +117,7 @@ def main() -> None:
         print(f"{name:<28}{mb:>6}{r['accuracy']:>10.1%}{r['notice_accuracy']:>10.1%}"
               f"{r['imdb_false_notice_rate']:>19.2%}{r['p50_ms']:>8.2f}{r['p95_ms']:>8.2f}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
+    save(report, args.out)
     print(f"wrote {args.out}")
 
 

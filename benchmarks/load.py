@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import cpu_info, describe  # noqa: E402
+from machine import cpu_info, describe, save  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -219,7 +219,7 @@ def main() -> None:
           f"{report['rss_after_100_mb']:.0f} MB after 100 requests, {report['rss_after_total_mb']:.0f} MB after "
           f"{args.total} ({s['rss_growth_100_to_total']:+.1%})")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
+    save(report, args.out)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ reviews, reading each review with every strategy at the model's own window.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -65,7 +64,9 @@ def main() -> None:
         print(f"{name:<26}{a['accuracy']:>10.4f}{a['ms_per_review']:>11.1f}{b['accuracy']:>10.4f}"
               f"{b['ms_per_review']:>11.1f}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
+    from machine import save
+
+    save(report, args.out)
     print(f"wrote {args.out}")
 
 

@@ -72,6 +72,7 @@ def save(report: dict, path: str) -> None:
     import json
 
     report = {**provenance(), **report}
+    report.setdefault("machine", cpu_info())
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(report, indent=2))
     print(f"wrote {path}")

@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import cpu_info, describe  # noqa: E402
+from machine import cpu_info, describe, save  # noqa: E402
 from stand_ins import SIZES  # noqa: E402
 
 # name: (how it runs, quantize) -- "rest" is the app's default path, timed through POST /api/v1/predict.
@@ -346,7 +346,7 @@ def main() -> None:
             print(f"{name:<16}{r['accuracy']:>10.4f}{r['accuracy_points_vs_fp32']:>+8.2f}"
                   f"{r['agreement_with_fp32']:>11.4f}{r['mcnemar_p']:>11.3f}  {'yes' if r['meets_bar'] else 'no'}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
+    save(report, args.out)
     print(f"\nwrote {args.out}")
 
 

@@ -12,7 +12,6 @@ accuracy that chose it, test figures scored once, training minutes on this machi
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -46,7 +45,7 @@ def main() -> None:
     parser.add_argument("--run", action="append", required=True, metavar="NAME=DIR", help="a train.py output folder")
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/sst5.json"))
     args = parser.parse_args()
-    from machine import cpu_info
+    from machine import cpu_info, save
 
     runs = {name: summarise(Path(path)) for name, path in (r.split("=", 1) for r in args.run)}
 
@@ -72,9 +71,7 @@ def main() -> None:
         for anchor, published in ANCHORS.items():
             print(f"| {anchor} | {published:.1%} | {100 * (accuracy - published):+.1f} points |")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"machine": cpu_info(), "anchors": ANCHORS, "chosen": chosen, "runs": runs},
-                                         indent=2))
-    print(f"wrote {args.out}")
+    save({"machine": cpu_info(), "anchors": ANCHORS, "chosen": chosen, "runs": runs}, args.out)
 
 
 if __name__ == "__main__":

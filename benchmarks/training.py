@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 import tempfile
 import time
@@ -164,7 +163,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
-    from machine import cpu_info, describe, gpu_info
+    from machine import cpu_info, describe, gpu_info, save
     from serving import make_random_model
 
     from review_sentiment.data.splits import read_split, stratified_subset
@@ -190,11 +189,10 @@ def main() -> None:
     print(f"ours / seed: {speedup:.2f}x real tokens per second; ours / floor: {of_floor:.2f}x "
           f"(after {by['ours']['warmup_steps']} warm-up steps)")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"device": device, "gpu": gpu, "machine": cpu_info(), "size": args.size,
-                                          "reviews": len(train), "batch_size": args.batch_size, "steps": steps,
-                                          "warmup_steps": args.warmup_steps, "results": results,
-                                          "speedup": speedup, "of_floor": of_floor}, indent=2))
-    print(f"wrote {args.out}")
+    save({"device": device, "gpu": gpu, "machine": cpu_info(), "size": args.size,
+          "reviews": len(train), "batch_size": args.batch_size, "steps": steps,
+          "warmup_steps": args.warmup_steps, "results": results,
+          "speedup": speedup, "of_floor": of_floor}, args.out)
 
 
 if __name__ == "__main__":
