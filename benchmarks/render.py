@@ -65,9 +65,8 @@ def headline(results: Path) -> str:
     header = ["| |"]
     columns = []
     for name, runs in classes.items():
-        when = "; ".join(sorted({(r.get("date") or "an earlier version") + (f", {r['commit'][:7]}" if r.get("commit")
-                                                                          else "") for r in runs}))
-        header.append(f" {name} ({when}) |")
+        dates = "; ".join(sorted({when(r) for r in runs}))
+        header.append(f" {name} ({dates}) |")
         cells: dict[str, list[str]] = {}
         for run in runs:
             own = run["cells"] if run.get("transcribed") else headline_cells(run["figures"])
@@ -106,7 +105,7 @@ def runs_of(results: Path, pattern: str) -> list[dict]:
 
 def when(run: dict) -> str:
     """A results file's date and commit, as a cell says them."""
-    return (run.get("date") or "undated") + (f", {run['commit'][:7]}" if run.get("commit") else "")
+    return (run.get("date") or "an earlier version") + (f", {run['commit'][:7]}" if run.get("commit") else "")
 
 
 def machine_of(run: dict) -> str:
@@ -193,7 +192,7 @@ def our_model(results: Path) -> str:
             recipe = run["recipe"]
             lines.append(f"| {name} ({recipe['max_length']} tokens, {recipe['epochs']:g} epoch"
                          f"{'s' if recipe['epochs'] != 1 else ''}; {cpu_class(file['machine'])}, "
-                         f"{file.get('date') or 'undated'}) | {figures} | {pct(read['served']['ece']) if read else '-'}"
+                         f"{when(file)}) | {figures} | {pct(read['served']['ece']) if read else '-'}"
                          f" | {audit} | {pct(sst)} | {training(run)} |")
     for anchor, published in anchors.items():
         lines.append(f"| {anchor} | {published:.2%} (its card) | - | - | - | - |")
@@ -308,7 +307,7 @@ def serving(results: Path) -> str:
              "vs plain pipeline |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     files = runs_of(results, "serving*.json")
     for run in sorted(files, key=lambda f: (bool(f.get("transcribed")), f.get("date") or ""), reverse=False):
-        where = f"{cpu_class(run['machine'])} ({when(run) if run.get('date') else 'an earlier version'})"
+        where = f"{cpu_class(run['machine'])} ({when(run)})"
         if run.get("transcribed"):
             for row in run.get("rows", []):
                 lines.append(f"| {where} | {row['size']} | `{row['variant']}` | {row['p50']} | - | - | - | "
@@ -329,7 +328,7 @@ def serving_accuracy(results: Path) -> str:
     lines = ["| CPU (date) | model | runtime | reviews | accuracy | vs fp32 | agreement with fp32 | McNemar p | "
              "meets the bar |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for run in runs_of(results, "serving*.json"):
-        where = f"{cpu_class(run['machine'])} ({when(run) if run.get('date') else 'an earlier version'})"
+        where = f"{cpu_class(run['machine'])} ({when(run)})"
         for name, row in (run.get("accuracy") or {}).items():
             lines.append(f"| {where} | {Path(run.get('accuracy_model', '-')).name} | `{name}` | {row['reviews']:,} | "
                          f"{pct(row['accuracy'])} | "
