@@ -88,6 +88,9 @@ def main() -> None:
     parser.add_argument("--max-eval-samples", type=int, help="train.py's: score on a stratified test subset")
     parser.add_argument("--no-onnx", action="store_true", help="train.py's: skip the ONNX/OpenVINO files")
     parser.add_argument("--train-arg", action="append", default=[], help="one more train.py argument (repeatable)")
+    parser.add_argument("--resume-after-training", action="store_true",
+                        help="the re-trained model in --out-dir finished training before a cut: send the same "
+                             "corrections again (same --seed), then run only train.py's steps after training")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=str(ROOT / "benchmarks/results/campaign.json"))
     args = parser.parse_args()
@@ -147,7 +150,7 @@ def main() -> None:
         extra += ["--feedback-decisions", str(decisions)]
     out = Path(args.out_dir).resolve()
     report, train_s, result = retrain(model, out, work / "feedback", extra + args.train_arg, args.max_eval_samples,
-                                      args.no_onnx)
+                                      args.no_onnx, args.resume_after_training)
     after = Predictor.load(str(out))
     held = {name: [t.format(n=name) for t in HELD_TEMPLATES] for name in (TARGET, CONTROL)}
     gate = report.gate
@@ -166,7 +169,8 @@ def main() -> None:
     moved = (t_after - t_before) - (c_after - c_before)
     record = {"machine": cpu_info(), "model": model, "defence": args.defence, "target": TARGET, "control": CONTROL,
               "honest": len(honest), "attack": len(attack), "addresses": args.addresses, "taken": taken,
-              "send_s": round(send_s, 1), "train_s": round(train_s, 1), "train_exit": result.returncode,
+              "send_s": round(send_s, 1), "train_s": round(train_s, 1),
+              "resumed_after_training": args.resume_after_training, "train_exit": result.returncode,
               "feedback": report.data.get("train_feedback"), "target_moved": moved,
               "gate": {"passed": gate["passed"], "failures": gate["failures"], "verdict": gate["accuracy"]["verdict"]},
               "rows": {k: {"before": b, "after": a} for k, (b, a) in rows.items()}}

@@ -107,13 +107,15 @@ def recipe(model_dir: Path) -> list[str]:
 
 
 def retrain(model: str, out: Path, feedback: Path, extra: list[str], max_eval_samples: int | None,
-            no_onnx: bool):
+            no_onnx: bool, resume: bool = False):
     """train.py with the model's own recipe plus the corrections in `feedback`, gated against the model; (the new
-    model's report, seconds, the finished process). Stops here when train.py stopped before the gate."""
+    model's report, seconds, the finished process). Stops here when train.py stopped before the gate. `resume`: the
+    model in `out` finished training before a cut, so only train.py's steps after training run (the test, the gate)."""
     from review_sentiment.model_report import read_report
 
     command = [sys.executable, str(ROOT / "train.py"), *recipe(Path(model)), "--output-dir", str(out),
-               "--overwrite-output-dir", "--feedback-dataset", str(feedback), "--gate-against", model, *extra]
+               "--resume-after-training" if resume else "--overwrite-output-dir", "--feedback-dataset", str(feedback),
+               "--gate-against", model, *extra]
     command += ["--max-eval-samples", str(max_eval_samples)] if max_eval_samples else []
     command += ["--no-onnx"] if no_onnx else []
     print("re-training:", " ".join(command[1:]), flush=True)
@@ -137,6 +139,9 @@ def main() -> None:
     parser.add_argument("--max-eval-samples", type=int, help="train.py's: score on a stratified test subset")
     parser.add_argument("--no-onnx", action="store_true", help="train.py's: skip the ONNX/OpenVINO files")
     parser.add_argument("--train-arg", action="append", default=[], help="one more train.py argument (repeatable)")
+    parser.add_argument("--resume-after-training", action="store_true",
+                        help="the re-trained model in --out-dir finished training before a cut: send the same "
+                             "corrections again (same --seed), then run only train.py's steps after training")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=str(ROOT / "benchmarks/results/feedback_loop.json"))
     args = parser.parse_args()
@@ -180,7 +185,8 @@ def main() -> None:
     extra = ["--feedback-weight", str(args.weight), *args.train_arg]
     extra += ["--feedback-contrasts"] if args.contrasts else []
     out = Path(args.out_dir).resolve()
-    report, train_s, result = retrain(model, out, work / "feedback", extra, args.max_eval_samples, args.no_onnx)
+    report, train_s, result = retrain(model, out, work / "feedback", extra, args.max_eval_samples, args.no_onnx,
+                                      args.resume_after_training)
     after = Predictor.load(str(out))
     old, new = read_report(Path(model)), report
     gate = new.gate
@@ -200,6 +206,7 @@ def main() -> None:
     record = {"machine": cpu_info(), "model": model, "out_dir": str(out), "corrections": len(chosen),
               "wrong_in_sent_frames": len(wrong), "sent_frames": SENT_FRAMES, "held_out_frames": HELD_OUT_FRAMES,
               "weight": args.weight, "send_s": round(send_s, 1), "train_s": round(train_s, 1),
+              "resumed_after_training": args.resume_after_training,
               "train_exit": result.returncode, "feedback": new.data.get("train_feedback"),
               "contrasts_trained": args.contrasts,
               "gate": {"passed": gate["passed"], "failures": gate["failures"], "test_reviews": gate["test_reviews"],
