@@ -64,7 +64,7 @@ def main() -> None:
                                      f"{', significant' if g['significant'] else ''}; label flips "
                                      f"{g['label_flips']:.0%})" for g in gaps])
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    save({"machine": cpu_info(), "runs": runs}, args.out)
+    save({"machine": cpu_info(), "runs": runs}, args.out, models=dict(m.split("=", 1) for m in args.model))
 
 
 if __name__ == "__main__":

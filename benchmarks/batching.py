@@ -22,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import cpu_info, describe, save  # noqa: E402
+from machine import cpu_info, describe, describe_model, save  # noqa: E402
 from serving import make_random_model, with_onnx_files  # noqa: E402
 
 LENGTHS = (16, 32, 64, 128, 256, 512)
@@ -144,6 +144,7 @@ def main(argv=None) -> None:
                 rows += measure(model, runtime, precision, args.lengths, args.reviews, args.repeats)
         memory_rows = [] if args.no_memory else [memory_in_subprocess(m, p, a) for m in models
                                                   for p in ("fp32", "int8") for a in (True, False)]
+        described = {Path(m).name: describe_model(m) for m in models}
     print("| model | ONNX Runtime | arena | ms / call | RSS after 100 calls | at 300 | growth |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: |")
     for r in memory_rows:
@@ -156,7 +157,7 @@ def main(argv=None) -> None:
         print(f"| {key[0]} | {key[1]} | {key[2]} | " + " | ".join(
             f"{c['ms_per_review']:.2f} ms ({c['vs_single']:.2f}x)" for c in cells) + " |")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    save({"machine": info, "rows": rows, "memory": memory_rows}, args.out)
+    save({"machine": info, "models": described, "rows": rows, "memory": memory_rows}, args.out)
 
 
 if __name__ == "__main__":

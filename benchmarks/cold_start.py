@@ -28,7 +28,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import cpu_info, describe, save  # noqa: E402
+from machine import cpu_info, describe, describe_model, save  # noqa: E402
+from stand_ins import mark_random  # noqa: E402
 
 STARS = ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"]
 SIZES = {"real": {"model": dict(model_type="distilbert", dim=768, n_layers=6, n_heads=12, hidden_dim=3072),
@@ -50,6 +51,7 @@ def make_model(spec: dict, labels: list[str], tokenizer_dir: str, folder: Path) 
                                   **spec)
     AutoModelForSequenceClassification.from_config(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
+    mark_random(folder, f"{spec} with {len(labels)} classes")
     return folder
 
 
@@ -119,6 +121,7 @@ def main() -> None:
         baseline = make_model(SIZES[args.size]["baseline"], STARS, args.tokenizer, tmp / "baseline")
         sizes_mb = {name: sum(f.stat().st_size for f in (tmp / name).glob("*.safetensors")) / 1e6
                     for name in ("model", "baseline")}
+        models = {"model": describe_model(str(model)), "baseline": describe_model(str(baseline))}
         home = tmp / "hf-home"
         # auto, the default: every allowed option timed at start, exports included.
         starts = (("first start: shipped onnx/ and openvino/, baseline exported", model, home, "auto"),
@@ -134,8 +137,7 @@ def main() -> None:
     for r in rows:
         print(f"| {r['start']} | {r['seconds']:.1f} s |")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    save({"machine": machine, "size": args.size, "weights_mb": sizes_mb,
-          "results": rows}, args.out)
+    save({"machine": machine, "size": args.size, "weights_mb": sizes_mb, "models": models, "results": rows}, args.out)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load import at_once, start_app  # noqa: E402
-from machine import cpu_info, describe, print_table, save  # noqa: E402
+from machine import cpu_info, describe, describe_model, print_table, save  # noqa: E402
 from stand_ins import NLPTOWN_VOCAB, SIZES, add_int8_files, make_star_baseline  # noqa: E402
 
 def percentiles(ms: list[float]) -> dict:
@@ -145,6 +145,7 @@ def main() -> None:
             train = read_split(Path(args.dataset), "train")
             calibration = train.sample(min(300, len(train)), random_state=0)["text"].tolist()
             report["baseline_int8_files"] = add_int8_files(baseline, calibration)
+        report["models"] = {"model": describe_model(args.model), "baseline": describe_model(baseline)}
         report["compare"] = time_app(args.model, baseline, texts, crowd, args.clients)
         report["plain"] = time_pipelines([args.model, baseline], texts, seed=False)
         report["seed"] = time_pipelines([args.model, baseline], texts, seed=True)

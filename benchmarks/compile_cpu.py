@@ -88,7 +88,7 @@ def main() -> None:
                   f"{r['vs_reference']}x"] for r in rows], numeric_from=2)
     if args.out:
         save({"machine": cpu_info(), "batch": args.batch, "lengths": lengths, "model": Path(args.model).name,
-              "rows": rows}, args.out)
+              "rows": rows}, args.out, models={"model": args.model})
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compare import percentiles, time_crowd, time_pipelines  # noqa: E402
 from load import start_app  # noqa: E402
-from machine import cpu_class, cpu_info, describe, save  # noqa: E402
+from machine import cpu_class, cpu_info, describe, describe_model, save  # noqa: E402
 from stand_ins import NLPTOWN_VOCAB, add_int8_files, make_star_baseline  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -106,6 +106,8 @@ def main() -> None:
         model = args.model or make_random_model(args.size, tokenizer, work, calibration)
         baseline = make_star_baseline(tokenizer, work / "nlptown-size", args.baseline_vocab, args.baseline_size)
         int8 = add_int8_files(baseline, calibration)
+        parameters = {role: describe_model(folder)["parameters"] for role, folder in (("fine-tuned", model),
+                                                                                      ("baseline", baseline))}
         routes = time_routes(model, baseline, pages, predicts, crowd, args.clients)
         plain_two = time_pipelines([model, baseline], pages, seed=False)
         seed_two = time_pipelines([model, baseline], pages, seed=True)
@@ -126,9 +128,11 @@ def main() -> None:
     report = {"kind": "headline", "machine": machine, "class": cpu_class(machine),
               "models": {"fine-tuned": {"name": Path(args.model).name if real else f"{args.size} size",
                                         "weights": "real" if real else "random",
+                                        "parameters": parameters["fine-tuned"],
                                         "served": routes["served"]["finetuned"]},
                          "baseline": {"name": "nlptown's size (BERT-base multilingual, 105,879 pieces)",
-                                      "weights": "random", "int8_files": int8, "served": routes["served"]["baseline"]}},
+                                      "weights": "random", "parameters": parameters["baseline"], "int8_files": int8,
+                                      "served": routes["served"]["baseline"]}},
               "reviews": args.reviews, "clients": args.clients, "figures": figures,
               "timings": {"routes": routes, "plain_two": plain_two, "seed_two": seed_two, "plain_one": plain_one,
                           "seed_one": seed_one, "cold_starts_s": starts},

@@ -133,7 +133,8 @@ def main() -> None:
               f"{accuracy:.2%} |\n| --- | ---: | ---: |")
         for anchor, published in ANCHORS.items():
             print(f"| {anchor} | {published:.2%} | {100 * (accuracy - published):+.2f} points |")
-    save({"machine": cpu_info(), "anchors": ANCHORS, "reference": reference, "runs": runs}, args.out)
+    save({"machine": cpu_info(), "anchors": ANCHORS, "reference": reference, "runs": runs}, args.out,
+         models={name: str(folder) for name, folder in folders.items()})
 
 
 if __name__ == "__main__":

@@ -195,7 +195,7 @@ def main(argv=None) -> None:
               f"{r.get('speedup', 1.0):.2f}x | {r['size_mb']:.0f} | {'yes' if r['passed'] else 'no'} |")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     save({"machine": info, "model": Path(args.model).name, "reviews": len(texts),
-          "calibration_reviews": len(calibration), "rows": rows}, args.out)
+          "calibration_reviews": len(calibration), "rows": rows}, args.out, models={"model": args.model})
 
 
 if __name__ == "__main__":

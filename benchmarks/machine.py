@@ -67,12 +67,48 @@ def provenance() -> dict:
             "command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])}
 
 
-def save(report: dict, path: str) -> None:
-    """The run's JSON (with its machine, commit, date and command) where benchmarks/README.md's tables cite it."""
+STAND_IN = "stand_in.json"  # stand_ins.mark_random writes it into a folder of random weights
+
+
+def describe_model(model: str) -> dict:
+    """What a results file says of a model it measured: its name, parameter count (from the safetensors headers, no
+    weights read) and whose weights these are: random (a stand-in at a real size), fine-tuned by train.py, or
+    pretrained as published. A Hub id or a label that is no folder here is recorded as it was given."""
+    import json
+    import struct
+
+    folder = Path(model)
+    if not folder.is_dir():
+        return {"name": str(model)}
+    parameters = 0
+    for file in sorted(folder.glob("*.safetensors")):
+        with file.open("rb") as f:
+            header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+        for name, tensor in header.items():
+            # Weights are floating point; integer tensors are buffers (BERT's position_ids), not parameters.
+            if name != "__metadata__" and tensor["dtype"].startswith(("F", "BF")):
+                count = 1
+                for size in tensor["shape"]:
+                    count *= size
+                parameters += count
+    weights = ("random (a stand-in at a real size)" if (folder / STAND_IN).exists() else
+               "fine-tuned (train.py)" if (folder / "training_config.json").exists() else "pretrained")
+    return {"name": folder.name, "path": str(folder.resolve()), "parameters": parameters or None, "weights": weights}
+
+
+def save(report: dict, path: str, models: dict[str, str] | None = None) -> None:
+    """The run's JSON (with its machine, commit, date, command and models) where benchmarks/README.md's tables cite
+    it. `models` names each model's role and folder; without it, the report's "model", "baseline", "old" and "new"
+    entries are described where they are folders (a stand-in made in a temporary folder is passed while it exists)."""
     import json
 
     report = {**provenance(), **report}
     report.setdefault("machine", cpu_info())
+    if models is None:
+        models = {role: report[role] for role in ("model", "baseline", "old", "new")
+                  if isinstance(report.get(role), str) and Path(report[role]).is_dir()}
+    if models:
+        report.setdefault("models", {role: describe_model(str(folder)) for role, folder in models.items()})
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(report, indent=2))
     print(f"wrote {path}")

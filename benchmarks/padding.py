@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from machine import cpu_info, describe, print_table, save  # noqa: E402
+from machine import cpu_info, describe, describe_model, print_table, save  # noqa: E402
 
 SETTINGS = [(1, 64), (32, 64), (64, 64), (16, 256), (32, 256), (32, 512)]  # (pad multiple, primitives kept)
 
@@ -92,7 +92,7 @@ def main() -> None:
             train = read_split(Path(args.dataset), "train")
             add_int8_files(baseline, train.sample(min(300, len(train)), random_state=0)["text"].tolist())
         report = {"machine": cpu_info(), "model": args.model, "baseline": args.baseline or "nlptown size, random",
-                  "runs": []}
+                  "models": {"model": describe_model(args.model), "baseline": describe_model(baseline)}, "runs": []}
         for label, folder in (("fine-tuned (MiniLM-L6), int8", args.model), ("baseline (BERT-base), int8", baseline)):
             for multiple, primitives in (map(int, pair.split(":")) for pair in args.settings.split(",")):
                 out = subprocess.run([sys.executable, __file__, "--model", folder, "--child", folder, "int8",

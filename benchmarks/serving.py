@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_info, describe, save  # noqa: E402
-from stand_ins import SIZES  # noqa: E402
+from stand_ins import SIZES, mark_random  # noqa: E402
 
 # name: (how it runs, quantize) -- "rest" is the app's default path, timed through POST /api/v1/predict.
 VARIANTS = {"seed-pipeline": "transformers pipeline, every review padded to 512 (the seed recipe)",
@@ -89,6 +89,7 @@ def make_random_model(kind: str, tokenizer_dir: str, folder: Path, calibration: 
     config.review_sentiment = {"max_length": 512, "truncation": "head+tail", "temperature": 1.0}
     AutoModelForSequenceClassification.from_config(config).save_pretrained(folder / kind)
     tokenizer.save_pretrained(folder / kind)
+    mark_random(folder / kind, f"{kind} size, two classes")
     return with_onnx_files(str(folder / kind), folder, calibration) if calibration else str(folder / kind)
 
 
@@ -346,7 +347,8 @@ def main() -> None:
             print(f"{name:<16}{r['accuracy']:>10.4f}{r['accuracy_points_vs_fp32']:>+8.2f}"
                   f"{r['agreement_with_fp32']:>11.4f}{r['mcnemar_p']:>11.3f}  {'yes' if r['meets_bar'] else 'no'}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    save(report, args.out)
+    made = {folder.name: str(folder) for folder in work.iterdir() if (folder / "config.json").exists()}
+    save(report, args.out, models=made | ({"accuracy model": args.accuracy_model} if args.accuracy_model else {}))
     print(f"\nwrote {args.out}")
 
 

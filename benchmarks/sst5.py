@@ -71,7 +71,8 @@ def main() -> None:
         for anchor, published in ANCHORS.items():
             print(f"| {anchor} | {published:.1%} | {100 * (accuracy - published):+.1f} points |")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    save({"machine": cpu_info(), "anchors": ANCHORS, "chosen": chosen, "runs": runs}, args.out)
+    save({"machine": cpu_info(), "anchors": ANCHORS, "chosen": chosen, "runs": runs}, args.out,
+         models=dict(r.split("=", 1) for r in args.run))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,15 @@ NLPTOWN_VOCAB = 105_879
 STARS = ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"]
 
 
+def mark_random(folder: Path, what: str) -> None:
+    """Say in the folder that its weights are random, so every results file that measures it records so."""
+    import json
+
+    from machine import STAND_IN
+
+    (Path(folder) / STAND_IN).write_text(json.dumps({"weights": "random", "what": what}) + "\n")
+
+
 def make_star_baseline(tokenizer_dir: str, folder: Path, vocab_size: int = NLPTOWN_VOCAB, size: str = "bert-base"):
     """nlptown's shape with random weights: an uncased WordPiece vocabulary of `vocab_size` (the given tokenizer's
     pieces, then unused ones, so English reads as it would), BERT-base, five star classes, no settings of ours."""
@@ -33,6 +42,7 @@ def make_star_baseline(tokenizer_dir: str, folder: Path, vocab_size: int = NLPTO
                                   id2label=dict(enumerate(STARS)), label2id={s: i for i, s in enumerate(STARS)},
                                   max_position_embeddings=512, **spec)
     AutoModelForSequenceClassification.from_config(config).save_pretrained(folder)
+    mark_random(folder, f"nlptown's shape ({size}, {len(pieces):,} pieces), five star classes")
     return str(folder)
 
 

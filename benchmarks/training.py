@@ -192,7 +192,7 @@ def main() -> None:
     save({"device": device, "gpu": gpu, "machine": cpu_info(), "size": args.size,
           "reviews": len(train), "batch_size": args.batch_size, "steps": steps,
           "warmup_steps": args.warmup_steps, "results": results,
-          "speedup": speedup, "of_floor": of_floor}, args.out)
+          "speedup": speedup, "of_floor": of_floor}, args.out, models={"model": model_dir})
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stand_ins import NLPTOWN_VOCAB, SIZES, make_star_baseline  # noqa: E402
-from machine import cpu_info, describe, print_table, save  # noqa: E402
+from machine import cpu_info, describe, describe_model, print_table, save  # noqa: E402
 
 
 def main() -> None:
@@ -49,6 +49,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         baseline = args.baseline or make_star_baseline(args.model, Path(tmp) / "nlptown-size", args.baseline_vocab,
                                                        args.baseline_size)
+        models = {"model": describe_model(args.model), "baseline": describe_model(baseline)}
         service = Service(args.model, baseline)  # each model on the runtime the app chooses on this CPU
         served = [service.model.predictor, service.baseline.predictor]
         cores = usable_cores()
@@ -79,7 +80,7 @@ def main() -> None:
         pool.shutdown()
     first = next(iter(ms))
     report = {"machine": cpu_info(), "model": args.model, "baseline": args.baseline or "nlptown size, random",
-              "served": [p.runtime.description for p in served], "reviews": args.reviews,
+              "models": models, "served": [p.runtime.description for p in served], "reviews": args.reviews,
               "ways": {name: {"p50_ms": statistics.median(v), "mean_ms": statistics.fmean(v),
                               "vs_one_after_the_other": statistics.median(ms[first]) / statistics.median(v)}
                        for name, v in ms.items()}}

@@ -151,6 +151,10 @@ def test_compare_benchmark(tmp_path, trained_model, binary_data):
     assert "visitors at once" in stdout
     assert report["summary"]["vs_plain"] == report["plain"]["p50_ms"] / report["compare"]["p50_ms"]
     assert "POST /api/v1/compare" in stdout
+    # What it measured, named: the trained model and the stand-in baseline (random weights, its size counted).
+    models = report["models"]
+    assert models["model"]["weights"] == "fine-tuned (train.py)" and models["baseline"]["weights"].startswith("random")
+    assert models["baseline"]["parameters"] > models["model"]["parameters"] > 0
 
 
 def test_padding_benchmark(tmp_path, trained_model):
@@ -225,6 +229,14 @@ def test_campaign_benchmark(tmp_path, trained_model):
     assert review["rejected"] == 24 and review["accepted"] <= 10, "the attacker's corrections never train"
     assert {"IMDb test accuracy (the gate's reviews)"} <= set(report["rows"]) and report["commit"]
     assert "the target moved" in stdout and isinstance(report["target_moved"], float)
+
+    # Cut after its re-training: the same corrections again, and only the steps after training (no second training).
+    bench("campaign.py", "--model", str(trained_model), "--out-dir", str(tmp_path / "after"), "--honest", "10",
+          "--attack", "24", "--addresses", "6", "--defence", "review", "--no-onnx", "--resume-after-training",
+          "--json", str(out))
+    again = json.loads(out.read_text())
+    assert again["resumed_after_training"] and again["taken"] == 34 and again["rows"] == report["rows"]
+    assert again["train_s"] < report["train_s"]
 
 
 def test_gate_agreement_benchmark(tmp_path, trained_model, distilbert_base, binary_data):
