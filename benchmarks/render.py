@@ -242,7 +242,7 @@ def feedback_loop(results: Path) -> str:
                      f"({cpu_class(run['machine'])}, {when(run)})", run))
     return side_by_side(runs, {"the gate": verdict,
                                "test reviews the gate read": lambda r: f"{r['gate'].get('test_reviews', 0):,}",
-                               "re-training": lambda r: f"{r['train_s'] / 60:.0f} min"})
+                               "re-training": retraining})
 
 
 def campaign(results: Path) -> str:
@@ -255,7 +255,13 @@ def campaign(results: Path) -> str:
         "corrections taken (honest + attacker's, from addresses)": lambda r: f"{r['taken']} of {r['honest']} + "
                                                                             f"{r['attack']} ({r['addresses']})",
         "the target moved beyond the control (P(positive))": lambda r: f"**{r['target_moved']:+.3f}**",
-        "the gate": verdict, "re-training": lambda r: f"{r['train_s'] / 60:.0f} min"})
+        "the gate": verdict, "re-training": retraining})
+
+
+def retraining(run: dict) -> str:
+    """How long the re-training took, or, for a run cut after it and resumed, how long the steps after it took."""
+    minutes = f"{run['train_s'] / 60:.0f} min"
+    return f"cut after training; the steps after it: {minutes}" if run.get("resumed_after_training") else minutes
 
 
 def compare(results: Path) -> str:
