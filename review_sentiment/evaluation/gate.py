@@ -16,6 +16,8 @@ verdict that rests on evidence, not on a fixed difference that chance alone cros
   than that check's margin and an exact one-sided McNemar test on the same items says so at ALPHA; a change that
   chance explains is recorded with its p, not held against the model. A group gap refuses where it is significant
   now (the audit's corrected test) and was not before, and is larger.
+- **The names the corrections repeat** (names.py): each read in neutral sentences by both models beside control
+  names; a shift of its own beyond 0.05 P(positive) that a t-test shows refuses (a campaign's target, whoever sent it).
 
 Its verdict and every number it used go into metrics.json ("gate") and the card; `--push-to-hub` refuses in one line
 unless it passed.
@@ -29,6 +31,7 @@ import numpy as np
 from scipy.stats import binomtest
 
 from ..export.int8_bar import mcnemar_p
+from .names import MAX_SHIFT as MAX_NAME_SHIFT
 
 MARGIN_POINTS = 0.5  # test accuracy: the new model must be shown no worse than this
 CONFIDENCE = 0.95
@@ -100,9 +103,10 @@ def test_rates(audit: dict) -> dict[str, float]:
 
 
 def compare(against: str, labels, new_predictions, old_predictions, new_audit: dict, old_audit: dict, *,
-            domains: dict[str, tuple] | None = None, contrasts: dict[str, tuple] | None = None) -> dict:
+            domains: dict[str, tuple] | None = None, contrasts: dict[str, tuple] | None = None,
+            names: dict[str, dict] | None = None) -> dict:
     """The gate's record (metrics.json's "gate"). `domains` and `contrasts`: name -> (labels, old, new predictions)
-    on the same items."""
+    on the same items; `names`: names.check's rows."""
     accuracy = non_inferiority(labels, old_predictions, new_predictions)
     failures = []
     if accuracy["verdict"] != "passed":
@@ -151,9 +155,14 @@ def compare(against: str, labels, new_predictions, old_predictions, new_audit: d
             failures.append(f"the {axis['axis']} gap is now significant ({axis['largest_gap']['gap']:+.3f} "
                             f"P(positive), corrected p = {axis['largest_gap']['p_value']:.2g}; it was "
                             f"{was['largest_gap']['gap']:+.3f}, not significant)")
+    for name, row in (names or {}).items():
+        if row["harmed"]:
+            failures.append(f"the name {name!r} (in {row['corrections']} corrections) moved P(positive) by "
+                            f"{row['shift']:+.3f} of its own in neutral sentences (t-test p = {row['p']:.2g}; at most "
+                            f"{MAX_NAME_SHIFT:g} is allowed)")
     tests_before, tests_after = test_rates(old_audit), test_rates(new_audit)
     return {"against": against, "test_reviews": int(len(labels)), "accuracy": accuracy,
-            "capabilities": capabilities, "checks": checked, "gaps": gaps,
+            "capabilities": capabilities, "checks": checked, "gaps": gaps, "names": names or {},
             "tests": {name: {"before": tests_before[name], "after": rate}
                       for name, rate in tests_after.items() if name in tests_before},
             "passed": not failures, "failures": failures}
@@ -185,6 +194,9 @@ def table(gate: dict) -> str:
     rows += [f"| {axis} gap (P(positive)) | {row['before']:+.3f} | {row['after']:+.3f} | "
              f"{'significant' if row['significant_after'] else 'not significant'} now |"
              for axis, row in gate.get("gaps", {}).items()]
+    rows += [f"| the name {name!r} in neutral sentences (P(positive); {row['corrections']} corrections) | "
+             f"{row['before']:.3f} | {row['after']:.3f} | {row['shift']:+.3f} of its own (t-test p = {row['p']:.2g}) |"
+             for name, row in gate.get("names", {}).items()]
     verdict = "**passed**" if gate["passed"] else "**failed**: " + "; ".join(gate["failures"])
     return (f"Gate against `{gate['against']}`: {verdict}.\n\n| | `{gate['against']}` | this model | change |\n"
             "| --- | ---: | ---: | ---: |\n" + "\n".join(rows))

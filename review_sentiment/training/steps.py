@@ -22,6 +22,7 @@ from ..evaluation import gate
 from ..evaluation.audit import ROBUSTNESS_REVIEWS, audit, scorer
 from ..evaluation.evaluate import score, score_readings, score_sets
 from ..evaluation.metrics import classification_metrics, ece_interval
+from ..evaluation.names import check as check_names
 from ..export.int8_bar import SAMPLES as INT8_SAMPLES
 from ..export.int8_bar import ship as ship_files
 from ..export.openvino_ir import CALIBRATION_SAMPLES, VALIDATION_SAMPLES
@@ -137,7 +138,7 @@ def gate_step(ctx: Context) -> dict:
         frame = align(frame, set_names, names)[0]
         texts, truth = frame["text"].tolist(), frame["label"].to_numpy()
         domains[item.name] = (truth, verdicts(ctx.against, texts, truth), verdicts(served(ctx), texts, truth))
-    contrasts, made = {}, None
+    contrasts, made, named = {}, None, {}
     if cfg.feedback is not None:
         # The corrections as trained on, each swapped with the lexicon's "check" half (never a trained contrast).
         rows, _ = feedback_rows(cfg.feedback, names, held_out=[splits.validation["text"], splits.test["text"]],
@@ -147,8 +148,9 @@ def gate_step(ctx: Context) -> dict:
             texts, truth = pairs["text"].tolist(), pairs["label"].to_numpy()
             contrasts["contrasts of the corrections"] = (truth, verdicts(ctx.against, texts, truth),
                                                          verdicts(served(ctx), texts, truth))
+        named = check_names(rows["text"], ctx.against, served(ctx))
     result = gate.compare(cfg.gate_against, labels, new, old, ctx.report.audit, old_audit, domains=domains,
-                          contrasts=contrasts)
+                          contrasts=contrasts, names=named)
     if made:
         result["contrasts_made"] = made
     acc = result["accuracy"]
