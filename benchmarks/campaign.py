@@ -172,7 +172,8 @@ def main() -> None:
               "send_s": round(send_s, 1), "train_s": round(train_s, 1),
               "resumed_after_training": args.resume_after_training, "train_exit": result.returncode,
               "feedback": report.data.get("train_feedback"), "target_moved": moved,
-              "gate": {"passed": gate["passed"], "failures": gate["failures"], "verdict": gate["accuracy"]["verdict"]},
+              "gate": {"passed": gate["passed"], "failures": gate["failures"], "verdict": gate["accuracy"]["verdict"],
+                       "names": gate.get("names")},
               "rows": {k: {"before": b, "after": a} for k, (b, a) in rows.items()}}
     save(record, args.json)
     print(f"\nMachine: {describe(record['machine'])}; defence: {args.defence}\n")

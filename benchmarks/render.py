@@ -255,7 +255,19 @@ def campaign(results: Path) -> str:
         "corrections taken (honest + attacker's, from addresses)": lambda r: f"{r['taken']} of {r['honest']} + "
                                                                             f"{r['attack']} ({r['addresses']})",
         "the target moved beyond the control (P(positive))": lambda r: f"**{r['target_moved']:+.3f}**",
+        "the gate's names check on the target (its own shift, t-test p)": names_check,
         "the gate": verdict, "re-training": retraining})
+
+
+def names_check(run: dict) -> str:
+    """What the gate's names check (evaluation/names.py) said of the campaign's target."""
+    names = run["gate"].get("names")
+    if names is None:
+        return "not in that version's gate"
+    row = names.get(run["target"])
+    if row is None:
+        return "not probed (fewer than three corrections name it)"
+    return f"{row['shift']:+.3f}, p = {row['p']:.2g}: " + ("refused" if row["harmed"] else "passed")
 
 
 def retraining(run: dict) -> str:

@@ -227,6 +227,7 @@ def test_campaign_benchmark(tmp_path, trained_model):
     assert report["taken"] == 34 and report["train_exit"] in (0, 2), "every correction within the limits is taken"
     review = report["feedback"]["review"]
     assert review["rejected"] == 24 and review["accepted"] <= 10, "the attacker's corrections never train"
+    assert report["gate"]["names"] == {}, "so the gate finds no name the trained corrections repeat"
     assert {"IMDb test accuracy (the gate's reviews)"} <= set(report["rows"]) and report["commit"]
     assert "the target moved" in stdout and isinstance(report["target_moved"], float)
 
