@@ -11,7 +11,8 @@
 - `check_int8`: `python -m review_sentiment.evaluation.check_int8`, the int8 bar for a model train.py did not make (a
   Hub model at publishing, the fine-tuned one and the baseline; or a local folder, which keeps the files that pass).
 - `gate`: a re-trained model against the one it would replace, on the same test reviews and audit
-  (`train.py --gate-against`), and whether it may be published.
+  (`train.py --gate-against`), and whether it may be published; `names`: the names the corrections repeat, each read
+  by both models in neutral sentences (what a campaign against a person or a title moves).
 
 Imports: the shared top modules, `data`, `export` (McNemar's test, the int8 bar) and `inference`; never training,
 space or bulk.
