@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from feedback_loop import HELD_OUT_FRAMES, SENT_FRAMES, accuracy, pool, retrain  # noqa: E402
+from feedback_loop import HELD_OUT_FRAMES, SENT_FRAMES, accuracy, add_retrain_arguments, pool, retrain  # noqa: E402
 from load import start_app  # noqa: E402
 from machine import cpu_info, describe, save  # noqa: E402
 
@@ -85,13 +85,7 @@ def main() -> None:
     parser.add_argument("--honest", type=int, default=300, help="honest corrections (each sentence once)")
     parser.add_argument("--attack", type=int, default=300, help="the attacker's corrections")
     parser.add_argument("--addresses", type=int, default=30, help="the attacker's addresses")
-    parser.add_argument("--max-eval-samples", type=int, help="train.py's: score on a stratified test subset")
-    parser.add_argument("--no-onnx", action="store_true", help="train.py's: skip the ONNX/OpenVINO files")
-    parser.add_argument("--train-arg", action="append", default=[], help="one more train.py argument (repeatable)")
-    parser.add_argument("--resume-after-training", action="store_true",
-                        help="the re-trained model in --out-dir finished training before a cut: send the same "
-                             "corrections again (same --seed), then run only train.py's steps after training")
-    parser.add_argument("--seed", type=int, default=0)
+    add_retrain_arguments(parser)
     parser.add_argument("--json", default=str(ROOT / "benchmarks/results/campaign.json"))
     args = parser.parse_args()
 

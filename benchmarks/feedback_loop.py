@@ -106,6 +106,17 @@ def recipe(model_dir: Path) -> list[str]:
     return flags
 
 
+def add_retrain_arguments(parser) -> None:
+    """The options of a benchmark that sends corrections and re-trains on them (this one and campaign.py)."""
+    parser.add_argument("--max-eval-samples", type=int, help="train.py's: score on a stratified test subset")
+    parser.add_argument("--no-onnx", action="store_true", help="train.py's: skip the ONNX/OpenVINO files")
+    parser.add_argument("--train-arg", action="append", default=[], help="one more train.py argument (repeatable)")
+    parser.add_argument("--resume-after-training", action="store_true",
+                        help="the re-trained model in --out-dir finished training before a cut: send the same "
+                             "corrections again (same --seed), then run only train.py's steps after training")
+    parser.add_argument("--seed", type=int, default=0)
+
+
 def retrain(model: str, out: Path, feedback: Path, extra: list[str], max_eval_samples: int | None,
             no_onnx: bool, resume: bool = False):
     """train.py with the model's own recipe plus the corrections in `feedback`, gated against the model; (the new
@@ -136,13 +147,7 @@ def main() -> None:
     parser.add_argument("--corrections", type=int, default=300, help="how many corrections visitors send")
     parser.add_argument("--weight", type=int, default=1, help="train.py --feedback-weight")
     parser.add_argument("--contrasts", action="store_true", help="train.py --feedback-contrasts")
-    parser.add_argument("--max-eval-samples", type=int, help="train.py's: score on a stratified test subset")
-    parser.add_argument("--no-onnx", action="store_true", help="train.py's: skip the ONNX/OpenVINO files")
-    parser.add_argument("--train-arg", action="append", default=[], help="one more train.py argument (repeatable)")
-    parser.add_argument("--resume-after-training", action="store_true",
-                        help="the re-trained model in --out-dir finished training before a cut: send the same "
-                             "corrections again (same --seed), then run only train.py's steps after training")
-    parser.add_argument("--seed", type=int, default=0)
+    add_retrain_arguments(parser)
     parser.add_argument("--json", default=str(ROOT / "benchmarks/results/feedback_loop.json"))
     args = parser.parse_args()
 
