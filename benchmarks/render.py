@@ -254,9 +254,16 @@ def campaign(results: Path) -> str:
     return side_by_side(runs, {
         "corrections taken (honest + attacker's, from addresses)": lambda r: f"{r['taken']} of {r['honest']} + "
                                                                             f"{r['attack']} ({r['addresses']})",
+        "texts that trained (negative, positive)": trained,
         "the target moved beyond the control (P(positive))": lambda r: f"**{r['target_moved']:+.3f}**",
         "the gate's names check on the target (its own shift, t-test p)": names_check,
         "the gate": verdict, "re-training": retraining})
+
+
+def trained(run: dict) -> str:
+    """How many corrected texts the defence let train, by class."""
+    kept, per_class = run["feedback"]["kept"], run["feedback"]["per_class"]
+    return f"{kept} ({per_class['negative']}, {per_class['positive']})"
 
 
 def names_check(run: dict) -> str:
