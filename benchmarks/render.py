@@ -620,13 +620,12 @@ def gate_agreement(results: Path) -> str:
     if not runs_of(results, "gate_agreement*.json"):
         return NOT_YET
     for run in runs_of(results, "gate_agreement*.json"):
-        pair = f"{Path(run['new']).name} against {Path(run['old']).name}"
-        for fold in run["folds"]:
-            low, high = fold["interval_points"]
-            lines.append(f"| {cpu_class(run['machine'])} ({when(run)}) | {pair} | {fold['fold']} | "
-                         f"{fold['reviews']:,} | {pct(fold['before'])} | {pct(fold['after'])} | "
-                         f"{fold['points']:+.2f} | {low:+.2f} to {high:+.2f} | {fold['mcnemar_p']:.2g} | "
-                         f"{fold['verdict']} |")
+        for each in run["pairs"]:
+            pair = f"{Path(each['new']).name} against {Path(run['old']).name}"
+            lines += [f"| {cpu_class(run['machine'])} ({when(run)}) | {pair} | {fold['fold']} | {fold['reviews']:,} | "
+                      f"{pct(fold['before'])} | {pct(fold['after'])} | {fold['points']:+.2f} | "
+                      f"{fold['interval_points'][0]:+.2f} to {fold['interval_points'][1]:+.2f} | "
+                      f"{fold['mcnemar_p']:.2g} | {fold['verdict']} |" for fold in each["folds"]]
     return "\n".join(lines) + "\n"
 
 

@@ -246,19 +246,25 @@ def test_campaign_benchmark(tmp_path, trained_model):
 
 
 def test_gate_agreement_benchmark(tmp_path, trained_model, distilbert_base, binary_data):
-    """The gate's accuracy test on disjoint test folds: an untrained model against the trained one is refused on
-    every fold and on all of them together, so the folds agree."""
+    """The gate's accuracy test on disjoint test folds, two re-trained models read against one served model: an
+    untrained model is refused on every fold and on all of them together, the served model against itself is never
+    refused (no review reads differently), and each pair's folds agree."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import render
 
     out = tmp_path / "results" / "gate_agreement-tiny.json"
-    stdout = bench("gate_agreement.py", "--old", str(trained_model), "--new", str(distilbert_base), "--dataset",
-                   str(binary_data), "--folds", "2", "--fold-size", "30", "--json", str(out))
+    stdout = bench("gate_agreement.py", "--old", str(trained_model), "--new", str(distilbert_base),
+                   str(trained_model), "--dataset", str(binary_data), "--folds", "2", "--fold-size", "30",
+                   "--json", str(out))
     report = json.loads(out.read_text())
-    assert [f["reviews"] for f in report["folds"]] == [30, 30, 60] and report["commit"]
-    assert all(f["before"] == 1.0 and f["verdict"] == "refused" for f in report["folds"]), report["folds"]
-    assert report["agree"] and "the folds' verdicts agree" in stdout
-    assert "| 1 of 2 | 30 | 100.00% |" in render.gate_agreement(out.parent)
+    untrained, itself = report["pairs"]
+    assert [f["reviews"] for f in untrained["folds"]] == [30, 30, 60] and report["commit"]
+    assert all(f["before"] == 1.0 and f["verdict"] == "refused" for f in untrained["folds"]), untrained["folds"]
+    assert all(f["points"] == 0 and f["verdict"] != "refused" for f in itself["folds"]), itself["folds"]
+    assert report["agree"] and stdout.count("the folds' verdicts agree") == 2
+    assert set(report["models"]) == {"old", "new 1", "new 2"}
+    table = render.gate_agreement(out.parent)
+    assert "| 1 of 2 | 30 | 100.00% |" in table and f"{trained_model.name} against {trained_model.name}" in table
 
 
 def test_bulk_benchmark(tmp_path, trained_model, binary_data):
