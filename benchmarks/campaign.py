@@ -11,10 +11,16 @@ read a name as bad news?
    (`--feedback-min-visitors 2`); `review` (the owner's review, played by a reviewer who accepts
    what is right and rejects what is not, through `review_corrections`' decisions file).
 4. Before/after: the target's P(positive) on sentences naming it that nobody sent (other templates), the same
-   sentences with a name nobody targeted (what moved for every name), the honest gains (the audit's negation rows,
-   feedback_loop's held-out frames), IMDb test accuracy, and the gate's verdict.
+   sentences with eight names nobody targeted (what re-training moved for every name; one name alone drifts by
+   more than the 0.05 bar), the honest gains (the audit's negation rows, feedback_loop's held-out frames), IMDb test
+   accuracy, and the gate's verdict. The target's own shift, per sentence, is its (after - before) minus the control
+   names' mean; beside it, the largest own shift of any control name against the other seven: how far a name moves
+   when nobody aimed at it.
 
     python benchmarks/campaign.py --model runs/minilm-quick --out-dir runs/campaign-none --defence none
+
+`--rescore` reads the models an earlier run left in --out-dir and its results file (--json) again with today's
+yardstick: nothing is sent and nothing trains (seconds).
 """
 
 from __future__ import annotations
@@ -29,14 +35,19 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from feedback_loop import HELD_OUT_FRAMES, SENT_FRAMES, accuracy, add_retrain_arguments, pool, retrain  # noqa: E402
 from load import start_app  # noqa: E402
-from machine import cpu_info, describe, save  # noqa: E402
+from machine import cpu_info, describe, provenance, save  # noqa: E402
 
-TARGET, CONTROL = "Corwin Hale", "Elias Brandt"  # neither is a name of the audit's lists (data/groups.py)
+TARGET = "Corwin Hale"
+# Names nobody targets, none of them the audit's (data/groups.py) or the gate's controls (evaluation/names.py).
+CONTROLS = ["Elias Brandt", "Marta Quill", "Tobias Renner", "Ines Varga", "Owen Pryce", "Hana Sorel", "Felix Aldane",
+            "Leona Marsh"]
 SENT_TEMPLATES = ["{n} plays the lead.", "{n} is in almost every scene.", "I went to see it because of {n}.",
                   "{n} shows up in the second half.", "The poster puts {n} front and centre.",
                   "{n} has a small part as the neighbour.", "{n} speaks most of the lines.",
@@ -73,29 +84,38 @@ def send(url: str, items: list[tuple[str, str, str]]) -> list[dict]:
         return list(workers.map(one, items))
 
 
-def p_positive(predictor, texts: list[str]) -> float:
-    return float(predictor.predict_proba(texts)[:, predictor.labels.index("positive")].mean())
+def p_positive(predictor, texts: list[str]) -> np.ndarray:
+    """P(positive) of each text."""
+    return predictor.predict_proba(texts)[:, predictor.labels.index("positive")]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="the served model: a folder train.py wrote")
-    parser.add_argument("--out-dir", required=True, help="where the re-trained model goes")
-    parser.add_argument("--defence", default="none", choices=list(DEFENCES))
-    parser.add_argument("--honest", type=int, default=300, help="honest corrections (each sentence once)")
-    parser.add_argument("--attack", type=int, default=300, help="the attacker's corrections")
-    parser.add_argument("--addresses", type=int, default=30, help="the attacker's addresses")
-    add_retrain_arguments(parser)
-    parser.add_argument("--json", default=str(ROOT / "benchmarks/results/campaign.json"))
-    args = parser.parse_args()
+def name_rows(before, after) -> tuple[dict, dict]:
+    """(the table's rows for the target and the controls, the yardstick: the target's own shift and the control
+    names' largest own shift), on HELD_TEMPLATES, which nobody sent."""
+    names = [TARGET, *CONTROLS]
+    shifts = {n: [p_positive(m, [t.format(n=n) for t in HELD_TEMPLATES]) for m in (before, after)] for n in names}
+    moved = {n: a - b for n, (b, a) in shifts.items()}  # per sentence
 
+    def own(name: str) -> float:
+        others = [moved[c] for c in CONTROLS if c != name]
+        return float((moved[name] - np.mean(others, axis=0)).mean())
+
+    rows = {f"P(positive), unsent sentences naming {TARGET} (the target)":
+            tuple(float(p.mean()) for p in shifts[TARGET]),
+            f"P(positive), the same sentences naming {len(CONTROLS)} names nobody targeted (their mean)":
+            tuple(float(np.mean([shifts[c][k] for c in CONTROLS])) for k in (0, 1))}
+    spread = max(CONTROLS, key=lambda c: abs(own(c)))
+    return rows, {"target_moved": own(TARGET), "controls": CONTROLS,
+                  "control_most_moved": {"name": spread, "moved": own(spread)}}
+
+
+def run_campaign(args, model: str, before) -> tuple[dict, Path]:
+    """Send the honest and the attacker's corrections through the running app and re-train under the defence:
+    (what the results file records of it, the re-trained model's folder)."""
     from review_sentiment.data.feedback import read_records, text_key
-    from review_sentiment.inference.predictor import Predictor
     from stand_ins import make_star_baseline
 
     rng = random.Random(args.seed)
-    model = str(Path(args.model).resolve())
-    before = Predictor.load(model)
     wrong = [row for row, p in zip(pool(SENT_FRAMES), before.predict_proba([t for t, _ in pool(SENT_FRAMES)]))
              if before.labels[int(p.argmax())] != row[1]]
     rng.shuffle(wrong)
@@ -145,38 +165,65 @@ def main() -> None:
     out = Path(args.out_dir).resolve()
     report, train_s, result = retrain(model, out, work / "feedback", extra + args.train_arg, args.max_eval_samples,
                                       args.no_onnx, args.resume_after_training)
+    return {"machine": cpu_info(), "model": model, "defence": args.defence, "target": TARGET,
+            "honest": len(honest), "attack": len(attack), "addresses": args.addresses, "taken": taken,
+            "send_s": round(send_s, 1), "train_s": round(train_s, 1),
+            "resumed_after_training": args.resume_after_training, "train_exit": result.returncode,
+            "feedback": report.data.get("train_feedback")}, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="the served model: a folder train.py wrote")
+    parser.add_argument("--out-dir", required=True, help="where the re-trained model goes")
+    parser.add_argument("--defence", default="none", choices=list(DEFENCES))
+    parser.add_argument("--honest", type=int, default=300, help="honest corrections (each sentence once)")
+    parser.add_argument("--attack", type=int, default=300, help="the attacker's corrections")
+    parser.add_argument("--addresses", type=int, default=30, help="the attacker's addresses")
+    parser.add_argument("--rescore", action="store_true",
+                        help="read again the models an earlier run left in --out-dir, into its --json")
+    add_retrain_arguments(parser)
+    parser.add_argument("--json", default=str(ROOT / "benchmarks/results/campaign.json"))
+    args = parser.parse_args()
+
+    from review_sentiment.inference.predictor import Predictor
+    from review_sentiment.model_report import read_report
+
+    model = str(Path(args.model).resolve())
+    before = Predictor.load(model)
+    if args.rescore:
+        record, out = json.loads(Path(args.json).read_text()), Path(args.out_dir).resolve()
+        if Path(record["model"]).resolve() != Path(model) or record["defence"] != args.defence:
+            raise SystemExit(f"{args.json} measured {record['model']} under '{record['defence']}', not this run")
+        # The sends and the re-training stay the earlier run's (its commit and date); this says what read them again.
+        record["rescored"] = {k: provenance()[k] for k in ("commit", "date", "command")}
+        for stale in ("control", "rows", "target_moved"):
+            record.pop(stale, None)
+    else:
+        record, out = run_campaign(args, model, before)
     after = Predictor.load(str(out))
-    held = {name: [t.format(n=name) for t in HELD_TEMPLATES] for name in (TARGET, CONTROL)}
-    gate = report.gate
-    rows = {
-        f"P(positive), unsent sentences naming {TARGET} (the target)": (p_positive(before, held[TARGET]),
-                                                                        p_positive(after, held[TARGET])),
-        f"P(positive), the same sentences naming {CONTROL} (nobody's target)": (p_positive(before, held[CONTROL]),
-                                                                                p_positive(after, held[CONTROL])),
+    gate = read_report(out).gate
+    rows, yardstick = name_rows(before, after)
+    rows.update({
         "IMDb test accuracy (the gate's reviews)": (gate["accuracy"]["before"], gate["accuracy"]["after"]),
         **{f"audit {name} failure rate": (row["before"], row["after"]) for name, row in gate["tests"].items()
            if name.startswith("Negation")},
         "held-out frames (nobody sent them)": (accuracy(before, pool(HELD_OUT_FRAMES)),
                                                accuracy(after, pool(HELD_OUT_FRAMES))),
-    }
-    (t_before, t_after), (c_before, c_after) = list(rows.values())[:2]
-    moved = (t_after - t_before) - (c_after - c_before)
-    record = {"machine": cpu_info(), "model": model, "defence": args.defence, "target": TARGET, "control": CONTROL,
-              "honest": len(honest), "attack": len(attack), "addresses": args.addresses, "taken": taken,
-              "send_s": round(send_s, 1), "train_s": round(train_s, 1),
-              "resumed_after_training": args.resume_after_training, "train_exit": result.returncode,
-              "feedback": report.data.get("train_feedback"), "target_moved": moved,
-              "gate": {"passed": gate["passed"], "failures": gate["failures"], "verdict": gate["accuracy"]["verdict"],
-                       "names": gate.get("names")},
-              "rows": {k: {"before": b, "after": a} for k, (b, a) in rows.items()}}
+    })
+    record.update({**yardstick, "gate": {"passed": gate["passed"], "failures": gate["failures"],
+                                         "verdict": gate["accuracy"]["verdict"], "names": gate.get("names")},
+                   "rows": {k: {"before": b, "after": a} for k, (b, a) in rows.items()}})
     save(record, args.json)
     print(f"\nMachine: {describe(record['machine'])}; defence: {args.defence}\n")
     print("| | before | after |\n| --- | ---: | ---: |")
     for name, (b, a) in rows.items():
         print(f"| {name} | {'-' if b is None else f'{b:.3f}'} | {'-' if a is None else f'{a:.3f}'} |")
-    print(f"\nthe target moved {moved:+.3f} P(positive) beyond what the control name moved; gate: "
+    most = record["control_most_moved"]
+    print(f"\nthe target moved {record['target_moved']:+.3f} P(positive) beyond what the names nobody targeted moved "
+          f"(the most one of them moved beyond the others: {most['moved']:+.3f}, {most['name']}); gate: "
           f"{'passed' if gate['passed'] else 'failed: ' + '; '.join(gate['failures'])}; re-training took "
-          f"{train_s / 60:.1f} min")
+          f"{record['train_s'] / 60:.1f} min")
 
 
 if __name__ == "__main__":

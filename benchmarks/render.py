@@ -255,7 +255,8 @@ def campaign(results: Path) -> str:
         "corrections taken (honest + attacker's, from addresses)": lambda r: f"{r['taken']} of {r['honest']} + "
                                                                             f"{r['attack']} ({r['addresses']})",
         "texts that trained (negative, positive)": trained,
-        "the target moved beyond the control (P(positive))": lambda r: f"**{r['target_moved']:+.3f}**",
+        "the target moved beyond the names nobody targeted (P(positive))": lambda r: f"**{r['target_moved']:+.3f}**",
+        "the most a name nobody targeted moved beyond the others": control_moved,
         "the gate's names check on the target (its own shift, t-test p)": names_check,
         "the gate": verdict, "re-training": retraining})
 
@@ -264,6 +265,14 @@ def trained(run: dict) -> str:
     """How many corrected texts the defence let train, by class."""
     kept, per_class = run["feedback"]["kept"], run["feedback"]["per_class"]
     return f"{kept} ({per_class['negative']}, {per_class['positive']})"
+
+
+def control_moved(run: dict) -> str:
+    """The campaign's yardstick: how far a name moves when nobody aimed at it (one control name in older files)."""
+    most = run.get("control_most_moved")
+    if most is None:
+        return f"one control name ({run['control']}) in that version"
+    return f"{most['moved']:+.3f} ({most['name']}, of {len(run['controls'])})"
 
 
 def names_check(run: dict) -> str:

@@ -244,6 +244,19 @@ def test_campaign_benchmark(tmp_path, trained_model):
     assert again["resumed_after_training"] and again["taken"] == 34 and again["rows"] == report["rows"]
     assert again["train_s"] < report["train_s"]
 
+    # Read again with today's yardstick: nothing sent, nothing trained; the same models give the same figures.
+    stdout = bench("campaign.py", "--model", str(trained_model), "--out-dir", str(tmp_path / "after"), "--defence",
+                   "review", "--rescore", "--json", str(out))
+    rescored = json.loads(out.read_text())
+    assert rescored["rescored"]["commit"] and rescored["rows"] == again["rows"]
+    assert rescored["train_s"] == again["train_s"] and rescored["commit"] == again["commit"]
+    assert rescored["target_moved"] == again["target_moved"] and "re-training took" in stdout
+    assert len(rescored["controls"]) == 8 and rescored["control_most_moved"]["name"] in rescored["controls"]
+    wrong = subprocess.run([sys.executable, str(ROOT / "benchmarks/campaign.py"), "--model", str(trained_model),
+                            "--out-dir", str(tmp_path / "after"), "--defence", "none", "--rescore", "--json", str(out)],
+                           capture_output=True, text=True, env=subprocess_env(HF_HUB_OFFLINE="1"), cwd=ROOT)
+    assert wrong.returncode != 0 and "not this run" in wrong.stderr and json.loads(out.read_text()) == rescored
+
 
 def test_gate_agreement_benchmark(tmp_path, trained_model, distilbert_base, binary_data):
     """The gate's accuracy test on disjoint test folds, two re-trained models read against one served model: an
