@@ -249,8 +249,9 @@ def campaign(results: Path) -> str:
     """benchmarks/README.md's campaign table: every campaign-*.json, a column per defence."""
     runs = []
     for run in runs_of(results, "campaign-*.json"):
+        again = f"; read again at {run['rescored']['commit'][:7]}" if run.get("rescored") else ""
         runs.append((f"defence: {run['defence']} ({Path(run['model']).name}; {cpu_class(run['machine'])}, "
-                     f"{when(run)})", run))
+                     f"{when(run)}{again})", run))
     return side_by_side(runs, {
         "corrections taken (honest + attacker's, from addresses)": lambda r: f"{r['taken']} of {r['honest']} + "
                                                                             f"{r['attack']} ({r['addresses']})",

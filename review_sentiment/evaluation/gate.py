@@ -17,7 +17,8 @@ verdict that rests on evidence, not on a fixed difference that chance alone cros
   chance explains is recorded with its p, not held against the model. A group gap refuses where it is significant
   now (the audit's corrected test) and was not before, and is larger.
 - **The names the corrections repeat** (names.py): each read in neutral sentences by both models beside control
-  names; a shift of its own beyond 0.05 P(positive) that a t-test shows refuses (a campaign's target, whoever sent it).
+  names; a shift of its own beyond 0.05 P(positive) and beyond any control name's that a t-test shows refuses (a
+  campaign's target, whoever sent it).
 
 Its verdict and every number it used go into metrics.json ("gate") and the card; `--push-to-hub` refuses in one line
 unless it passed.
@@ -159,7 +160,8 @@ def compare(against: str, labels, new_predictions, old_predictions, new_audit: d
         if row["harmed"]:
             failures.append(f"the name {name!r} (in {row['corrections']} corrections) moved P(positive) by "
                             f"{row['shift']:+.3f} of its own in neutral sentences (t-test p = {row['p']:.2g}; at most "
-                            f"{MAX_NAME_SHIFT:g} is allowed)")
+                            f"{row['bar']:.3g} is allowed: {MAX_NAME_SHIFT:g} or the most a "
+                            f"control name moved)")
     tests_before, tests_after = test_rates(old_audit), test_rates(new_audit)
     return {"against": against, "test_reviews": int(len(labels)), "accuracy": accuracy,
             "capabilities": capabilities, "checks": checked, "gaps": gaps, "names": names or {},

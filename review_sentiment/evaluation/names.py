@@ -9,9 +9,10 @@ both models, beside control names from the audit's lists. The shift that is the 
 
     (new - old) P(positive) with the name  -  the mean (new - old) P(positive) with the control names
 
-(what re-training moved for every name is not the name's). The gate refuses where its mean is larger than
-MAX_SHIFT (0.05, the issue's bar) in either direction and a two-sided t-test over the sentences says so at ALPHA:
-a name the model learned to read as bad (or good) news is refused whoever sent it, honest visitors included.
+(what re-training moved for every name is not the name's). The gate refuses where its mean is larger, in either
+direction, than MAX_SHIFT (0.05, the issue's bar) and than any control name's own shift (re-training moves single
+names by chance too), and a two-sided t-test over the sentences says so at ALPHA: a name the model learned to read as
+bad (or good) news is refused whoever sent it, honest visitors included.
 
 Names are found by shape: a run of capitalised words ("Corwin Hale", "The Last Harbour"), or one capitalised word
 not at the start of a sentence ("because of Corwin"); "I" and a lone capitalised word opening a sentence are not
@@ -75,14 +76,23 @@ def p_positive(predictor, texts: list[str]) -> np.ndarray:
 
 def shift(old_name, new_name, old_controls, new_controls) -> dict:
     """The name's own shift from P(positive) per template (old_/new_name: one per template; *_controls: template x
-    control), its t-test, and whether the gate holds it against the model."""
-    own = (np.asarray(new_name) - np.asarray(old_name)) - (np.asarray(new_controls) -
-                                                           np.asarray(old_controls)).mean(axis=1)
+    control), its t-test, and whether the gate holds it against the model.
+
+    Re-training moves single names too, nobody's doing: on the quick recipe a control name moved up to 0.30 beyond
+    the others (benchmarks/README.md's campaign table). So the bar is 0.05 or the most any control name moved of its
+    own (against the other controls), whichever is larger: a name must move further than names nobody sent moved."""
+    moved = np.asarray(new_controls) - np.asarray(old_controls)
+    own = (np.asarray(new_name) - np.asarray(old_name)) - moved.mean(axis=1)
     mean = float(own.mean())
     p = float(ttest_1samp(own, 0.0).pvalue) if own.std() > 0 else (0.0 if mean else 1.0)
+    columns = range(moved.shape[1])
+    drift = max((abs(float((moved[:, j] - np.delete(moved, j, axis=1).mean(axis=1)).mean())) for j in columns
+                 if moved.shape[1] > 1), default=0.0)
+    bar = max(MAX_SHIFT, drift)
     return {"before": float(np.mean(old_name)), "after": float(np.mean(new_name)),
             "controls_before": float(np.mean(old_controls)), "controls_after": float(np.mean(new_controls)),
-            "shift": mean, "p": p, "sentences": int(len(own)), "harmed": bool(abs(mean) > MAX_SHIFT and p < ALPHA)}
+            "shift": mean, "p": p, "sentences": int(len(own)), "controls_most_moved": drift, "bar": bar,
+            "harmed": bool(abs(mean) > bar and p < ALPHA)}
 
 
 def check(corrections: Iterable[str], old, new) -> dict:

@@ -25,13 +25,15 @@ def test_a_name_counts_once_a_text_and_needs_three_texts():
     assert repeated_names(texts, min_texts=2) == {"Corwin Hale": 3, "Ann Lee": 2}
 
 
-def readings(name_shift: float, noise: float, seed: int = 0):
+def readings(name_shift: float, noise: float, seed: int = 0, control_drift: float = 0.0):
     """P(positive) per template with the name and with the controls, before and after: the controls all move by
-    +0.02 (what re-training moved for every name), the name by that plus `name_shift`, each with noise."""
+    +0.02 (what re-training moved for every name), the name by that plus `name_shift`, each with noise; the first
+    control moves `control_drift` more (a name re-training moved by chance)."""
     rng = np.random.default_rng(seed)
     n, c = len(TEMPLATES), len(CONTROLS)
     old_controls = rng.uniform(0.3, 0.7, (n, c))
     new_controls = old_controls + 0.02 + rng.normal(0, noise, (n, c))
+    new_controls[:, 0] += control_drift
     old_name = rng.uniform(0.3, 0.7, n)
     new_name = old_name + 0.02 + name_shift + rng.normal(0, noise, n)
     return old_name, new_name, old_controls, new_controls
@@ -45,6 +47,12 @@ def test_the_gate_refuses_a_shown_shift_of_the_names_own_and_nothing_less():
     noisy = shift(*readings(-0.08, 0.4))  # over the bar on average, but chance explains it on 16 sentences
     assert not noisy["harmed"] and noisy["p"] >= 0.05
     assert not shift(*readings(0.0, 0.0))["harmed"]  # the controls' own drift is not the name's
+    # Where re-training moved a control name by 0.2 of its own, a name that moved 0.1 moved no more than names nobody
+    # sent: shown (p < 0.05) but not refused; one that moved 0.3 is.
+    drifted = shift(*readings(-0.1, 0.02, control_drift=0.2))
+    assert not drifted["harmed"] and drifted["p"] < 0.05 and abs(drifted["controls_most_moved"] - 0.2) < 0.03
+    assert drifted["bar"] == drifted["controls_most_moved"] and moved["bar"] == 0.05
+    assert shift(*readings(-0.3, 0.02, control_drift=0.2))["harmed"]
 
     labels = np.array([0, 1] * 50)
     audit = {"tests": [], "fairness": []}
