@@ -292,6 +292,12 @@ def after_training(ctx: Context, finished: Finished) -> dict:
     ctx.report = report
     report.failed_step = None
     (out / FAILURE_LOG).unlink(missing_ok=True)
+    if report.test is not None and report.test["num_samples"] != len(ctx.splits.test):
+        # A resumed run asked for other test reviews (--max-eval-samples): the test step and the gate, which pairs
+        # its predictions with the served model's on the same reviews, are measured again; the rest stand.
+        print(f"the saved test scores read {report.test['num_samples']:,} reviews, this run {len(ctx.splits.test):,}: "
+              "the test and the gate are measured again")
+        report.test = report.gate = None
     for name, section, step in steps_after_training(cfg, ctx):
         if report.measured(section):  # measured by an earlier attempt (--resume-after-training)
             continue
@@ -310,7 +316,7 @@ def after_training(ctx: Context, finished: Finished) -> dict:
                         + f", the traceback in {out / FAILURE_LOG}; run the same command with "
                         "--resume-after-training to run the remaining steps without training again.")
     test = report.test
-    print(f"test accuracy {test['accuracy']:.4f}, macro F1 {test['f1_macro']:.4f} on {len(ctx.splits.test)} "
+    print(f"test accuracy {test['accuracy']:.4f}, macro F1 {test['f1_macro']:.4f} on {test['num_samples']} "
           f"reviews; {report.train['runtime_s']:.0f} s of training; saved to {out}")
     if cfg.push_to_hub and report.gate and (refused := gate_refusal(report.gate)):
         raise UserError(refused)

@@ -79,6 +79,15 @@ def test_a_failing_step_keeps_what_was_measured_and_resume_finishes_without_trai
     card = ModelCard.load(out / "README.md")
     assert "Incomplete run" not in card.text and "Other domains" in card.text
 
+    # Resumed again on fewer test reviews: the test is read again on those, the rest stands, nothing trains.
+    fewer = run_train(*args, "--resume-after-training", "--max-eval-samples", "30")
+    assert fewer.returncode == 0, fewer.stderr[-3000:]
+    again = json.loads((out / "metrics.json").read_text())
+    assert again["test"]["num_samples"] == 30 and "on 30 reviews" in fewer.stdout.strip().splitlines()[-1]
+    assert "the test and the gate are measured again" in fewer.stdout
+    assert again["audit"] == after["audit"] and again["timings_s"]["training"] == metrics["timings_s"]["training"]
+    assert (out / "model.safetensors").read_bytes() == weights
+
     # The splits share texts as IMDb's do: counted, and none of them calibrated the int8 file the bar scored.
     shared = after["data"]["shared_texts"]
     assert shared["train_test"] + shared["validation_test"] == 6
