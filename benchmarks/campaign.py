@@ -164,11 +164,12 @@ def run_campaign(args, model: str, before) -> tuple[dict, Path]:
         extra += ["--feedback-decisions", str(decisions)]
     out = Path(args.out_dir).resolve()
     report, train_s, result = retrain(model, out, work / "feedback", extra + args.train_arg, args.max_eval_samples,
-                                      args.no_onnx, args.resume_after_training)
+                                      args.no_onnx, args.resume_after_training, args.from_served)
     return {"machine": cpu_info(), "model": model, "defence": args.defence, "target": TARGET,
             "honest": len(honest), "attack": len(attack), "addresses": args.addresses, "taken": taken,
             "send_s": round(send_s, 1), "train_s": round(train_s, 1),
-            "resumed_after_training": args.resume_after_training, "train_exit": result.returncode,
+            "resumed_after_training": args.resume_after_training, "from_served": args.from_served,
+            "train_exit": result.returncode,
             "feedback": report.data.get("train_feedback")}, out
 
 

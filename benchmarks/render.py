@@ -238,6 +238,7 @@ def feedback_loop(results: Path) -> str:
     runs = []
     for run in runs_of(results, "feedback_loop-*.json"):
         how = "with contrasts" if run.get("contrasts_trained") else "corrections only"
+        how += ", from the served model" if run.get("from_served") else ""
         runs.append((f"{Path(run['model']).name}, {run['corrections']} corrections, {how} "
                      f"({cpu_class(run['machine'])}, {when(run)})", run))
     return side_by_side(runs, {"the gate": verdict,

@@ -4,6 +4,7 @@ them on ../shared/data/imdb; see benchmarks/README.md)."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, subprocess_env
@@ -203,12 +204,15 @@ def test_two_models_benchmark(tmp_path, trained_model, binary_data):
 
 
 def test_feedback_loop_benchmark(tmp_path, trained_model):
-    """Visitors' corrections through the running app's REST route, re-training with the model's own recipe, the gate,
-    and the before/after table."""
+    """Visitors' corrections through the running app's REST route, re-training with the model's own recipe from the
+    served model's weights (--from-served), the gate, and the before/after table."""
     out = tmp_path / "loop.json"
     stdout = bench("feedback_loop.py", "--model", str(trained_model), "--out-dir", str(tmp_path / "after"),
-                   "--corrections", "20", "--no-onnx", "--contrasts", "--json", str(out))
+                   "--corrections", "20", "--no-onnx", "--contrasts", "--from-served", "--json", str(out))
     report = json.loads(out.read_text())
+    arguments = json.loads((tmp_path / "after" / "training_config.json").read_text())["arguments"]
+    assert report["from_served"] and Path(arguments["model"]).resolve() == trained_model.resolve()
+    assert arguments["epochs"] == 1 and arguments["learning_rate"] == 2e-5
     assert report["corrections"] == 20 and report["feedback"]["kept"] == 20 and report["train_exit"] in (0, 2)
     assert report["contrasts_trained"] and report["feedback"]["contrasts"]["with_contrasts"] == 20
     assert report["feedback"]["dropped_evaluation_overlap"] == 0
