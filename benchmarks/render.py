@@ -251,7 +251,8 @@ def campaign(results: Path) -> str:
     runs = []
     for run in runs_of(results, "campaign-*.json"):
         again = f"; read again at {run['rescored']['commit'][:7]}" if run.get("rescored") else ""
-        runs.append((f"defence: {run['defence']} ({Path(run['model']).name}; {cpu_class(run['machine'])}, "
+        served = ", re-trained from the served model" if run.get("from_served") else ""
+        runs.append((f"defence: {run['defence']}{served} ({Path(run['model']).name}; {cpu_class(run['machine'])}, "
                      f"{when(run)}{again})", run))
     return side_by_side(runs, {
         "corrections taken (honest + attacker's, from addresses)": lambda r: f"{r['taken']} of {r['honest']} + "
