@@ -44,6 +44,8 @@ from feedback_loop import HELD_OUT_FRAMES, SENT_FRAMES, accuracy, add_retrain_ar
 from load import start_app  # noqa: E402
 from machine import cpu_info, describe, provenance, save  # noqa: E402
 
+from review_sentiment.evaluation.names import p_positive  # noqa: E402
+
 TARGET = "Corwin Hale"
 # Names nobody targets, none of them the audit's (data/groups.py) or the gate's controls (evaluation/names.py).
 CONTROLS = ["Elias Brandt", "Marta Quill", "Tobias Renner", "Ines Varga", "Owen Pryce", "Hana Sorel", "Felix Aldane",
@@ -82,11 +84,6 @@ def send(url: str, items: list[tuple[str, str, str]]) -> list[dict]:
 
     with ThreadPoolExecutor(4) as workers:
         return list(workers.map(one, items))
-
-
-def p_positive(predictor, texts: list[str]) -> np.ndarray:
-    """P(positive) of each text."""
-    return predictor.predict_proba(texts)[:, predictor.labels.index("positive")]
 
 
 def name_rows(before, after) -> tuple[dict, dict]:
